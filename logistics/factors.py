@@ -1,0 +1,325 @@
+"""Factor packs: the declared table schemas, loading, validation and the CSV -> Parquet build.
+
+A pack is a directory ``emission_factors/<name>/`` holding ``pack.json`` (name, version, edition,
+licence) and one CSV + one Parquet file per table. The CSV is the human-readable source; the
+Parquet is built from it by ``python -m logistics.factors build`` and a test proves they agree.
+
+Descriptor columns (``vehicle``, ``region``, ...) of ``tocs``/``hocs``/``adjustments`` follow one
+rule: an empty cell means "any value", and a cell may list alternatives separated by ``|``
+(``EU|SA``). Matching is explained in ``logistics.engine``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+PROVENANCE = {
+    "source": pl.String,
+    "source_page": pl.String,
+    "pack_version": pl.String,
+    "licence": pl.String,
+    "notes": pl.String,
+}
+
+# Descriptor columns a default TOC row may constrain, in the order they are reported.
+TOC_DESCRIPTORS = (
+    "mode",
+    "vehicle",
+    "energy_carrier",
+    "region",
+    "load_type",
+    "temperature_control",
+    "trade_lane",
+    "flight_length",
+)
+HOC_DESCRIPTORS = ("hub_type", "temperature_control", "region")
+
+# Each table: column -> dtype, and which columns must be non-empty on every row.
+SCHEMAS: dict[str, dict[str, pl.DataType]] = {
+    # Fuel / energy emission factors, kg CO2e per unit of energy carrier (unit in `unit`).
+    "fuels": {
+        "factor_id": pl.String,
+        "energy_carrier": pl.String,
+        "fuel_region": pl.String,
+        "unit": pl.String,  # kg | l | kWh | MJ
+        "ttw_kg_co2e_per_unit": pl.Float64,
+        "wtt_kg_co2e_per_unit": pl.Float64,
+        "wtw_kg_co2e_per_unit": pl.Float64,
+        **PROVENANCE,
+    },
+    # Transport operation categories: intensities per tonne-km and/or per TEU-km, or an energy
+    # intensity (energy_per_tkm in energy_unit of energy_carrier) turned into CO2e with `fuels`.
+    "tocs": {
+        "toc_id": pl.String,
+        **{d: pl.String for d in TOC_DESCRIPTORS},
+        "ttw_g_co2e_per_tkm": pl.Float64,
+        "wtt_g_co2e_per_tkm": pl.Float64,
+        "wtw_g_co2e_per_tkm": pl.Float64,
+        "ttw_g_co2e_per_teu_km": pl.Float64,
+        "wtt_g_co2e_per_teu_km": pl.Float64,
+        "wtw_g_co2e_per_teu_km": pl.Float64,
+        "energy_per_tkm": pl.Float64,
+        "energy_unit": pl.String,
+        "load_factor": pl.Float64,
+        "empty_running": pl.Float64,
+        "data_type": pl.String,  # default | modelled | primary
+        **PROVENANCE,
+    },
+    # Hub operation categories: kg CO2e per outbound tonne and/or per TEU.
+    "hocs": {
+        "hoc_id": pl.String,
+        **{d: pl.String for d in HOC_DESCRIPTORS},
+        "ttw_kg_co2e_per_t": pl.Float64,
+        "wtt_kg_co2e_per_t": pl.Float64,
+        "wtw_kg_co2e_per_t": pl.Float64,
+        "ttw_kg_co2e_per_teu": pl.Float64,
+        "wtt_kg_co2e_per_teu": pl.Float64,
+        "wtw_kg_co2e_per_teu": pl.Float64,
+        "data_type": pl.String,
+        **PROVENANCE,
+    },
+    # Multipliers that derive a factor for a case the table lacks from a base row, e.g. Asia
+    # road = Europe road x 1.22: a leg whose `descriptor` is `from_value` may use a row whose
+    # `descriptor` is `to_value`, times `multiplier`.
+    "adjustments": {
+        "adjustment_id": pl.String,
+        "mode": pl.String,
+        "vehicle": pl.String,
+        "descriptor": pl.String,
+        "from_value": pl.String,
+        "to_value": pl.String,
+        "multiplier": pl.Float64,
+        **PROVENANCE,
+    },
+    "refrigerants": {
+        "refrigerant": pl.String,
+        "gwp100": pl.Float64,
+        "gwp_basis": pl.String,
+        **PROVENANCE,
+    },
+    # Named constants of the method (TEU masses, the air +95 km, ...).
+    "parameters": {
+        "name": pl.String,
+        "value": pl.Float64,
+        "unit": pl.String,
+        **PROVENANCE,
+    },
+}
+
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "fuels": ("factor_id", "energy_carrier", "fuel_region", "unit", "wtw_kg_co2e_per_unit"),
+    "tocs": ("toc_id", "mode", "data_type"),
+    "hocs": ("hoc_id", "hub_type", "data_type"),
+    "adjustments": ("adjustment_id", "mode", "descriptor", "from_value", "to_value", "multiplier"),
+    "refrigerants": ("refrigerant", "gwp100", "gwp_basis"),
+    "parameters": ("name", "value", "unit"),
+}
+PROVENANCE_REQUIRED = ("source", "pack_version", "licence")
+KEYS = {
+    "fuels": ("factor_id",),
+    "tocs": ("toc_id",),
+    "hocs": ("hoc_id",),
+    "adjustments": ("adjustment_id",),
+    "refrigerants": ("refrigerant",),
+    "parameters": ("name",),
+}
+ALLOWED = {
+    ("fuels", "unit"): {"kg", "l", "kWh", "MJ"},
+    ("tocs", "mode"): {"road", "rail", "sea", "inland_waterway", "air"},
+    ("tocs", "data_type"): {"default", "modelled", "primary"},
+    ("tocs", "energy_unit"): {"kg", "l", "kWh", "MJ"},
+    ("hocs", "data_type"): {"default", "modelled", "primary"},
+    ("tocs", "temperature_control"): {"ambient", "refrigerated", "mixed"},
+    ("hocs", "temperature_control"): {"ambient", "refrigerated", "mixed"},
+}
+
+PACKS_DIR = Path(os.environ.get("LOGISTICS_PACKS_DIR", Path(__file__).resolve().parent.parent / "emission_factors"))
+DEFAULT_PACK = "glec-v3.0"
+
+
+class PackError(ValueError):
+    """A pack that cannot be used; the message names the file, column and row."""
+
+
+@dataclass
+class Pack:
+    name: str
+    version: str
+    path: Path | None
+    meta: dict = field(default_factory=dict)
+    tables: dict[str, pl.DataFrame] = field(default_factory=dict)
+
+    def table(self, name: str) -> pl.DataFrame:
+        """The table, or an empty frame of its declared schema when the pack does not have it."""
+        if name in self.tables:
+            return self.tables[name]
+        return pl.DataFrame(schema=SCHEMAS[name])
+
+    def parameter(self, name: str, default: float | None = None) -> float | None:
+        p = self.table("parameters").filter(pl.col("name") == name)
+        return p["value"][0] if p.height else default
+
+
+def _read_csv(path: Path, table: str) -> pl.DataFrame:
+    """Read a pack CSV as text, then cast to the declared schema, naming any cell that fails."""
+    schema = SCHEMAS[table]
+    try:
+        raw = pl.read_csv(path, infer_schema=False, encoding="utf8")
+    except Exception as exc:  # unreadable file: say which
+        raise PackError(f"{path}: cannot be read as CSV: {exc}") from exc
+    return _conform(raw, table, str(path))
+
+
+def _conform(raw: pl.DataFrame, table: str, where: str) -> pl.DataFrame:
+    schema = SCHEMAS[table]
+    missing = [c for c in REQUIRED[table] + PROVENANCE_REQUIRED if c not in raw.columns]
+    if missing:
+        raise PackError(f"{where}: missing column(s) {', '.join(missing)}; expected columns: {', '.join(schema)}")
+    unknown = [c for c in raw.columns if c not in schema]
+    if unknown:
+        raise PackError(f"{where}: unknown column(s) {', '.join(unknown)}; expected columns: {', '.join(schema)}")
+    cols = []
+    for name, dtype in schema.items():
+        if name not in raw.columns:
+            cols.append(pl.lit(None, dtype=dtype).alias(name))
+            continue
+        c = pl.col(name)
+        if raw.schema[name] == pl.String:
+            c = c.str.strip_chars()
+            c = pl.when(c == "").then(None).otherwise(c)
+        cols.append(c.cast(dtype, strict=False).alias(name))
+    df = raw.with_row_index("_row", offset=2).with_columns(cols)  # row 1 is the header
+    # Cells that were text but did not parse as numbers.
+    for name, dtype in schema.items():
+        if dtype == pl.String or name not in raw.columns:
+            continue
+        if raw.schema[name] != pl.String:
+            continue
+        orig = raw[name].str.strip_chars()
+        bad = df.filter(orig.is_not_null() & (orig != "") & df[name].is_null())
+        if bad.height:
+            r = bad.row(0, named=True)
+            raise PackError(f"{where}: row {r['_row']}, column {name}: {raw[name][r['_row'] - 2]!r} is not a number")
+    for name in REQUIRED[table] + PROVENANCE_REQUIRED:
+        bad = df.filter(pl.col(name).is_null())
+        if bad.height:
+            raise PackError(f"{where}: row {bad['_row'][0]}, column {name}: value is required")
+    for (t, name), allowed in ALLOWED.items():
+        if t != table:
+            continue
+        bad = df.filter(pl.col(name).is_not_null() & ~pl.col(name).is_in(sorted(allowed)))
+        if bad.height:
+            raise PackError(
+                f"{where}: row {bad['_row'][0]}, column {name}: {bad[name][0]!r} is not one of {sorted(allowed)}"
+            )
+    for key in KEYS[table]:
+        dup = df.filter(pl.col(key).is_duplicated())
+        if dup.height:
+            raise PackError(f"{where}: row {dup['_row'][0]}, column {key}: {dup[key][0]!r} is not unique")
+    _check_values(df, table, where)
+    return df.drop("_row")
+
+
+def _check_values(df: pl.DataFrame, table: str, where: str) -> None:
+    """Numeric sanity: no negative factors, WTW = TTW + WTT within rounding where all three are given."""
+    for prefix_unit in ("kg_co2e_per_unit", "g_co2e_per_tkm", "g_co2e_per_teu_km", "kg_co2e_per_t", "kg_co2e_per_teu"):
+        ttw, wtt, wtw = (f"{x}_{prefix_unit}" for x in ("ttw", "wtt", "wtw"))
+        if wtw not in df.columns:
+            continue
+        for c in (ttw, wtt, wtw):
+            bad = df.filter(pl.col(c) < 0)
+            if bad.height:
+                raise PackError(f"{where}: row {bad['_row'][0]}, column {c}: {bad[c][0]} is negative")
+        # Printed tables round each figure separately: allow 1 in the last printed digit or 1.5 %.
+        gap = (pl.col(ttw) + pl.col(wtt) - pl.col(wtw)).abs()
+        bad = df.filter(gap > pl.max_horizontal(pl.col(wtw).abs() * 0.015, pl.lit(0.11 if "g_" in prefix_unit else 0.011)))
+        if bad.height:
+            r = bad.row(0, named=True)
+            raise PackError(
+                f"{where}: row {r['_row']}, column {wtw}: {r[wtw]} is not {ttw} + {wtt} ({r[ttw]} + {r[wtt]})"
+            )
+
+
+def resolve_pack_path(pack: str | os.PathLike) -> Path:
+    p = Path(pack)
+    if p.is_dir():
+        return p
+    candidate = PACKS_DIR / str(pack)
+    if candidate.is_dir():
+        return candidate
+    known = sorted(d.name for d in PACKS_DIR.iterdir() if (d / "pack.json").exists()) if PACKS_DIR.is_dir() else []
+    raise PackError(f"pack {str(pack)!r} not found: not a directory, and not one of the shipped packs {known}")
+
+
+def load_pack(pack: str | os.PathLike | Pack = DEFAULT_PACK, *, prefer: str = "parquet") -> Pack:
+    """Load a pack by shipped name or directory path. Parquet is read when present, else the CSV."""
+    if isinstance(pack, Pack):
+        return pack
+    path = resolve_pack_path(pack)
+    meta_path = path / "pack.json"
+    if not meta_path.exists():
+        raise PackError(f"{meta_path}: missing (every pack needs pack.json with name, version, licence)")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf8"))
+    except json.JSONDecodeError as exc:
+        raise PackError(f"{meta_path}: not valid JSON: {exc}") from exc
+    for k in ("name", "version", "licence"):
+        if not meta.get(k):
+            raise PackError(f"{meta_path}: field {k!r} is required")
+    tables = {}
+    for table in SCHEMAS:
+        pq, csv = path / f"{table}.parquet", path / f"{table}.csv"
+        if prefer == "parquet" and pq.exists():
+            try:
+                df = pl.read_parquet(pq)
+            except Exception as exc:
+                raise PackError(f"{pq}: cannot be read as Parquet: {exc}") from exc
+            extra = [c for c in df.columns if c not in SCHEMAS[table]]
+            if extra:
+                raise PackError(f"{pq}: unknown column(s) {', '.join(extra)}")
+            df = _conform(df.with_columns(pl.col(c).cast(pl.String) for c in df.columns), table, str(pq))
+        elif csv.exists():
+            df = _read_csv(csv, table)
+        else:
+            continue
+        tables[table] = df
+    if not tables:
+        raise PackError(f"{path}: no tables found (expected some of {', '.join(f'{t}.csv' for t in SCHEMAS)})")
+    return Pack(name=meta["name"], version=str(meta["version"]), path=path, meta=meta, tables=tables)
+
+
+def build_pack(path: str | os.PathLike) -> list[Path]:
+    """Rebuild every ``<table>.parquet`` of a pack from its ``<table>.csv``."""
+    path = resolve_pack_path(path)
+    written = []
+    for table in SCHEMAS:
+        csv = path / f"{table}.csv"
+        if not csv.exists():
+            continue
+        df = _read_csv(csv, table)
+        out = path / f"{table}.parquet"
+        df.write_parquet(out, compression="zstd", statistics=True)
+        written.append(out)
+    return written
+
+
+def main(argv: list[str] | None = None) -> None:
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] != "build":
+        print("usage: python -m logistics.factors build [PACK_DIR ...]   (default: every shipped pack)")
+        raise SystemExit(2)
+    targets = args[1:] or sorted(str(d) for d in PACKS_DIR.iterdir() if (d / "pack.json").exists())
+    for t in targets:
+        for out in build_pack(t):
+            print(f"wrote {out} ({pl.read_parquet(out).height} rows)")
+
+
+if __name__ == "__main__":
+    main()
