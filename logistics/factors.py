@@ -172,10 +172,10 @@ def _read_csv(path: Path, table: str) -> pl.DataFrame:
         raw = pl.read_csv(path, infer_schema=False, encoding="utf8")
     except Exception as exc:  # unreadable file: say which
         raise PackError(f"{path}: cannot be read as CSV: {exc}") from exc
-    return _conform(raw, table, str(path))
+    return conform_table(raw, table, str(path))
 
 
-def _conform(raw: pl.DataFrame, table: str, where: str) -> pl.DataFrame:
+def conform_table(raw: pl.DataFrame, table: str, where: str) -> pl.DataFrame:
     schema = SCHEMAS[table]
     missing = [c for c in REQUIRED[table] + PROVENANCE_REQUIRED if c not in raw.columns]
     if missing:
@@ -222,7 +222,7 @@ def _conform(raw: pl.DataFrame, table: str, where: str) -> pl.DataFrame:
         if dup.height:
             raise PackError(f"{where}: row {dup['_row'][0]}, column {key}: {dup[key][0]!r} is not unique")
     _check_values(df, table, where)
-    return df.drop("_row")
+    return df.select(list(schema))
 
 
 def _check_values(df: pl.DataFrame, table: str, where: str) -> None:
@@ -282,7 +282,7 @@ def load_pack(pack: str | os.PathLike | Pack = DEFAULT_PACK, *, prefer: str = "p
             extra = [c for c in df.columns if c not in SCHEMAS[table]]
             if extra:
                 raise PackError(f"{pq}: unknown column(s) {', '.join(extra)}")
-            df = _conform(df.with_columns(pl.col(c).cast(pl.String) for c in df.columns), table, str(pq))
+            df = conform_table(df.with_columns(pl.col(c).cast(pl.String) for c in df.columns), table, str(pq))
         elif csv.exists():
             df = _read_csv(csv, table)
         else:

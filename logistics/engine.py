@@ -1,0 +1,617 @@
+"""The vectorised transport-chain engine (GLEC Framework v3.0 / ISO 14083).
+
+For every transport chain element (TCE):
+    transport leg, activity-based:  E_x = tkm × EI_TOC,x × DAF × adjustment     (x = TTW, WTT, WTW)
+    transport leg, container:       E_x = TEU × km × EI_TOC,x per TEU-km × DAF
+    transport leg, measured fuel:   E_x = fuel × EF_x
+    hub:                            E_x = outbound t (or TEU) × EI_HOC,x
+    shipment:                       Σ over its TCEs; intensity = E_WTW / Σ tkm
+(GLEC Framework v3.0 pp.20–27). Factors are resolved once per distinct key (descriptor combination,
+TOC id, fuel) and joined back to the legs; nothing loops over legs in Python.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+import polars as pl
+
+from . import factors as F
+from .io import InputError, read_table
+from .matching import match_rows
+from .model import FUEL_UNITS, LEG_COLUMNS, MODES, TEMPERATURE_SYNONYMS, DISTANCE_TYPES, TEMPERATURE_CONTROLS
+
+METHODS = ("activity", "toc", "fuel", "hub")
+MAX_MASS_KG = 1e9  # 1,000,000 t: anything above is a unit mistake
+MAX_DISTANCE_KM = 50_000.0
+LOWER_CASE = ("mode", "vehicle", "energy_carrier", "load_type", "trade_lane", "flight_length", "hub_type",
+              "temperature_control", "distance_type", "method", "fuel_unit")
+UPPER_CASE = ("region", "fuel_region")
+FACTOR_COLUMNS = {
+    "factor_id": pl.String,
+    "factor_pack": pl.String,
+    "factor_source": pl.String,
+    "factor_source_page": pl.String,
+    "fuel_factor_id": pl.String,
+    "data_type": pl.String,
+    "basis": pl.String,  # tkm | teu_km | fuel | t | teu: what the factor is per
+    "fx_ttw": pl.Float64,  # kg CO2e per unit of basis
+    "fx_wtt": pl.Float64,
+    "fx_wtw": pl.Float64,
+    "factor_multiplier": pl.Float64,
+    "adjustment_ids": pl.String,
+    "factor_error": pl.String,
+}
+
+
+@dataclass
+class Result:
+    """Per-leg results (input columns + distance, activity, factor provenance, emissions, error) and
+    per-shipment totals."""
+
+    legs: pl.DataFrame
+    shipments: pl.DataFrame
+    pack: F.Pack
+
+    def summary(self) -> dict[str, Any]:
+        legs = self.legs
+        ok = legs.filter(pl.col("error").is_null())
+        wtw = ok["co2e_wtw_kg"].sum() or 0.0
+        primary = ok.filter(pl.col("data_type") == "primary")["co2e_wtw_kg"].sum() or 0.0
+        reasons = (
+            legs.filter(pl.col("error").is_not_null())
+            .select(pl.col("error").str.split("; ").list.first().str.replace(r"^(\w+): .*", "$1").alias("reason"))
+            .group_by("reason").len().sort("len", descending=True)
+        )
+        return {
+            "rows": legs.height,
+            "computed": ok.height,
+            "rejected": legs.height - ok.height,
+            "rejected_by_column": dict(zip(reasons["reason"], reasons["len"])),
+            "co2e_wtw_t": wtw / 1000,
+            "co2e_ttw_t": (ok["co2e_ttw_kg"].sum() or 0.0) / 1000,
+            "co2e_wtt_t": (ok["co2e_wtt_kg"].sum() or 0.0) / 1000,
+            "tkm": ok["tkm"].sum() or 0.0,
+            "primary_data_share": primary / wtw if wtw else None,
+        }
+
+
+DistanceResolver = Callable[..., pl.DataFrame]
+
+
+def calculate(
+    legs,
+    pack: str | F.Pack = F.DEFAULT_PACK,
+    *,
+    tocs=None,
+    hocs=None,
+    defaults: Mapping[str, str] | None = None,
+    daf: Mapping[str, float] | None = None,
+    distance_resolver: DistanceResolver | None | bool = True,
+) -> Result:
+    """Emissions of every leg and shipment.
+
+    legs: a polars or pandas DataFrame, or a CSV/Parquet path (columns: see ``logistics.model``).
+    pack: a shipped pack name (``glec-v3.0``, ``desnz-2025``) or a pack directory.
+    tocs / hocs: the carrier's own TOC / HOC tables (same schema as the pack's), used by ``toc_id`` /
+        ``hoc_id``; a frame or a CSV/Parquet path.
+    defaults: descriptor values for legs that give none, e.g. ``{"region": "EU"}``.
+    daf: per-mode distance adjustment factor overriding the pack's for distances not given as actual.
+    distance_resolver: how legs without ``distance_km`` get one (default: ``logistics.geo``);
+        ``None``/``False`` makes them row errors.
+    """
+    pack = F.load_pack(pack)
+    raw = read_table(legs)
+    df = _normalise(raw, defaults or {})
+    toc_table = _with_own(pack, "tocs", tocs)
+    hoc_table = _with_own(pack, "hocs", hocs)
+    df = _distances(df, pack, daf or {}, distance_resolver)
+    df = _activity(df, pack)
+    df = df.join(_resolve_factors(df, pack, toc_table, hoc_table), on="_leg", how="left")
+    df = _emissions(df)
+    return Result(legs=_finish(df, raw.columns), shipments=shipments(df), pack=pack)
+
+
+# --------------------------------------------------------------------------------------------
+# Input normalisation and row checks
+
+
+def _normalise(raw: pl.DataFrame, defaults: Mapping[str, str]) -> pl.DataFrame:
+    missing = [c for c in ("shipment_id", "mode") if c not in raw.columns]
+    if "mass_kg" not in raw.columns and "teu" not in raw.columns:
+        missing.append("mass_kg (or teu)")
+    if missing:
+        raise InputError(
+            f"missing required column(s): {', '.join(missing)}. Expected header (optional columns may be"
+            f" left out): {','.join(LEG_COLUMNS)}"
+        )
+    errors: list[pl.Expr] = []
+    cols = []
+    for name, dtype in LEG_COLUMNS.items():
+        if name not in raw.columns:
+            cols.append(pl.lit(None, dtype).alias(name))
+            continue
+        c = pl.col(name)
+        if raw.schema[name] == pl.String:
+            c = c.str.strip_chars()
+            c = pl.when(c == "").then(None).otherwise(c)
+            if dtype != pl.String:
+                errors.append(
+                    pl.when(c.is_not_null() & c.cast(dtype, strict=False).is_null())
+                    .then(pl.format(f"{name}: '{{}}' is not a number", c))
+                )
+        c = c.cast(dtype, strict=False)
+        if name in LOWER_CASE:
+            c = c.str.to_lowercase()
+        elif name in UPPER_CASE:
+            c = c.str.to_uppercase()
+        cols.append(c.alias(name))
+    df = raw.with_row_index("_leg").with_columns(cols, _parse_errors=pl.concat_list(errors) if errors else pl.lit([], pl.List(pl.String)))
+    df = df.with_columns(
+        mode=pl.col("mode").str.replace_all(r"[ \-]", "_"),
+        temperature_control=pl.col("temperature_control").replace(TEMPERATURE_SYNONYMS),
+    )
+    for name, value in defaults.items():
+        if name not in LEG_COLUMNS:
+            raise InputError(f"defaults: unknown column {name!r}")
+        df = df.with_columns(pl.col(name).fill_null(pl.lit(value).cast(LEG_COLUMNS[name])))
+
+    transport = pl.col("mode").is_in(MODES[:-1])
+    seq = pl.col("leg_seq").fill_null(pl.int_range(1, pl.len() + 1).over("shipment_id"))
+    fuel_unit_ok = pl.col("fuel_unit").is_in(list(FUEL_UNITS))
+    df = df.with_columns(leg_seq=seq).with_columns(
+        leg_id=pl.col("leg_id").fill_null(pl.col("shipment_id") + "-" + pl.col("leg_seq").cast(pl.String)),
+        method=pl.col("method").fill_null(
+            pl.when(pl.col("mode") == "hub").then(pl.lit("hub"))
+            .when(pl.col("fuel_amount").is_not_null()).then(pl.lit("fuel"))
+            .when(pl.col("toc_id").is_not_null()).then(pl.lit("toc"))
+            .otherwise(pl.lit("activity"))
+        ),
+    )
+    checks = [
+        pl.when(pl.col("shipment_id").is_null()).then(pl.lit("shipment_id: missing")),
+        pl.when(pl.col("mode").is_null()).then(pl.lit("mode: missing"))
+        .when(~pl.col("mode").is_in(MODES)).then(pl.format(f"mode: '{{}}' is not one of {', '.join(MODES)}", "mode")),
+        pl.when(pl.col("mass_kg").is_null() & pl.col("teu").is_null()).then(pl.lit("mass_kg: missing (give mass_kg or teu)")),
+        pl.when(pl.col("mass_kg") <= 0).then(pl.format("mass_kg: {} must be greater than 0", "mass_kg"))
+        .when(pl.col("mass_kg") > MAX_MASS_KG).then(pl.format("mass_kg: {} is over 1,000,000 t", "mass_kg")),
+        pl.when(pl.col("teu") <= 0).then(pl.format("teu: {} must be greater than 0", "teu"))
+        .when(pl.col("teu") > 1e6).then(pl.format("teu: {} is over 1,000,000", "teu")),
+        pl.when(transport & (pl.col("distance_km") <= 0)).then(pl.format("distance_km: {} must be greater than 0", "distance_km"))
+        .when(pl.col("distance_km") > MAX_DISTANCE_KM).then(pl.format("distance_km: {} is over 50,000 km", "distance_km")),
+        pl.when(pl.col("distance_type").is_not_null() & ~pl.col("distance_type").is_in(DISTANCE_TYPES))
+        .then(pl.format(f"distance_type: '{{}}' is not one of {', '.join(DISTANCE_TYPES)}", "distance_type")),
+        pl.when((pl.col("daf") <= 0) | (pl.col("daf") > 10)).then(pl.format("daf: {} is not between 0 and 10", "daf")),
+        pl.when(~pl.col("method").is_in(METHODS)).then(pl.format(f"method: '{{}}' is not one of {', '.join(METHODS)}", "method")),
+        pl.when((pl.col("method") == "hub") != (pl.col("mode") == "hub")).then(pl.lit("method: hub goes with mode hub only")),
+        pl.when(pl.col("temperature_control").is_not_null() & ~pl.col("temperature_control").is_in(TEMPERATURE_CONTROLS))
+        .then(pl.format(f"temperature_control: '{{}}' is not one of {', '.join(TEMPERATURE_CONTROLS)}", "temperature_control")),
+        pl.when(pl.col("fuel_amount") < 0).then(pl.format("fuel_amount: {} is negative", "fuel_amount")),
+        pl.when((pl.col("method") == "fuel") & pl.col("fuel_amount").is_null()).then(pl.lit("fuel_amount: missing for method fuel")),
+        pl.when((pl.col("method") == "fuel") & pl.col("fuel_unit").is_null()).then(pl.lit("fuel_unit: missing for fuel_amount"))
+        .when(pl.col("fuel_unit").is_not_null() & ~fuel_unit_ok)
+        .then(pl.format(f"fuel_unit: '{{}}' is not one of {', '.join(FUEL_UNITS)}", "fuel_unit")),
+        pl.when((pl.col("method") == "fuel") & pl.col("energy_carrier").is_null()).then(pl.lit("energy_carrier: missing for fuel_amount")),
+        pl.when((pl.col("method") == "toc") & pl.col("toc_id").is_null()).then(pl.lit("toc_id: missing for method toc")),
+        pl.when((pl.col("mode") == "hub") & pl.col("hub_type").is_null() & pl.col("hoc_id").is_null())
+        .then(pl.lit("hub_type: missing (give hub_type or hoc_id)")),
+        pl.when(pl.col("leg_id").is_duplicated().over("shipment_id") & pl.col("shipment_id").is_not_null())
+        .then(pl.format("leg_id: '{}' appears more than once in shipment '{}'", "leg_id", "shipment_id")),
+    ]
+    df = df.with_columns(_errors=pl.concat_list(pl.col("_parse_errors"), *[e.cast(pl.String) for e in checks]).list.drop_nulls())
+    # Built-in defaults, recorded so a reader sees what was assumed.
+    assumed = [
+        (pl.col("temperature_control").is_null() & pl.col("mode").is_not_null(), "temperature_control", "ambient"),
+        (pl.col("load_type").is_null() & pl.col("mode").is_in(["road", "rail"]) & (pl.col("method") == "activity"), "load_type", "average"),
+        (pl.col("vehicle").is_null() & (pl.col("mode") == "sea") & pl.col("teu").is_not_null() & (pl.col("method") == "activity"),
+         "vehicle", "container_ship"),
+    ]
+    df = df.with_columns(
+        _assumptions=pl.concat_list(pl.when(cond).then(pl.lit(f"{col}={val}")) for cond, col, val in assumed).list.drop_nulls()
+    ).with_columns(pl.when(cond).then(pl.lit(val)).otherwise(pl.col(col)).alias(col) for cond, col, val in assumed)
+    return df.drop("_parse_errors")
+
+
+def _pack_label(pack: F.Pack) -> str:
+    return f"{pack.name}@{pack.version}"
+
+
+def _with_own(pack: F.Pack, table: str, own) -> pl.DataFrame:
+    """The pack's table, with the carrier's own rows first; ids must not collide."""
+    base = pack.table(table).with_columns(_pack=pl.lit(_pack_label(pack)))
+    if own is None:
+        return base
+    key = F.KEYS[table][0]
+    raw = read_table(own)
+    own_df = F.conform_table(raw.with_columns(pl.col(c).cast(pl.String) for c in raw.columns), table, f"own {table}")
+    clash = own_df.join(base, on=key, how="semi")
+    if clash.height:
+        raise InputError(f"own {table}: {key} {clash[key][0]!r} is also in pack {pack.name}; use another id")
+    label = str(own) if isinstance(own, (str, os.PathLike)) else f"own {table}"
+    return pl.concat([own_df.with_columns(_pack=pl.lit(label)), base], how="vertical_relaxed")
+
+
+# --------------------------------------------------------------------------------------------
+# Distances and activity
+
+
+def daf_rule(pack: F.Pack, overrides: Mapping[str, float]) -> pl.Expr:
+    """DAF for a distance that is not ``actual`` (GLEC v3.0 §2: air +95 km on GCD, p.38; sea on
+    GCD × 1.15, p.51; other modes on GCD: the pack's ``<mode>_gcd_daf``). Null where the pack has no
+    value: the leg then gets an error instead of a guess."""
+    gcd = pl.col("distance_type") == "gcd"
+    expr = pl.when(pl.col("distance_type").is_in(["actual", "sfd"]) | pl.col("distance_type").is_null()).then(1.0)
+    air_km = pack.parameter("air_gcd_added_km")
+    expr = expr.when(gcd & (pl.col("mode") == "air")).then(
+        pl.lit(overrides["air"]) if "air" in overrides
+        else ((pl.col("distance_km") + air_km) / pl.col("distance_km")) if air_km is not None else pl.lit(None, pl.Float64)
+    )
+    for mode in ("sea", "road", "rail", "inland_waterway"):
+        value = overrides.get(mode, pack.parameter(f"{mode}_gcd_daf"))
+        expr = expr.when(gcd & (pl.col("mode") == mode)).then(pl.lit(value, pl.Float64))
+    return expr.otherwise(1.0)
+
+
+def _distances(df: pl.DataFrame, pack: F.Pack, overrides: Mapping[str, float], resolver) -> pl.DataFrame:
+    is_hub = pl.col("mode") == "hub"
+    df = df.with_columns(
+        distance_km=pl.when(is_hub).then(0.0).otherwise(pl.col("distance_km")),
+        distance_type=pl.when(is_hub).then(None).when(pl.col("distance_km").is_not_null())
+        .then(pl.col("distance_type").fill_null("actual")),
+        distance_source=pl.when(is_hub).then(None).when(pl.col("distance_km").is_not_null()).then(pl.lit("given")),
+    )
+    need = df.filter(pl.col("distance_km").is_null() & ~is_hub & pl.col("mode").is_in(MODES) & (pl.col("_errors").list.len() == 0))
+    if need.height:
+        if resolver is True:
+            from . import geo
+
+            resolver = geo.resolve_distances
+        if resolver:
+            got = resolver(
+                need.select("_leg", "mode", "origin", "destination", "origin_lat", "origin_lon", "destination_lat", "destination_lon"),
+                pack=pack, daf=overrides,
+            )
+            got = got.select("_leg", pl.col("distance_km").alias("_d"), pl.col("distance_type").alias("_dt"),
+                             pl.col("distance_source").alias("_ds"), pl.col("distance_error").alias("_de"))
+            df = df.join(got, on="_leg", how="left").with_columns(
+                distance_km=pl.coalesce("distance_km", "_d"),
+                distance_type=pl.coalesce("distance_type", "_dt"),
+                distance_source=pl.coalesce("distance_source", "_ds"),
+                _errors=pl.concat_list("_errors", pl.col("_de")).list.drop_nulls(),
+            ).drop("_d", "_dt", "_ds", "_de")
+    no_distance = pl.col("distance_km").is_null() & ~is_hub & (pl.col("_errors").list.len() == 0)
+    daf = pl.col("daf").fill_null(daf_rule(pack, overrides))
+    return df.with_columns(
+        _errors=pl.concat_list(
+            "_errors",
+            pl.when(no_distance).then(pl.lit("distance_km: missing, and origin/destination could not give one")),
+            pl.when(daf.is_null() & ~is_hub & pl.col("distance_km").is_not_null())
+            .then(pl.format("daf: pack has no DAF for {} distances on mode {}; give daf or an actual distance", "distance_type", "mode")),
+        ).list.drop_nulls(),
+        daf=pl.when(is_hub).then(None).otherwise(daf),
+    )
+
+
+def _activity(df: pl.DataFrame, pack: F.Pack) -> pl.DataFrame:
+    """mass in t, TEU, tkm and TEU-km; mass from TEU (or TEU from mass) with GLEC's 10 t/TEU when only
+    one is known (GLEC v3.0 p.21, p.153), recorded as an assumption."""
+    t_per_teu = pack.parameter("teu_mass_t_average", 10.0)
+    short_max = pack.parameter("flight_short_haul_max_km", 1500.0)
+    mass_from_teu = pl.col("mass_kg").is_null() & pl.col("teu").is_not_null()
+    df = df.with_columns(
+        mass_t=pl.coalesce(pl.col("mass_kg") / 1000.0, pl.col("teu") * t_per_teu),
+        _assumptions=pl.concat_list(
+            "_assumptions", pl.when(mass_from_teu).then(pl.lit(f"mass={t_per_teu:g} t/TEU"))
+        ).list.drop_nulls(),
+        flight_length=pl.when((pl.col("mode") == "air") & pl.col("flight_length").is_null() & pl.col("distance_km").is_not_null())
+        .then(pl.when(pl.col("distance_km") < short_max).then(pl.lit("short_haul")).otherwise(pl.lit("long_haul")))
+        .otherwise(pl.col("flight_length")),
+    )
+    return df.with_columns(
+        tkm=pl.when(pl.col("mode") != "hub").then(pl.col("mass_t") * pl.col("distance_km")),
+        _teu_eff=pl.coalesce("teu", pl.col("mass_t") / t_per_teu),
+        _t_per_teu=pl.lit(t_per_teu),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Factor resolution: one row per leg with FACTOR_COLUMNS, computed per distinct key.
+
+
+def _resolve_factors(df: pl.DataFrame, pack: F.Pack, toc_table: pl.DataFrame, hoc_table: pl.DataFrame) -> pl.DataFrame:
+    live = df.filter(pl.col("_errors").list.len() == 0)
+    fuels = pack.table("fuels")
+    tocs = _materialise_energy_tocs(toc_table, fuels)
+    parts = [
+        _activity_factors(live.filter(pl.col("method") == "activity"), pack, tocs),
+        _toc_factors(live.filter(pl.col("method") == "toc"), tocs),
+        _fuel_factors(live.filter(pl.col("method") == "fuel"), pack, fuels),
+        _hub_factors(live.filter(pl.col("method") == "hub"), hoc_table),
+    ]
+    parts = [p.select("_leg", *[pl.col(c).cast(t) for c, t in FACTOR_COLUMNS.items()]) for p in parts if p.height]
+    if not parts:
+        return pl.DataFrame(schema={"_leg": pl.UInt32, **FACTOR_COLUMNS})
+    return pl.concat(parts)
+
+
+def _toc_columns(tocs: pl.DataFrame) -> list[pl.Expr]:
+    """Factor columns from a (materialised) TOC row: per tkm when given, else per TEU-km."""
+    per_tkm = pl.col("wtw_g_co2e_per_tkm").is_not_null()
+    per_teu = pl.col("wtw_g_co2e_per_teu_km").is_not_null()
+    pick = lambda x: pl.when(per_tkm).then(pl.col(f"{x}_g_co2e_per_tkm")).otherwise(pl.col(f"{x}_g_co2e_per_teu_km")) / 1000.0
+    return [
+        pl.col("toc_id").alias("factor_id"),
+        pl.col("_pack").alias("factor_pack"),
+        pl.col("source").alias("factor_source"),
+        pl.col("source_page").alias("factor_source_page"),
+        pl.col("_fuel_factor_id").alias("fuel_factor_id"),
+        pl.col("data_type"),
+        pl.when(per_tkm).then(pl.lit("tkm")).when(per_teu).then(pl.lit("teu_km")).alias("basis"),
+        pick("ttw").alias("fx_ttw"),
+        pick("wtt").alias("fx_wtt"),
+        pick("wtw").alias("fx_wtw"),
+        pl.when(~per_tkm & ~per_teu).then(pl.format("factor {}: has no WTW intensity", "toc_id")).alias("_row_error"),
+    ]
+
+
+def _materialise_energy_tocs(tocs: pl.DataFrame, fuels: pl.DataFrame) -> pl.DataFrame:
+    """TOC rows given as energy per tkm (e.g. kWh/tkm for battery-electric trucks, l/tkm from a
+    carrier's fuel records) become g CO2e/tkm with the fuel factor of the row's first region."""
+    tocs = tocs.with_columns(_fuel_factor_id=pl.lit(None, pl.String))
+    energy = tocs.filter(pl.col("wtw_g_co2e_per_tkm").is_null() & pl.col("energy_per_tkm").is_not_null())
+    if not energy.height:
+        return tocs
+    keys = energy.select(
+        "toc_id", "energy_carrier", pl.col("energy_unit").alias("_unit"),
+        pl.col("region").str.split("|").list.first().alias("_fuel_region"), pl.lit(False).alias("_explicit"),
+    )
+    f = _fuel_lookup(keys, fuels)
+    energy = energy.join(f.select("toc_id", "factor_id", "ttw", "wtt", "wtw"), on="toc_id", how="left").with_columns(
+        ttw_g_co2e_per_tkm=pl.col("energy_per_tkm") * pl.col("ttw") * 1000,
+        wtt_g_co2e_per_tkm=pl.col("energy_per_tkm") * pl.col("wtt") * 1000,
+        wtw_g_co2e_per_tkm=pl.col("energy_per_tkm") * pl.col("wtw") * 1000,
+        _fuel_factor_id=pl.col("factor_id"),
+    ).select(tocs.columns)
+    return pl.concat([tocs.join(energy, on="toc_id", how="anti"), energy])
+
+
+def _activity_factors(legs: pl.DataFrame, pack: F.Pack, tocs: pl.DataFrame) -> pl.DataFrame:
+    if not legs.height:
+        return legs
+    d = list(F.TOC_DESCRIPTORS)
+    keys = legs.select(d).unique()
+    # Descriptor matching uses the pack's rows only; a carrier's own TOCs are chosen by toc_id.
+    pack_rows = tocs.filter(pl.col("_pack") == _pack_label(pack))
+    matched = match_rows(keys, pack_rows, F.TOC_DESCRIPTORS, "toc_id", pack.table("adjustments"))
+    matched = matched.with_columns(match_error=_explain_no_match(matched, pack_rows, pack))
+    info = matched.join(tocs, left_on="match_id", right_on="toc_id", how="left", suffix="_toc").with_columns(toc_id=pl.col("match_id"))
+    info = info.with_columns(_toc_columns(info)).select(
+        *d, *FACTOR_COLUMNS.keys() - {"factor_multiplier", "adjustment_ids", "factor_error"},
+        pl.col("multiplier").alias("factor_multiplier"), "adjustment_ids",
+        pl.coalesce("match_error", "_row_error").alias("factor_error"),
+    )
+    # The descriptor columns of `info` are the leg's; the row's own are dropped by the select above.
+    return legs.select("_leg", *d).join(info, on=d, how="left", nulls_equal=True)
+
+
+def _explain_no_match(matched: pl.DataFrame, tocs: pl.DataFrame, pack: F.Pack) -> pl.Series:
+    """A readable reason per failed key (a loop over distinct failed keys only, an error path)."""
+    from .matching import explode_alternatives
+
+    rows = explode_alternatives(tocs, F.TOC_DESCRIPTORS)
+    out = []
+    for key in matched.iter_rows(named=True):
+        if key["match_error"] is None:
+            out.append(None)
+            continue
+        if key["match_error"] != "no match":
+            out.append(f"factor: {key['match_error']} in pack {pack.name}; give more descriptors or a toc_id")
+            continue
+        given = ", ".join(f"{k}={key[k]}" for k in F.TOC_DESCRIPTORS if key[k] is not None)
+        cand = rows
+        reason = ""
+        for k in F.TOC_DESCRIPTORS:
+            narrowed = cand.filter(pl.col(k).is_null() | (pl.col(k) == key[k]))
+            if not narrowed.height:
+                known = sorted(v for v in cand[k].unique().to_list() if v is not None)
+                reason = f"; {k} '{key[k]}' has no row (known: {', '.join(known[:20])})" if key[k] is not None else f"; {k} is needed (one of: {', '.join(known[:20])})"
+                break
+            cand = narrowed
+        out.append(f"factor: no default in pack {pack.name} for {given}{reason}")
+    return pl.Series(out, dtype=pl.String)
+
+
+def _toc_factors(legs: pl.DataFrame, tocs: pl.DataFrame) -> pl.DataFrame:
+    if not legs.height:
+        return legs
+    info = tocs.select(pl.col("toc_id").alias("_id"), *_toc_columns(tocs))
+    out = legs.select("_leg", "toc_id").join(info, left_on="toc_id", right_on="_id", how="left")
+    return out.with_columns(
+        factor_multiplier=pl.lit(1.0),
+        adjustment_ids=pl.lit(None, pl.String),
+        factor_error=pl.when(pl.col("factor_id").is_null()).then(pl.format("toc_id: '{}' is not in the TOC table", "toc_id"))
+        .otherwise(pl.col("_row_error")),
+    )
+
+
+def _fuel_lookup(keys: pl.DataFrame, fuels: pl.DataFrame) -> pl.DataFrame:
+    """Fuel factor per key (energy_carrier, _unit, _fuel_region, _explicit). Where the pack has no row
+    for the region and the region was not given explicitly as fuel_region, GLEC's rule applies: the
+    higher of the regional values (GLEC v3.0 p.76)."""
+    f = fuels.select("energy_carrier", pl.col("unit").alias("_unit"), "fuel_region", "factor_id", "source", "source_page",
+                     pl.col("ttw_kg_co2e_per_unit").alias("ttw"), pl.col("wtt_kg_co2e_per_unit").alias("wtt"),
+                     pl.col("wtw_kg_co2e_per_unit").alias("wtw"))
+    exact = keys.join(f, left_on=["energy_carrier", "_unit", "_fuel_region"], right_on=["energy_carrier", "_unit", "fuel_region"], how="left")
+    highest = f.sort("wtw", descending=True).unique(["energy_carrier", "_unit"], keep="first").drop("fuel_region")
+    fallback = keys.join(highest, on=["energy_carrier", "_unit"], how="left")
+    use_fallback = pl.col("factor_id").is_null() & ~pl.col("_explicit")
+    out = exact.with_columns(
+        pl.when(use_fallback).then(fallback[c]).otherwise(pl.col(c)).alias(c)
+        for c in ("factor_id", "source", "source_page", "ttw", "wtt", "wtw")
+    )
+    units = f.group_by("energy_carrier").agg(pl.col("_unit").unique().sort().str.join(", ").alias("_units"))
+    return out.join(units, on="energy_carrier", how="left").with_columns(
+        _fell_back=use_fallback & pl.col("factor_id").is_not_null(),
+        _fuel_error=pl.when(pl.col("factor_id").is_null() & pl.col("_units").is_null())
+        .then(pl.format("energy_carrier: '{}' has no fuel factor", "energy_carrier"))
+        .when(pl.col("factor_id").is_null() & ~pl.col("_units").str.contains(pl.col("_unit"), literal=True))
+        .then(pl.format("fuel_unit: no factor for {} per {} (available: {})", "energy_carrier", "_unit", "_units"))
+        .when(pl.col("factor_id").is_null())
+        .then(pl.format("fuel_region: no factor for {} in region {}", "energy_carrier", "_fuel_region")),
+    )
+
+
+def _fuel_factors(legs: pl.DataFrame, pack: F.Pack, fuels: pl.DataFrame) -> pl.DataFrame:
+    if not legs.height:
+        return legs
+    unit_map = pl.DataFrame({"fuel_unit": list(FUEL_UNITS), "_unit": [u for u, _ in FUEL_UNITS.values()],
+                             "_unit_mult": [m for _, m in FUEL_UNITS.values()]})
+    legs = legs.select("_leg", "energy_carrier", "fuel_unit", "fuel_region", "region").join(unit_map, on="fuel_unit", how="left").with_columns(
+        _fuel_region=pl.coalesce("fuel_region", "region"), _explicit=pl.col("fuel_region").is_not_null()
+    )
+    keys = legs.select("energy_carrier", "_unit", "_fuel_region", "_explicit").unique()
+    f = _fuel_lookup(keys, fuels)
+    out = legs.join(f, on=["energy_carrier", "_unit", "_fuel_region", "_explicit"], how="left", nulls_equal=True)
+    return out.with_columns(
+        factor_pack=pl.lit(_pack_label(pack)),
+        factor_source=pl.col("source"),
+        factor_source_page=pl.col("source_page"),
+        fuel_factor_id=pl.col("factor_id"),
+        data_type=pl.lit("primary"),
+        basis=pl.lit("fuel"),
+        # kg CO2e per unit as the user gave it (e.g. per kl = 1000 × per l)
+        fx_ttw=pl.col("ttw") * pl.col("_unit_mult"),
+        fx_wtt=pl.col("wtt") * pl.col("_unit_mult"),
+        fx_wtw=pl.col("wtw") * pl.col("_unit_mult"),
+        factor_multiplier=pl.lit(1.0),
+        adjustment_ids=pl.when(pl.col("_fell_back")).then(pl.lit("fuel_region=highest (GLEC v3.0 p.76)")),
+        factor_error=pl.col("_fuel_error"),
+    )
+
+
+def _hub_factors(legs: pl.DataFrame, hocs: pl.DataFrame) -> pl.DataFrame:
+    if not legs.height:
+        return legs
+    d = list(F.HOC_DESCRIPTORS)
+    by_id = legs.filter(pl.col("hoc_id").is_not_null()).select("_leg", pl.col("hoc_id").alias("_hoc"))
+    by_desc = legs.filter(pl.col("hoc_id").is_null()).select("_leg", *d)
+    matched = pl.DataFrame(schema={"_leg": pl.UInt32, "_hoc": pl.String, "_match_error": pl.String})
+    if by_desc.height:
+        keys = by_desc.select(d).unique()
+        m = match_rows(keys, hocs.filter(pl.col("data_type") == "default"), F.HOC_DESCRIPTORS, "hoc_id")
+        m = m.with_columns(
+            _match_error=pl.when(pl.col("match_error") == "no match")
+            .then(pl.format("factor: no hub default for hub_type={}, temperature_control={}", "hub_type", "temperature_control"))
+            .otherwise(pl.format("factor: {}", "match_error"))
+        )
+        matched = by_desc.join(m, on=d, how="left", nulls_equal=True).select("_leg", pl.col("match_id").alias("_hoc"), "_match_error")
+    ids = pl.concat([by_id.with_columns(_match_error=pl.lit(None, pl.String)), matched])
+    per_t = pl.col("wtw_kg_co2e_per_t").is_not_null()
+    pick = lambda x: pl.when(per_t).then(pl.col(f"{x}_kg_co2e_per_t")).otherwise(pl.col(f"{x}_kg_co2e_per_teu"))
+    out = ids.join(hocs, left_on="_hoc", right_on="hoc_id", how="left")
+    return out.with_columns(
+        factor_id=pl.col("_hoc"),
+        factor_pack=pl.col("_pack"),
+        factor_source=pl.col("source"),
+        factor_source_page=pl.col("source_page"),
+        fuel_factor_id=pl.lit(None, pl.String),
+        basis=pl.when(per_t).then(pl.lit("t")).when(pl.col("wtw_kg_co2e_per_teu").is_not_null()).then(pl.lit("teu")),
+        fx_ttw=pick("ttw"),
+        fx_wtt=pick("wtt"),
+        fx_wtw=pick("wtw"),
+        factor_multiplier=pl.lit(1.0),
+        adjustment_ids=pl.lit(None, pl.String),
+        factor_error=pl.when(pl.col("_match_error").is_not_null()).then(pl.col("_match_error"))
+        .when(pl.col("source").is_null()).then(pl.format("hoc_id: '{}' is not in the HOC table", "_hoc"))
+        .when(pl.col("wtw_kg_co2e_per_t").is_null() & pl.col("wtw_kg_co2e_per_teu").is_null())
+        .then(pl.format("factor {}: has no WTW intensity", "_hoc")),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Emissions, result and shipment tables
+
+
+def _emissions(df: pl.DataFrame) -> pl.DataFrame:
+    activity = (
+        pl.when(pl.col("basis") == "tkm").then(pl.col("tkm") * pl.col("daf"))
+        .when(pl.col("basis") == "teu_km").then(pl.col("_teu_eff") * pl.col("distance_km") * pl.col("daf"))
+        .when(pl.col("basis") == "fuel").then(pl.col("fuel_amount"))
+        .when(pl.col("basis") == "t").then(pl.col("mass_t"))
+        .when(pl.col("basis") == "teu").then(pl.col("_teu_eff"))
+    ) * pl.col("factor_multiplier")
+    teu_assumed = pl.col("basis").is_in(["teu_km", "teu"]) & pl.col("teu").is_null()
+    df = df.with_columns(
+        _errors=pl.concat_list("_errors", pl.col("factor_error")).list.drop_nulls(),
+        _assumptions=pl.concat_list(
+            "_assumptions", pl.when(teu_assumed).then(pl.format("teu=mass/{} t", pl.col("_t_per_teu").round(2)))
+        ).list.drop_nulls(),
+    )
+    ok = pl.col("_errors").list.len() == 0
+    return df.with_columns(
+        co2e_ttw_kg=pl.when(ok).then(activity * pl.col("fx_ttw")),
+        co2e_wtt_kg=pl.when(ok).then(activity * pl.col("fx_wtt")),
+        co2e_wtw_kg=pl.when(ok).then(activity * pl.col("fx_wtw")),
+        teu=pl.when(pl.col("basis").is_in(["teu_km", "teu"])).then(pl.col("_teu_eff")).otherwise(pl.col("teu")),
+        tkm=pl.when(ok).then(pl.col("tkm")),
+    ).with_columns(
+        intensity_wtw_g_per_tkm=pl.when(pl.col("tkm") > 0).then(pl.col("co2e_wtw_kg") * 1000 / pl.col("tkm")),
+        error=pl.when(~ok).then(pl.col("_errors").list.join("; ")),
+        assumptions=pl.when(pl.col("_assumptions").list.len() > 0).then(pl.col("_assumptions").list.join("; ")),
+        data_type=pl.when(ok).then(pl.col("data_type")),
+    )
+
+
+RESULT_COLUMNS = (
+    "distance_km", "distance_type", "distance_source", "daf", "mass_t", "teu", "tkm", "method", "data_type",
+    "factor_id", "factor_pack", "factor_source", "factor_source_page", "fuel_factor_id", "adjustment_ids",
+    "factor_multiplier", "assumptions", "co2e_ttw_kg", "co2e_wtt_kg", "co2e_wtw_kg", "intensity_wtw_g_per_tkm", "error",
+)
+
+
+# Leg columns every result carries (after defaults), whether or not the input had them.
+IDENTITY_COLUMNS = (
+    "shipment_id", "leg_id", "leg_seq", "mode", "mass_kg", "origin", "destination", "toc_id", "hoc_id",
+    *(d for d in F.TOC_DESCRIPTORS if d != "mode"), "hub_type",
+)
+
+
+def _finish(df: pl.DataFrame, given: list[str]) -> pl.DataFrame:
+    """The input's columns (typed) and the identity columns first, then the computed ones."""
+    first = list(dict.fromkeys([*IDENTITY_COLUMNS, *given]))
+    first = [c for c in first if c not in RESULT_COLUMNS]
+    return df.sort("_leg").select(*first, *RESULT_COLUMNS)
+
+
+def shipments(legs: pl.DataFrame) -> pl.DataFrame:
+    """One row per shipment: totals over its computed TCEs, tkm, intensity, the share of WTW from
+    primary data, and how many of its legs could not be computed (totals are then incomplete)."""
+    ok = pl.col("error").is_null() if "error" in legs.columns else (pl.col("_errors").list.len() == 0)
+    wtw = pl.col("co2e_wtw_kg").filter(ok)
+    return (
+        legs.group_by("shipment_id", maintain_order=True)
+        .agg(
+            pl.len().alias("legs"),
+            (~ok).sum().alias("error_legs"),
+            pl.col("mass_t").filter(pl.col("mode") != "hub").max().mul(1000).alias("mass_kg"),
+            pl.col("tkm").filter(ok).sum().alias("tkm"),
+            pl.col("co2e_ttw_kg").filter(ok).sum().alias("co2e_ttw_kg"),
+            pl.col("co2e_wtt_kg").filter(ok).sum().alias("co2e_wtt_kg"),
+            wtw.sum().alias("co2e_wtw_kg"),
+            pl.col("co2e_wtw_kg").filter(ok & pl.col("co2e_ttw_kg").is_null()).sum().alias("co2e_wtw_unsplit_kg"),
+            pl.col("co2e_wtw_kg").filter(ok & (pl.col("data_type") == "primary")).sum().alias("_primary"),
+        )
+        .with_columns(
+            # a shipment none of whose legs could be computed has no totals, not zero totals
+            pl.when(pl.col("legs") > pl.col("error_legs")).then(pl.col(c)).alias(c)
+            for c in ("tkm", "co2e_ttw_kg", "co2e_wtt_kg", "co2e_wtw_kg", "co2e_wtw_unsplit_kg", "_primary")
+        )
+        .with_columns(
+            intensity_wtw_g_per_tkm=pl.when(pl.col("tkm") > 0).then(pl.col("co2e_wtw_kg") * 1000 / pl.col("tkm")),
+            primary_data_share=pl.when(pl.col("co2e_wtw_kg") > 0).then(pl.col("_primary") / pl.col("co2e_wtw_kg")),
+            complete=pl.col("error_legs") == 0,
+        )
+        .drop("_primary")
+    )

@@ -1,0 +1,57 @@
+"""Reading legs tables (polars, pandas, CSV, Parquet) and writing results."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import polars as pl
+
+
+class InputError(ValueError):
+    """The input as a whole cannot be used (unreadable file, required columns missing)."""
+
+
+def read_table(source, *, encoding: str = "utf8", separator: str | None = None) -> pl.DataFrame:
+    """A legs table from a polars/pandas frame or a CSV/Parquet path. CSV cells are read as text so
+    that a bad cell becomes a row error instead of failing the whole file."""
+    if isinstance(source, pl.DataFrame):
+        return source
+    if isinstance(source, pl.LazyFrame):
+        return source.collect()
+    if type(source).__module__.startswith("pandas"):
+        return pl.from_pandas(source)
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.exists():
+            raise InputError(f"{path}: no such file")
+        suffix = path.suffix.lower()
+        try:
+            if suffix == ".parquet":
+                return pl.read_parquet(path)
+            if suffix in (".csv", ".txt", ".tsv"):
+                sep = separator or ("\t" if suffix == ".tsv" else _sniff_separator(path, encoding))
+                return pl.read_csv(path, infer_schema=False, separator=sep, encoding=encoding)
+        except Exception as exc:
+            raise InputError(f"{path}: cannot be read: {exc}") from exc
+        raise InputError(f"{path}: unknown file type {suffix!r} (expected .csv or .parquet)")
+    raise InputError(f"cannot read legs from {type(source).__name__}; give a DataFrame or a .csv/.parquet path")
+
+
+def _sniff_separator(path: Path, encoding: str) -> str:
+    """``;`` or ``,``: whichever splits the header line into more fields."""
+    with open(path, encoding="utf-8-sig" if encoding in ("utf8", "utf-8") else encoding, errors="replace") as f:
+        header = f.readline()
+    return ";" if header.count(";") > header.count(",") else ","
+
+
+def write_table(df: pl.DataFrame, path: str | os.PathLike) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".parquet":
+        df.write_parquet(path, compression="zstd")
+    elif path.suffix.lower() == ".csv":
+        df.write_csv(path)
+    else:
+        raise InputError(f"{path}: unknown output type {path.suffix!r} (expected .csv or .parquet)")
+    return path

@@ -1,0 +1,137 @@
+"""Vocabulary of the legs table and typed models of one shipment (for embedding and the API)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+MODES = ("road", "rail", "sea", "inland_waterway", "air", "hub")
+TRANSPORT_MODES = MODES[:-1]
+DISTANCE_TYPES = ("actual", "sfd", "gcd")
+DATA_TYPES = ("primary", "modelled", "default")
+TEMPERATURE_CONTROLS = ("ambient", "refrigerated", "mixed")
+
+# Every input column the engine understands, with the type it is read as. Other columns pass
+# through untouched.
+LEG_COLUMNS: dict[str, pl.DataType] = {
+    "shipment_id": pl.String,
+    "leg_id": pl.String,
+    "leg_seq": pl.Int64,
+    "mode": pl.String,
+    "mass_kg": pl.Float64,
+    "teu": pl.Float64,
+    "origin": pl.String,
+    "destination": pl.String,
+    "origin_lat": pl.Float64,
+    "origin_lon": pl.Float64,
+    "destination_lat": pl.Float64,
+    "destination_lon": pl.Float64,
+    "distance_km": pl.Float64,
+    "distance_type": pl.String,
+    "daf": pl.Float64,
+    "method": pl.String,
+    "toc_id": pl.String,
+    "hoc_id": pl.String,
+    "vehicle": pl.String,
+    "energy_carrier": pl.String,
+    "region": pl.String,
+    "temperature_control": pl.String,
+    "load_type": pl.String,
+    "trade_lane": pl.String,
+    "flight_length": pl.String,
+    "hub_type": pl.String,
+    "fuel_amount": pl.Float64,
+    "fuel_unit": pl.String,
+    "fuel_region": pl.String,
+    "load_factor": pl.Float64,
+    "payload_capacity_kg": pl.Float64,
+    "fuel_economy_km_per_l": pl.Float64,
+}
+REQUIRED_COLUMNS = ("shipment_id", "mode")  # plus mass_kg or teu
+
+# Accepted spellings of fuel units -> (canonical unit, multiplier to it).
+FUEL_UNITS: dict[str, tuple[str, float]] = {
+    "l": ("l", 1.0),
+    "litre": ("l", 1.0),
+    "liter": ("l", 1.0),
+    "litres": ("l", 1.0),
+    "liters": ("l", 1.0),
+    "kl": ("l", 1000.0),
+    "m3": ("l", 1000.0),
+    "us_gal": ("l", 3.785411784),  # GLEC Framework v3.0 p.153
+    "kg": ("kg", 1.0),
+    "t": ("kg", 1000.0),
+    "tonne": ("kg", 1000.0),
+    "kwh": ("kWh", 1.0),
+    "mwh": ("kWh", 1000.0),
+    "mj": ("MJ", 1.0),
+    "gj": ("MJ", 1000.0),
+}
+TEMPERATURE_SYNONYMS = {
+    "dry": "ambient",
+    "reefer": "refrigerated",
+    "temperature_controlled": "refrigerated",
+    "temperature-controlled": "refrigerated",
+    "frozen": "refrigerated",
+    "chilled": "refrigerated",
+}
+
+
+class Leg(BaseModel):
+    """One transport chain element of a shipment: a transport leg or a hub."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    leg_id: str | None = None
+    mode: Literal["road", "rail", "sea", "inland_waterway", "air", "hub"]
+    mass_kg: float | None = Field(None, gt=0, le=1e9, description="actual freight mass, not chargeable weight")
+    teu: float | None = Field(None, gt=0, le=1e6)
+    origin: str | None = Field(None, max_length=64, description="UN/LOCODE, IATA code or 'lat,lon'")
+    destination: str | None = Field(None, max_length=64)
+    distance_km: float | None = Field(None, gt=0, le=50_000)
+    distance_type: Literal["actual", "sfd", "gcd"] | None = None
+    daf: float | None = Field(None, gt=0, le=10)
+    toc_id: str | None = None
+    hoc_id: str | None = None
+    vehicle: str | None = None
+    energy_carrier: str | None = None
+    region: str | None = None
+    temperature_control: str | None = None
+    load_type: str | None = None
+    trade_lane: str | None = None
+    flight_length: str | None = None
+    hub_type: str | None = None
+    fuel_amount: float | None = Field(None, ge=0, le=1e12)
+    fuel_unit: str | None = None
+    fuel_region: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "Leg":
+        if self.fuel_amount is not None and not (self.fuel_unit and self.energy_carrier):
+            raise ValueError("fuel_amount needs fuel_unit and energy_carrier")
+        return self
+
+
+class Shipment(BaseModel):
+    """A shipment and its transport chain, legs and hubs in order."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    shipment_id: str = Field(min_length=1, max_length=200)
+    mass_kg: float | None = Field(None, gt=0, le=1e9, description="default mass for legs that give none")
+    teu: float | None = Field(None, gt=0, le=1e6)
+    legs: list[Leg] = Field(min_length=1, max_length=100)
+
+    def to_frame(self) -> pl.DataFrame:
+        rows = []
+        for seq, leg in enumerate(self.legs, start=1):
+            row = leg.model_dump()
+            row["shipment_id"] = self.shipment_id
+            row["leg_seq"] = seq
+            if row["mass_kg"] is None and row["teu"] is None:
+                row["mass_kg"], row["teu"] = self.mass_kg, self.teu
+            rows.append(row)
+        schema = {c: LEG_COLUMNS[c] for c in rows[0] if c in LEG_COLUMNS}
+        return pl.DataFrame(rows, schema=schema)
