@@ -448,12 +448,12 @@ def _fuel_lookup(keys: pl.DataFrame, fuels: pl.DataFrame) -> pl.DataFrame:
     fallback = keys.join(highest, on=["energy_carrier", "_unit"], how="left")
     use_fallback = pl.col("factor_id").is_null() & ~pl.col("_explicit")
     out = exact.with_columns(
-        pl.when(use_fallback).then(fallback[c]).otherwise(pl.col(c)).alias(c)
-        for c in ("factor_id", "source", "source_page", "ttw", "wtt", "wtw")
+        *(pl.when(use_fallback).then(fallback[c]).otherwise(pl.col(c)).alias(c)
+          for c in ("factor_id", "source", "source_page", "ttw", "wtt", "wtw")),
+        _fell_back=use_fallback & fallback["factor_id"].is_not_null(),
     )
     units = f.group_by("energy_carrier").agg(pl.col("_unit").unique().sort().str.join(", ").alias("_units"))
     return out.join(units, on="energy_carrier", how="left").with_columns(
-        _fell_back=use_fallback & pl.col("factor_id").is_not_null(),
         _fuel_error=pl.when(pl.col("factor_id").is_null() & pl.col("_units").is_null())
         .then(pl.format("energy_carrier: '{}' has no fuel factor", "energy_carrier"))
         .when(pl.col("factor_id").is_null() & ~pl.col("_units").str.contains(pl.col("_unit"), literal=True))

@@ -109,6 +109,47 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "unit": pl.String,
         **PROVENANCE,
     },
+    # Japanese methods (logistics.japan): TTW CO2 only. Fuel CO2 per unit = heat value x carbon x 44/12.
+    "jp_fuels": {
+        "factor_id": pl.String,
+        "energy_carrier": pl.String,
+        "fuel_name_ja": pl.String,
+        "unit": pl.String,
+        "heat_value_mj_per_unit": pl.Float64,
+        "carbon_kg_c_per_mj": pl.Float64,
+        "co2_kg_per_unit": pl.Float64,
+        **PROVENANCE,
+    },
+    # 改良トンキロ法: ln y = intercept + ln_load_factor_coef * ln(load factor) + ln_payload_kg_coef * ln(payload kg),
+    # y in litres per t·km; load factors below min_load_factor use min_load_factor.
+    "jp_improved_tonkm": {
+        "factor_id": pl.String,
+        "energy_carrier": pl.String,
+        "fuel_name_ja": pl.String,
+        "intercept": pl.Float64,
+        "ln_load_factor_coef": pl.Float64,
+        "ln_payload_kg_coef": pl.Float64,
+        "min_load_factor": pl.Float64,
+        **PROVENANCE,
+    },
+    # 従来トンキロ法: g CO2 (TTW) per t·km by mode.
+    "jp_conventional_tonkm": {
+        "factor_id": pl.String,
+        "mode": pl.String,
+        "mode_ja": pl.String,
+        "g_co2_per_tkm": pl.Float64,
+        **PROVENANCE,
+    },
+    # JIS X 0401 prefecture codes with a representative point (the prefectural office).
+    "jp_prefectures": {
+        "jis_code": pl.String,
+        "name_ja": pl.String,
+        "name_en": pl.String,
+        "capital_ja": pl.String,
+        "latitude": pl.Float64,
+        "longitude": pl.Float64,
+        **PROVENANCE,
+    },
 }
 
 REQUIRED: dict[str, tuple[str, ...]] = {
@@ -118,6 +159,17 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "adjustments": ("adjustment_id", "mode", "descriptor", "from_value", "to_value", "multiplier"),
     "refrigerants": ("refrigerant", "gwp100", "gwp_basis"),
     "parameters": ("name", "value", "unit"),
+    "jp_fuels": ("factor_id", "energy_carrier", "unit", "co2_kg_per_unit"),
+    "jp_improved_tonkm": (
+        "factor_id",
+        "energy_carrier",
+        "intercept",
+        "ln_load_factor_coef",
+        "ln_payload_kg_coef",
+        "min_load_factor",
+    ),
+    "jp_conventional_tonkm": ("factor_id", "mode", "g_co2_per_tkm"),
+    "jp_prefectures": ("jis_code", "name_ja", "latitude", "longitude"),
 }
 PROVENANCE_REQUIRED = ("source", "pack_version", "licence")
 KEYS = {
@@ -127,6 +179,10 @@ KEYS = {
     "adjustments": ("adjustment_id",),
     "refrigerants": ("refrigerant",),
     "parameters": ("name",),
+    "jp_fuels": ("factor_id", "energy_carrier"),
+    "jp_improved_tonkm": ("factor_id", "energy_carrier"),
+    "jp_conventional_tonkm": ("factor_id", "mode"),
+    "jp_prefectures": ("jis_code", "name_ja"),
 }
 ALLOWED = {
     ("fuels", "unit"): {"kg", "l", "kWh", "MJ"},
@@ -136,6 +192,8 @@ ALLOWED = {
     ("hocs", "data_type"): {"default", "modelled", "primary"},
     ("tocs", "temperature_control"): {"ambient", "refrigerated", "mixed"},
     ("hocs", "temperature_control"): {"ambient", "refrigerated", "mixed"},
+    ("jp_fuels", "unit"): {"l"},
+    ("jp_conventional_tonkm", "mode"): {"road", "rail", "sea", "inland_waterway", "air"},
 }
 
 PACKS_DIR = Path(os.environ.get("LOGISTICS_PACKS_DIR", Path(__file__).resolve().parent.parent / "emission_factors"))
@@ -218,9 +276,10 @@ def conform_table(raw: pl.DataFrame, table: str, where: str) -> pl.DataFrame:
                 f"{where}: row {bad['_row'][0]}, column {name}: {bad[name][0]!r} is not one of {sorted(allowed)}"
             )
     for key in KEYS[table]:
-        dup = df.filter(pl.col(key).is_duplicated())
+        dup = df.filter(~pl.col(key).is_first_distinct())
         if dup.height:
-            raise PackError(f"{where}: row {dup['_row'][0]}, column {key}: {dup[key][0]!r} is not unique")
+            first = df.filter(pl.col(key) == dup[key][0])["_row"][0]
+            raise PackError(f"{where}: row {dup['_row'][0]}, column {key}: {dup[key][0]!r} is not unique (also row {first})")
     _check_values(df, table, where)
     return df.select(list(schema))
 
