@@ -110,7 +110,7 @@ def calculate(
     df = _distances(df, pack, daf or {}, distance_resolver)
     df = _activity(df, pack)
     df = df.join(_resolve_factors(df, pack, toc_table, hoc_table), on="_leg", how="left")
-    df = _emissions(df)
+    df = _emissions(df, pack)
     return Result(legs=_finish(df, raw.columns), shipments=shipments(df), pack=pack)
 
 
@@ -127,7 +127,7 @@ def _normalise(raw: pl.DataFrame, defaults: Mapping[str, str]) -> pl.DataFrame:
             f"missing required column(s): {', '.join(missing)}. Expected header (optional columns may be"
             f" left out): {','.join(LEG_COLUMNS)}"
         )
-    errors: list[pl.Expr] = []
+    parse_checks: list[tuple[pl.Expr, pl.Expr]] = []
     cols = []
     for name, dtype in LEG_COLUMNS.items():
         if name not in raw.columns:
@@ -138,9 +138,8 @@ def _normalise(raw: pl.DataFrame, defaults: Mapping[str, str]) -> pl.DataFrame:
             c = c.str.strip_chars()
             c = pl.when(c == "").then(None).otherwise(c)
             if dtype != pl.String:
-                errors.append(
-                    pl.when(c.is_not_null() & c.cast(dtype, strict=False).is_null())
-                    .then(pl.format(f"{name}: '{{}}' is not a number", c))
+                parse_checks.append(
+                    (c.is_not_null() & c.cast(dtype, strict=False).is_null(), pl.format(f"{name}: '{{}}' is not a number", c))
                 )
         c = c.cast(dtype, strict=False)
         if name in LOWER_CASE:
@@ -148,7 +147,8 @@ def _normalise(raw: pl.DataFrame, defaults: Mapping[str, str]) -> pl.DataFrame:
         elif name in UPPER_CASE:
             c = c.str.to_uppercase()
         cols.append(c.alias(name))
-    df = raw.with_row_index("_leg").with_columns(cols, _parse_errors=pl.concat_list(errors) if errors else pl.lit([], pl.List(pl.String)))
+    df = raw.with_row_index("_leg").with_columns(_error=pl.lit(None, pl.String))
+    df = add_errors(df, parse_checks).with_columns(cols)
     df = df.with_columns(
         mode=pl.col("mode").str.replace_all(r"[ \-]", "_"),
         temperature_control=pl.col("temperature_control").replace(TEMPERATURE_SYNONYMS),
@@ -159,7 +159,7 @@ def _normalise(raw: pl.DataFrame, defaults: Mapping[str, str]) -> pl.DataFrame:
         df = df.with_columns(pl.col(name).fill_null(pl.lit(value).cast(LEG_COLUMNS[name])))
 
     transport = pl.col("mode").is_in(MODES[:-1])
-    seq = pl.col("leg_seq").fill_null(pl.int_range(1, pl.len() + 1).over("shipment_id"))
+    seq = pl.col("leg_seq").fill_null(pl.col("shipment_id").cum_count().over("shipment_id").cast(pl.Int64))
     fuel_unit_ok = pl.col("fuel_unit").is_in(list(FUEL_UNITS))
     df = df.with_columns(leg_seq=seq).with_columns(
         leg_id=pl.col("leg_id").fill_null(pl.col("shipment_id") + "-" + pl.col("leg_seq").cast(pl.String)),
@@ -170,48 +170,69 @@ def _normalise(raw: pl.DataFrame, defaults: Mapping[str, str]) -> pl.DataFrame:
             .otherwise(pl.lit("activity"))
         ),
     )
+    mode = pl.col("mode")
     checks = [
-        pl.when(pl.col("shipment_id").is_null()).then(pl.lit("shipment_id: missing")),
-        pl.when(pl.col("mode").is_null()).then(pl.lit("mode: missing"))
-        .when(~pl.col("mode").is_in(MODES)).then(pl.format(f"mode: '{{}}' is not one of {', '.join(MODES)}", "mode")),
-        pl.when(pl.col("mass_kg").is_null() & pl.col("teu").is_null()).then(pl.lit("mass_kg: missing (give mass_kg or teu)")),
-        pl.when(pl.col("mass_kg") <= 0).then(pl.format("mass_kg: {} must be greater than 0", "mass_kg"))
-        .when(pl.col("mass_kg") > MAX_MASS_KG).then(pl.format("mass_kg: {} is over 1,000,000 t", "mass_kg")),
-        pl.when(pl.col("teu") <= 0).then(pl.format("teu: {} must be greater than 0", "teu"))
-        .when(pl.col("teu") > 1e6).then(pl.format("teu: {} is over 1,000,000", "teu")),
-        pl.when(transport & (pl.col("distance_km") <= 0)).then(pl.format("distance_km: {} must be greater than 0", "distance_km"))
-        .when(pl.col("distance_km") > MAX_DISTANCE_KM).then(pl.format("distance_km: {} is over 50,000 km", "distance_km")),
-        pl.when(pl.col("distance_type").is_not_null() & ~pl.col("distance_type").is_in(DISTANCE_TYPES))
-        .then(pl.format(f"distance_type: '{{}}' is not one of {', '.join(DISTANCE_TYPES)}", "distance_type")),
-        pl.when((pl.col("daf") <= 0) | (pl.col("daf") > 10)).then(pl.format("daf: {} is not between 0 and 10", "daf")),
-        pl.when(~pl.col("method").is_in(METHODS)).then(pl.format(f"method: '{{}}' is not one of {', '.join(METHODS)}", "method")),
-        pl.when((pl.col("method") == "hub") != (pl.col("mode") == "hub")).then(pl.lit("method: hub goes with mode hub only")),
-        pl.when(pl.col("temperature_control").is_not_null() & ~pl.col("temperature_control").is_in(TEMPERATURE_CONTROLS))
-        .then(pl.format(f"temperature_control: '{{}}' is not one of {', '.join(TEMPERATURE_CONTROLS)}", "temperature_control")),
-        pl.when(pl.col("fuel_amount") < 0).then(pl.format("fuel_amount: {} is negative", "fuel_amount")),
-        pl.when((pl.col("method") == "fuel") & pl.col("fuel_amount").is_null()).then(pl.lit("fuel_amount: missing for method fuel")),
-        pl.when((pl.col("method") == "fuel") & pl.col("fuel_unit").is_null()).then(pl.lit("fuel_unit: missing for fuel_amount"))
-        .when(pl.col("fuel_unit").is_not_null() & ~fuel_unit_ok)
-        .then(pl.format(f"fuel_unit: '{{}}' is not one of {', '.join(FUEL_UNITS)}", "fuel_unit")),
-        pl.when((pl.col("method") == "fuel") & pl.col("energy_carrier").is_null()).then(pl.lit("energy_carrier: missing for fuel_amount")),
-        pl.when((pl.col("method") == "toc") & pl.col("toc_id").is_null()).then(pl.lit("toc_id: missing for method toc")),
-        pl.when((pl.col("mode") == "hub") & pl.col("hub_type").is_null() & pl.col("hoc_id").is_null())
-        .then(pl.lit("hub_type: missing (give hub_type or hoc_id)")),
-        pl.when(pl.col("leg_id").is_duplicated().over("shipment_id") & pl.col("shipment_id").is_not_null())
-        .then(pl.format("leg_id: '{}' appears more than once in shipment '{}'", "leg_id", "shipment_id")),
+        (pl.col("shipment_id").is_null(), pl.lit("shipment_id: missing")),
+        (mode.is_null(), pl.lit("mode: missing")),
+        (~mode.is_in(MODES), pl.format(f"mode: '{{}}' is not one of {', '.join(MODES)}", "mode")),
+        (pl.col("mass_kg").is_null() & pl.col("teu").is_null(), pl.lit("mass_kg: missing (give mass_kg or teu)")),
+        (pl.col("mass_kg") <= 0, pl.format("mass_kg: {} must be greater than 0", "mass_kg")),
+        (pl.col("mass_kg") > MAX_MASS_KG, pl.format("mass_kg: {} is over 1,000,000 t", "mass_kg")),
+        (pl.col("teu") <= 0, pl.format("teu: {} must be greater than 0", "teu")),
+        (pl.col("teu") > 1e6, pl.format("teu: {} is over 1,000,000", "teu")),
+        (transport & (pl.col("distance_km") <= 0), pl.format("distance_km: {} must be greater than 0", "distance_km")),
+        (pl.col("distance_km") > MAX_DISTANCE_KM, pl.format("distance_km: {} is over 50,000 km", "distance_km")),
+        (~pl.col("distance_type").is_in(DISTANCE_TYPES),
+         pl.format(f"distance_type: '{{}}' is not one of {', '.join(DISTANCE_TYPES)}", "distance_type")),
+        ((pl.col("daf") <= 0) | (pl.col("daf") > 10), pl.format("daf: {} is not between 0 and 10", "daf")),
+        (~pl.col("method").is_in(METHODS), pl.format(f"method: '{{}}' is not one of {', '.join(METHODS)}", "method")),
+        ((pl.col("method") == "hub") != (mode == "hub"), pl.lit("method: hub goes with mode hub only")),
+        (~pl.col("temperature_control").is_in(TEMPERATURE_CONTROLS),
+         pl.format(f"temperature_control: '{{}}' is not one of {', '.join(TEMPERATURE_CONTROLS)}", "temperature_control")),
+        (pl.col("fuel_amount") < 0, pl.format("fuel_amount: {} is negative", "fuel_amount")),
+        ((pl.col("method") == "fuel") & pl.col("fuel_amount").is_null(), pl.lit("fuel_amount: missing for method fuel")),
+        ((pl.col("method") == "fuel") & pl.col("fuel_unit").is_null(), pl.lit("fuel_unit: missing for fuel_amount")),
+        (~fuel_unit_ok, pl.format(f"fuel_unit: '{{}}' is not one of {', '.join(FUEL_UNITS)}", "fuel_unit")),
+        ((pl.col("method") == "fuel") & pl.col("energy_carrier").is_null(), pl.lit("energy_carrier: missing for fuel_amount")),
+        ((pl.col("method") == "toc") & pl.col("toc_id").is_null(), pl.lit("toc_id: missing for method toc")),
+        ((mode == "hub") & pl.col("hub_type").is_null() & pl.col("hoc_id").is_null(),
+         pl.lit("hub_type: missing (give hub_type or hoc_id)")),
     ]
-    df = df.with_columns(_errors=pl.concat_list(pl.col("_parse_errors"), *[e.cast(pl.String) for e in checks]).list.drop_nulls())
-    # Built-in defaults, recorded so a reader sees what was assumed.
-    assumed = [
-        (pl.col("temperature_control").is_null() & pl.col("mode").is_not_null(), "temperature_control", "ambient"),
-        (pl.col("load_type").is_null() & pl.col("mode").is_in(["road", "rail"]) & (pl.col("method") == "activity"), "load_type", "average"),
-        (pl.col("vehicle").is_null() & (pl.col("mode") == "sea") & pl.col("teu").is_not_null() & (pl.col("method") == "activity"),
-         "vehicle", "container_ship"),
-    ]
-    df = df.with_columns(
-        _assumptions=pl.concat_list(pl.when(cond).then(pl.lit(f"{col}={val}")) for cond, col, val in assumed).list.drop_nulls()
-    ).with_columns(pl.when(cond).then(pl.lit(val)).otherwise(pl.col(col)).alias(col) for cond, col, val in assumed)
-    return df.drop("_parse_errors")
+    if "leg_id" in raw.columns or "leg_seq" in raw.columns:  # generated ids are unique by construction
+        checks.append((pl.struct("shipment_id", "leg_id").is_duplicated() & pl.col("shipment_id").is_not_null(),
+                       pl.format("leg_id: '{}' appears more than once in shipment '{}'", "leg_id", "shipment_id")))
+    df = add_errors(df, checks)
+    # Built-in defaults, flagged so the result says what was assumed (see ASSUMPTIONS).
+    method_activity = pl.col("method") == "activity"
+    assumed = {
+        "_a_temperature": (pl.col("temperature_control").is_null() & mode.is_not_null(), "temperature_control", "ambient"),
+        "_a_load": (pl.col("load_type").is_null() & mode.is_in(["road", "rail"]) & method_activity, "load_type", "average"),
+        "_a_vehicle": (pl.col("vehicle").is_null() & (mode == "sea") & pl.col("teu").is_not_null() & method_activity,
+                       "vehicle", "container_ship"),
+    }
+    df = df.with_columns(**{flag: cond for flag, (cond, _, _) in assumed.items()})
+    return df.with_columns(pl.when(flag).then(pl.lit(val)).otherwise(pl.col(col)).alias(col) for flag, (_, col, val) in assumed.items())
+
+
+def add_errors(df: pl.DataFrame, checks: list[tuple[pl.Expr, pl.Expr]]) -> pl.DataFrame:
+    """Append "column: reason" messages to ``_error`` for the rows failing each check. Conditions
+    are evaluated on every row; messages are built only for failing rows (most rows pass)."""
+    if not checks:
+        return df
+    failing = df.select(pl.any_horizontal(c.fill_null(False) for c, _ in checks)).to_series()
+    if not failing.any():
+        return df
+    new = df.filter(failing).select(
+        "_leg", pl.concat_str([pl.when(c.fill_null(False)).then(m) for c, m in checks], separator="; ", ignore_nulls=True).alias("_new")
+    )
+    return merge_errors(df.join(new, on="_leg", how="left"), "_new").drop("_new")
+
+
+def merge_errors(df: pl.DataFrame, column: str) -> pl.DataFrame:
+    """``_error`` = ``_error; <column>`` (either may be null)."""
+    return df.with_columns(_error=pl.when(pl.col(column).is_null()).then(pl.col("_error"))
+                           .when(pl.col("_error").is_null()).then(pl.col(column))
+                           .otherwise(pl.col("_error") + "; " + pl.col(column)))
 
 
 def _pack_label(pack: F.Pack) -> str:
@@ -262,7 +283,7 @@ def _distances(df: pl.DataFrame, pack: F.Pack, overrides: Mapping[str, float], r
         .then(pl.col("distance_type").fill_null("actual")),
         distance_source=pl.when(is_hub).then(None).when(pl.col("distance_km").is_not_null()).then(pl.lit("given")),
     )
-    need = df.filter(pl.col("distance_km").is_null() & ~is_hub & pl.col("mode").is_in(MODES) & (pl.col("_errors").list.len() == 0))
+    need = df.filter(pl.col("distance_km").is_null() & ~is_hub & pl.col("mode").is_in(MODES) & pl.col("_error").is_null())
     if need.height:
         if resolver is True:
             from . import geo
@@ -275,23 +296,18 @@ def _distances(df: pl.DataFrame, pack: F.Pack, overrides: Mapping[str, float], r
             )
             got = got.select("_leg", pl.col("distance_km").alias("_d"), pl.col("distance_type").alias("_dt"),
                              pl.col("distance_source").alias("_ds"), pl.col("distance_error").alias("_de"))
-            df = df.join(got, on="_leg", how="left").with_columns(
+            df = merge_errors(df.join(got, on="_leg", how="left"), "_de").with_columns(
                 distance_km=pl.coalesce("distance_km", "_d"),
                 distance_type=pl.coalesce("distance_type", "_dt"),
                 distance_source=pl.coalesce("distance_source", "_ds"),
-                _errors=pl.concat_list("_errors", pl.col("_de")).list.drop_nulls(),
             ).drop("_d", "_dt", "_ds", "_de")
-    no_distance = pl.col("distance_km").is_null() & ~is_hub & (pl.col("_errors").list.len() == 0)
-    daf = pl.col("daf").fill_null(daf_rule(pack, overrides))
-    return df.with_columns(
-        _errors=pl.concat_list(
-            "_errors",
-            pl.when(no_distance).then(pl.lit("distance_km: missing, and origin/destination could not give one")),
-            pl.when(daf.is_null() & ~is_hub & pl.col("distance_km").is_not_null())
-            .then(pl.format("daf: pack has no DAF for {} distances on mode {}; give daf or an actual distance", "distance_type", "mode")),
-        ).list.drop_nulls(),
-        daf=pl.when(is_hub).then(None).otherwise(daf),
-    )
+    df = df.with_columns(daf=pl.when(is_hub).then(None).otherwise(pl.col("daf").fill_null(daf_rule(pack, overrides))))
+    return add_errors(df, [
+        (pl.col("distance_km").is_null() & ~is_hub & pl.col("_error").is_null(),
+         pl.lit("distance_km: missing, and origin/destination could not give one")),
+        (pl.col("daf").is_null() & ~is_hub & pl.col("distance_km").is_not_null(),
+         pl.format("daf: pack has no DAF for {} distances on mode {}; give daf or an actual distance", "distance_type", "mode")),
+    ])
 
 
 def _activity(df: pl.DataFrame, pack: F.Pack) -> pl.DataFrame:
@@ -299,12 +315,9 @@ def _activity(df: pl.DataFrame, pack: F.Pack) -> pl.DataFrame:
     one is known (GLEC v3.0 p.21, p.153), recorded as an assumption."""
     t_per_teu = pack.parameter("teu_mass_t_average", 10.0)
     short_max = pack.parameter("flight_short_haul_max_km", 1500.0)
-    mass_from_teu = pl.col("mass_kg").is_null() & pl.col("teu").is_not_null()
     df = df.with_columns(
         mass_t=pl.coalesce(pl.col("mass_kg") / 1000.0, pl.col("teu") * t_per_teu),
-        _assumptions=pl.concat_list(
-            "_assumptions", pl.when(mass_from_teu).then(pl.lit(f"mass={t_per_teu:g} t/TEU"))
-        ).list.drop_nulls(),
+        _a_mass=pl.col("mass_kg").is_null() & pl.col("teu").is_not_null(),
         flight_length=pl.when((pl.col("mode") == "air") & pl.col("flight_length").is_null() & pl.col("distance_km").is_not_null())
         .then(pl.when(pl.col("distance_km") < short_max).then(pl.lit("short_haul")).otherwise(pl.lit("long_haul")))
         .otherwise(pl.col("flight_length")),
@@ -312,7 +325,6 @@ def _activity(df: pl.DataFrame, pack: F.Pack) -> pl.DataFrame:
     return df.with_columns(
         tkm=pl.when(pl.col("mode") != "hub").then(pl.col("mass_t") * pl.col("distance_km")),
         _teu_eff=pl.coalesce("teu", pl.col("mass_t") / t_per_teu),
-        _t_per_teu=pl.lit(t_per_teu),
     )
 
 
@@ -321,7 +333,7 @@ def _activity(df: pl.DataFrame, pack: F.Pack) -> pl.DataFrame:
 
 
 def _resolve_factors(df: pl.DataFrame, pack: F.Pack, toc_table: pl.DataFrame, hoc_table: pl.DataFrame) -> pl.DataFrame:
-    live = df.filter(pl.col("_errors").list.len() == 0)
+    live = df.filter(pl.col("_error").is_null())
     fuels = pack.table("fuels")
     tocs = _materialise_energy_tocs(toc_table, fuels)
     parts = [
@@ -381,7 +393,8 @@ def _activity_factors(legs: pl.DataFrame, pack: F.Pack, tocs: pl.DataFrame) -> p
     if not legs.height:
         return legs
     d = list(F.TOC_DESCRIPTORS)
-    keys = legs.select(d).unique()
+    legs = legs.select("_leg", *d, _descriptor_hash(d))
+    keys = legs.group_by("_key").agg(pl.col(d).first()).drop("_key")
     # Descriptor matching uses the pack's rows only; a carrier's own TOCs are chosen by toc_id.
     pack_rows = tocs.filter(pl.col("_pack") == _pack_label(pack))
     matched = match_rows(keys, pack_rows, F.TOC_DESCRIPTORS, "toc_id", pack.table("adjustments"))
@@ -392,8 +405,12 @@ def _activity_factors(legs: pl.DataFrame, pack: F.Pack, tocs: pl.DataFrame) -> p
         pl.col("multiplier").alias("factor_multiplier"), "adjustment_ids",
         pl.coalesce("match_error", "_row_error").alias("factor_error"),
     )
-    # The descriptor columns of `info` are the leg's; the row's own are dropped by the select above.
-    return legs.select("_leg", *d).join(info, on=d, how="left", nulls_equal=True)
+    # Join back on one hash of the descriptors: much cheaper than eight nullable string columns.
+    return legs.select("_leg", "_key").join(info.with_columns(_descriptor_hash(d)).drop(d), on="_key", how="left")
+
+
+def _descriptor_hash(columns: list[str]) -> pl.Expr:
+    return pl.struct(columns).hash(seed=0).alias("_key")
 
 
 def _explain_no_match(matched: pl.DataFrame, tocs: pl.DataFrame, pack: F.Pack) -> pl.Series:
@@ -534,7 +551,7 @@ def _hub_factors(legs: pl.DataFrame, hocs: pl.DataFrame) -> pl.DataFrame:
 # Emissions, result and shipment tables
 
 
-def _emissions(df: pl.DataFrame) -> pl.DataFrame:
+def _emissions(df: pl.DataFrame, pack: F.Pack) -> pl.DataFrame:
     activity = (
         pl.when(pl.col("basis") == "tkm").then(pl.col("tkm") * pl.col("daf"))
         .when(pl.col("basis") == "teu_km").then(pl.col("_teu_eff") * pl.col("distance_km") * pl.col("daf"))
@@ -542,14 +559,10 @@ def _emissions(df: pl.DataFrame) -> pl.DataFrame:
         .when(pl.col("basis") == "t").then(pl.col("mass_t"))
         .when(pl.col("basis") == "teu").then(pl.col("_teu_eff"))
     ) * pl.col("factor_multiplier")
-    teu_assumed = pl.col("basis").is_in(["teu_km", "teu"]) & pl.col("teu").is_null()
-    df = df.with_columns(
-        _errors=pl.concat_list("_errors", pl.col("factor_error")).list.drop_nulls(),
-        _assumptions=pl.concat_list(
-            "_assumptions", pl.when(teu_assumed).then(pl.format("teu=mass/{} t", pl.col("_t_per_teu").round(2)))
-        ).list.drop_nulls(),
+    df = merge_errors(df, "factor_error").with_columns(
+        _a_teu=pl.col("basis").is_in(["teu_km", "teu"]) & pl.col("teu").is_null()
     )
-    ok = pl.col("_errors").list.len() == 0
+    ok = pl.col("_error").is_null()
     return df.with_columns(
         co2e_ttw_kg=pl.when(ok).then(activity * pl.col("fx_ttw")),
         co2e_wtt_kg=pl.when(ok).then(activity * pl.col("fx_wtt")),
@@ -558,10 +571,22 @@ def _emissions(df: pl.DataFrame) -> pl.DataFrame:
         tkm=pl.when(ok).then(pl.col("tkm")),
     ).with_columns(
         intensity_wtw_g_per_tkm=pl.when(pl.col("tkm") > 0).then(pl.col("co2e_wtw_kg") * 1000 / pl.col("tkm")),
-        error=pl.when(~ok).then(pl.col("_errors").list.join("; ")),
-        assumptions=pl.when(pl.col("_assumptions").list.len() > 0).then(pl.col("_assumptions").list.join("; ")),
+        error=pl.col("_error"),
+        assumptions=_assumptions(pack.parameter("teu_mass_t_average", 10.0)),
         data_type=pl.when(ok).then(pl.col("data_type")),
     )
+
+
+def _assumptions(t_per_teu: float) -> pl.Expr:
+    """The defaults a leg relied on, as readable text, from the ``_a_*`` flags."""
+    parts = {
+        "_a_temperature": "temperature_control=ambient",
+        "_a_load": "load_type=average",
+        "_a_vehicle": "vehicle=container_ship",
+        "_a_mass": f"mass={t_per_teu:g} t/TEU",
+        "_a_teu": f"teu=mass/{t_per_teu:g} t",
+    }
+    return pl.concat_str([pl.when(pl.col(f)).then(pl.lit(text)) for f, text in parts.items()], separator="; ", ignore_nulls=True).replace("", None)
 
 
 RESULT_COLUMNS = (
@@ -588,7 +613,7 @@ def _finish(df: pl.DataFrame, given: list[str]) -> pl.DataFrame:
 def shipments(legs: pl.DataFrame) -> pl.DataFrame:
     """One row per shipment: totals over its computed TCEs, tkm, intensity, the share of WTW from
     primary data, and how many of its legs could not be computed (totals are then incomplete)."""
-    ok = pl.col("error").is_null() if "error" in legs.columns else (pl.col("_errors").list.len() == 0)
+    ok = pl.col("error").is_null()
     wtw = pl.col("co2e_wtw_kg").filter(ok)
     return (
         legs.group_by("shipment_id", maintain_order=True)

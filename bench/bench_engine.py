@@ -1,0 +1,40 @@
+"""legs/s of logistics.calculate on synthetic legs with given distances (in memory, no I/O).
+
+    python bench/bench_engine.py [N_LEGS=1000000] [REPEATS=3]
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import logistics  # noqa: E402
+from synthetic import legs  # noqa: E402
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    df = legs(n)
+    pack = logistics.load_pack()
+    logistics.calculate(df.head(1000), pack)  # warm up
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        r = logistics.calculate(df, pack, distance_resolver=None)
+        times.append(time.perf_counter() - t0)
+    best = min(times)
+    errors = r.legs["error"].is_not_null().sum()
+    print(f"legs: {n:,}  shipments: {r.shipments.height:,}  row errors: {errors:,}")
+    print(f"calculate: best {best:.2f} s, median {sorted(times)[len(times) // 2]:.2f} s over {repeats} runs"
+          f"  ->  {n / best:,.0f} legs/s")
+    print(f"total WTW: {r.legs['co2e_wtw_kg'].sum() / 1000:,.1f} t CO2e")
+    print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
