@@ -610,33 +610,45 @@ def _finish(df: pl.DataFrame, given: list[str]) -> pl.DataFrame:
     return df.sort("_leg").select(*first, *RESULT_COLUMNS)
 
 
-def shipments(legs: pl.DataFrame) -> pl.DataFrame:
-    """One row per shipment: totals over its computed TCEs, tkm, intensity, the share of WTW from
-    primary data, and how many of its legs could not be computed (totals are then incomplete)."""
+def shipment_partials(legs: pl.DataFrame) -> pl.DataFrame:
+    """Additive per-shipment sums of a set of result legs; ``finish_shipments`` combines them (also
+    across batches of a large file)."""
     ok = pl.col("error").is_null()
-    wtw = pl.col("co2e_wtw_kg").filter(ok)
+    return legs.group_by("shipment_id", maintain_order=True).agg(
+        pl.len().alias("legs"),
+        (~ok).sum().alias("error_legs"),
+        pl.col("mass_t").filter(pl.col("mode") != "hub").max().mul(1000).alias("mass_kg"),
+        pl.col("tkm").filter(ok).sum().alias("tkm"),
+        pl.col("co2e_ttw_kg").filter(ok).sum().alias("co2e_ttw_kg"),
+        pl.col("co2e_wtt_kg").filter(ok).sum().alias("co2e_wtt_kg"),
+        pl.col("co2e_wtw_kg").filter(ok).sum().alias("co2e_wtw_kg"),
+        pl.col("co2e_wtw_kg").filter(ok & pl.col("co2e_ttw_kg").is_null()).sum().alias("co2e_wtw_unsplit_kg"),
+        pl.col("co2e_wtw_kg").filter(ok & (pl.col("data_type") == "primary")).sum().alias("primary_wtw_kg"),
+    )
+
+
+SUMMED = ("tkm", "co2e_ttw_kg", "co2e_wtt_kg", "co2e_wtw_kg", "co2e_wtw_unsplit_kg", "primary_wtw_kg")
+
+
+def finish_shipments(partials: pl.DataFrame) -> pl.DataFrame:
+    """One row per shipment: totals over its computed TCEs, tkm, intensity, the share of WTW from
+    primary data, and how many of its legs could not be computed (its totals are then incomplete)."""
     return (
-        legs.group_by("shipment_id", maintain_order=True)
-        .agg(
-            pl.len().alias("legs"),
-            (~ok).sum().alias("error_legs"),
-            pl.col("mass_t").filter(pl.col("mode") != "hub").max().mul(1000).alias("mass_kg"),
-            pl.col("tkm").filter(ok).sum().alias("tkm"),
-            pl.col("co2e_ttw_kg").filter(ok).sum().alias("co2e_ttw_kg"),
-            pl.col("co2e_wtt_kg").filter(ok).sum().alias("co2e_wtt_kg"),
-            wtw.sum().alias("co2e_wtw_kg"),
-            pl.col("co2e_wtw_kg").filter(ok & pl.col("co2e_ttw_kg").is_null()).sum().alias("co2e_wtw_unsplit_kg"),
-            pl.col("co2e_wtw_kg").filter(ok & (pl.col("data_type") == "primary")).sum().alias("_primary"),
-        )
+        partials.group_by("shipment_id", maintain_order=True)
+        .agg(pl.col("legs", "error_legs", *SUMMED).sum(), pl.col("mass_kg").max())
         .with_columns(
             # a shipment none of whose legs could be computed has no totals, not zero totals
-            pl.when(pl.col("legs") > pl.col("error_legs")).then(pl.col(c)).alias(c)
-            for c in ("tkm", "co2e_ttw_kg", "co2e_wtt_kg", "co2e_wtw_kg", "co2e_wtw_unsplit_kg", "_primary")
+            pl.when(pl.col("legs") > pl.col("error_legs")).then(pl.col(c)).alias(c) for c in SUMMED
         )
-        .with_columns(
+        .select(
+            "shipment_id", "legs", "error_legs", "mass_kg", "tkm", "co2e_ttw_kg", "co2e_wtt_kg", "co2e_wtw_kg",
+            "co2e_wtw_unsplit_kg",
             intensity_wtw_g_per_tkm=pl.when(pl.col("tkm") > 0).then(pl.col("co2e_wtw_kg") * 1000 / pl.col("tkm")),
-            primary_data_share=pl.when(pl.col("co2e_wtw_kg") > 0).then(pl.col("_primary") / pl.col("co2e_wtw_kg")),
+            primary_data_share=pl.when(pl.col("co2e_wtw_kg") > 0).then(pl.col("primary_wtw_kg") / pl.col("co2e_wtw_kg")),
             complete=pl.col("error_legs") == 0,
         )
-        .drop("_primary")
     )
+
+
+def shipments(legs: pl.DataFrame) -> pl.DataFrame:
+    return finish_shipments(shipment_partials(legs))

@@ -1,0 +1,302 @@
+"""Files of any size: stream a legs file through the engine in batches, with memory independent of
+the input size.
+
+- CSV (UTF-8 with or without BOM, Shift_JIS/cp932 transcoded, ``,`` or ``;``) or Parquet in;
+  CSV or Parquet out, chosen by extension.
+- A shipment's consecutive rows stay in one batch (rows of the batch's last shipment are carried to
+  the next), so per-shipment checks see the whole shipment when the file is grouped by shipment.
+- Shipment totals are summed from per-batch partials, hash-partitioned on disk, so a shipment split
+  across batches (an ungrouped file) still gets one correct row.
+- Every input row is either in the results with its emissions or in the errors file with its line
+  number and reason: the counts add up.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import shutil
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping
+
+import polars as pl
+import pyarrow.parquet as pq
+
+from . import factors as F
+from .engine import calculate, finish_shipments, shipment_partials
+from .io import InputError, _sniff_separator
+
+DEFAULT_BATCH_ROWS = 500_000
+LINE_COLUMN = "input_line"  # CSV: the line in the file (header = line 1); Parquet: the row number (1-based)
+Progress = Callable[[int, int | None], None]
+
+
+@dataclass
+class Report:
+    rows_read: int = 0
+    computed: int = 0
+    rejected: int = 0
+    rejected_by_column: Counter = field(default_factory=Counter)
+    co2e_ttw_kg: float = 0.0
+    co2e_wtt_kg: float = 0.0
+    co2e_wtw_kg: float = 0.0
+    primary_wtw_kg: float = 0.0
+    tkm: float = 0.0
+    shipments: int = 0
+    seconds: float = 0.0
+    encoding: str = "utf8"
+
+    @property
+    def primary_data_share(self) -> float | None:
+        return self.primary_wtw_kg / self.co2e_wtw_kg if self.co2e_wtw_kg else None
+
+    def add(self, legs: pl.DataFrame) -> None:
+        ok = legs.filter(pl.col("error").is_null())
+        self.rows_read += legs.height
+        self.computed += ok.height
+        self.rejected += legs.height - ok.height
+        if ok.height:
+            sums = ok.select(
+                pl.col("co2e_ttw_kg").sum(), pl.col("co2e_wtt_kg").sum(), pl.col("co2e_wtw_kg").sum(), pl.col("tkm").sum(),
+                pl.col("co2e_wtw_kg").filter(pl.col("data_type") == "primary").sum().alias("primary"),
+            ).row(0)
+            self.co2e_ttw_kg += sums[0]
+            self.co2e_wtt_kg += sums[1]
+            self.co2e_wtw_kg += sums[2]
+            self.tkm += sums[3]
+            self.primary_wtw_kg += sums[4]
+        if self.rejected:
+            first = legs.filter(pl.col("error").is_not_null()).select(
+                pl.col("error").str.split("; ").list.first().str.extract(r"^(\w+):", 1).fill_null("other")
+            ).to_series()
+            self.rejected_by_column.update(first.value_counts().iter_rows())
+
+    def as_dict(self) -> dict:
+        return {
+            "rows_read": self.rows_read, "computed": self.computed, "rejected": self.rejected,
+            "rejected_by_column": dict(self.rejected_by_column.most_common()), "shipments": self.shipments,
+            "co2e_wtw_t": self.co2e_wtw_kg / 1000, "co2e_ttw_t": self.co2e_ttw_kg / 1000, "co2e_wtt_t": self.co2e_wtt_kg / 1000,
+            "tkm": self.tkm, "primary_data_share": self.primary_data_share, "seconds": round(self.seconds, 2),
+            "encoding": self.encoding,
+        }
+
+
+def detect_encoding(path: Path, sample_bytes: int = 1 << 20) -> str:
+    """``utf8`` (with or without BOM) or ``cp932`` (Shift_JIS as written by Japanese systems)."""
+    with open(path, "rb") as f:
+        sample = f.read(sample_bytes)
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+        return "utf8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        codecs.getincrementaldecoder("cp932")().decode(sample, final=False)
+        return "cp932"
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: neither UTF-8 nor Shift_JIS (byte {exc.start}); give --encoding") from exc
+
+
+def _to_utf8(path: Path, encoding: str, workdir: Path) -> Path:
+    """A UTF-8 copy of a file in another encoding, converted in streaming chunks."""
+    out = workdir / "input.utf8.csv"
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    with open(path, "rb") as src, open(out, "w", encoding="utf-8", newline="") as dst:
+        offset = 0
+        while chunk := src.read(1 << 24):
+            try:
+                dst.write(decoder.decode(chunk))
+            except UnicodeDecodeError as exc:
+                raise InputError(f"{path}: not valid {encoding} at byte {offset + exc.start}") from exc
+            offset += len(chunk)
+        dst.write(decoder.decode(b"", final=True))
+    return out
+
+
+def _count_lines(path: Path) -> int:
+    n = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 24):
+            n += chunk.count(b"\n")
+    return n
+
+
+def _batches(path: Path, batch_rows: int, separator: str | None, workdir: Path, report: Report):
+    """(frame, first line number, total rows estimate) per batch; CSV cells are text."""
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        total = pq.ParquetFile(path).metadata.num_rows
+        lf, first_line = pl.scan_parquet(path), 1
+    elif suffix in (".csv", ".txt", ".tsv"):
+        if report.encoding not in ("utf8", "utf-8", "utf-8-sig"):
+            path = _to_utf8(path, report.encoding, workdir)
+        sep = separator or ("\t" if suffix == ".tsv" else _sniff_separator(path, "utf8"))
+        total = max(_count_lines(path) - 1, 0)
+        lf, first_line = pl.scan_csv(path, infer_schema=False, separator=sep, encoding="utf8"), 2
+        _check_header(lf, path)
+    else:
+        raise InputError(f"{path}: unknown file type {suffix!r} (expected .csv or .parquet)")
+    line = first_line
+    for batch in lf.collect_batches(chunk_size=batch_rows):
+        yield batch.with_columns(pl.int_range(line, line + batch.height, dtype=pl.Int64).alias(LINE_COLUMN)), total
+        line += batch.height
+
+
+def _check_header(lf: pl.LazyFrame, path: Path) -> None:
+    try:
+        lf.collect_schema()
+    except Exception as exc:
+        raise InputError(f"{path}: cannot read the header: {exc}") from exc
+
+
+def _grouped(batches):
+    """Carry the trailing run of each batch's last shipment over to the next batch, so that a
+    shipment whose rows are consecutive is computed in one piece (the last batch is never split)."""
+    it = iter(batches)
+    current, carry = next(it, None), None
+    while current is not None:
+        batch, total = current
+        current = next(it, None)
+        if carry is not None:
+            batch, carry = pl.concat([carry, batch], how="vertical_relaxed"), None
+        if current is not None and "shipment_id" in batch.columns and batch.height:
+            ids = pl.col("shipment_id")
+            runs = batch.select((ids != ids.shift()).fill_null(True).cum_sum())[:, 0]
+            trailing = runs == runs[-1]
+            if not trailing.all():
+                carry, batch = batch.filter(trailing), batch.filter(~trailing)
+        yield batch, total
+
+
+class _Writer:
+    """Appends frames to a CSV or Parquet file (schema fixed by the first frame)."""
+
+    def __init__(self, path: Path):
+        self.path, self.kind = path, path.suffix.lower()
+        if self.kind not in (".csv", ".parquet"):
+            raise InputError(f"{path}: unknown output type {path.suffix!r} (expected .csv or .parquet)")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._pq = None
+        self._csv = None
+        self.schema = None
+
+    def write(self, df: pl.DataFrame) -> None:
+        if self.schema is None:
+            self.schema = df.schema
+        else:
+            df = df.select(pl.col(c).cast(t) if c in df.columns else pl.lit(None, t).alias(c) for c, t in self.schema.items())
+        if self.kind == ".parquet":
+            table = df.to_arrow()
+            if self._pq is None:
+                self._pq = pq.ParquetWriter(self.path, table.schema, compression="zstd")
+            self._pq.write_table(table)
+        else:
+            if self._csv is None:
+                self._csv = open(self.path, "wb")
+                df.write_csv(self._csv)
+            else:
+                df.write_csv(self._csv, include_header=False)
+
+    def close(self, empty_schema: Mapping | None = None) -> None:
+        if self._pq is None and self._csv is None and empty_schema is not None:
+            self.write(pl.DataFrame(schema=empty_schema))
+        if self._pq is not None:
+            self._pq.close()
+        if self._csv is not None:
+            self._csv.close()
+
+
+def run(
+    legs: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    shipments_out: str | os.PathLike | None = None,
+    errors_out: str | os.PathLike | None = None,
+    pack: str | F.Pack = F.DEFAULT_PACK,
+    tocs=None,
+    hocs=None,
+    defaults: Mapping[str, str] | None = None,
+    daf: Mapping[str, float] | None = None,
+    encoding: str | None = None,
+    separator: str | None = None,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    progress: Progress | None = None,
+) -> Report:
+    """Calculate a legs file of any size; returns the run's counts and totals."""
+    started = time.perf_counter()
+    path = Path(legs)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    pack = F.load_pack(pack)
+    report = Report(encoding=encoding or (detect_encoding(path) if path.suffix.lower() != ".parquet" else "parquet"))
+    legs_writer = _Writer(Path(out))
+    errors_writer = _Writer(Path(errors_out)) if errors_out else None
+    workdir = Path(tempfile.mkdtemp(prefix="logistics-co2-"))
+    partials = workdir / "partials"
+    first_partial = None
+    try:
+        total = None
+        for i, (batch, batch_total) in enumerate(_grouped(_batches(path, batch_rows, separator, workdir, report))):
+            total = batch_total if batch_total is not None else total
+            if not batch.height:
+                continue
+            result = calculate(batch, pack, tocs=tocs, hocs=hocs, defaults=defaults, daf=daf)
+            legs_writer.write(result.legs)
+            bad = result.legs.filter(pl.col("error").is_not_null())
+            if errors_writer is not None and bad.height:
+                errors_writer.write(bad.select(LINE_COLUMN, "shipment_id", "leg_id", "error",
+                                               *[c for c in batch.columns if c not in (LINE_COLUMN, "shipment_id", "leg_id")]))
+            report.add(result.legs)
+            if shipments_out:
+                partial = shipment_partials(result.legs)
+                if i == 0:
+                    first_partial = partial  # a one-batch file keeps its shipments in input order
+                else:
+                    if first_partial is not None:
+                        _write_partials(first_partial, partials, 0)
+                        first_partial = None
+                    _write_partials(partial, partials, i)
+            if progress:
+                progress(report.rows_read, total)
+        legs_writer.close()
+        if errors_writer is not None:
+            errors_writer.close(empty_schema={LINE_COLUMN: pl.Int64, "shipment_id": pl.String, "leg_id": pl.String, "error": pl.String})
+        if shipments_out:
+            report.shipments = _write_shipments(partials, Path(shipments_out), first_partial)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+PARTITIONS = 16
+
+
+def _write_partials(partial: pl.DataFrame, root: Path, batch: int) -> None:
+    """Per-batch shipment sums, split by a hash of shipment_id so the final sum per partition fits in
+    memory whatever the number of shipments."""
+    part = partial.with_columns((pl.col("shipment_id").hash(seed=1) % PARTITIONS).alias("_part"))
+    for (p,), frame in part.partition_by("_part", as_dict=True).items():
+        d = root / f"p{p:02d}"
+        d.mkdir(parents=True, exist_ok=True)
+        frame.drop("_part").write_parquet(d / f"b{batch:06d}.parquet")
+
+
+def _write_shipments(root: Path, out: Path, in_memory: pl.DataFrame | None) -> int:
+    writer = _Writer(out)
+    parts = [in_memory] if in_memory is not None else (pl.read_parquet(d / "*.parquet") for d in sorted(root.glob("p*")))
+    n = 0
+    for partial in parts:  # read one partition at a time
+        shipments = finish_shipments(partial)
+        writer.write(shipments)
+        n += shipments.height
+    writer.close(empty_schema=finish_shipments(shipment_partials(pl.DataFrame(schema=_EMPTY_LEGS))).schema)
+    return n
+
+
+_EMPTY_LEGS = {"shipment_id": pl.String, "mode": pl.String, "mass_t": pl.Float64, "tkm": pl.Float64, "error": pl.String,
+               "co2e_ttw_kg": pl.Float64, "co2e_wtt_kg": pl.Float64, "co2e_wtw_kg": pl.Float64, "data_type": pl.String}
