@@ -73,7 +73,7 @@ class Report:
             first = legs.filter(pl.col("error").is_not_null()).select(
                 pl.col("error").str.split("; ").list.first().str.extract(r"^(\w+):", 1).fill_null("other")
             ).to_series()
-            self.rejected_by_column.update(first.value_counts().iter_rows())
+            self.rejected_by_column.update(dict(first.value_counts().iter_rows()))
 
     def as_dict(self) -> dict:
         return {

@@ -1,0 +1,146 @@
+"""End-to-end CLI runs on small files: outputs, errors with line numbers, encodings, separators,
+streaming in many batches equal to one batch."""
+
+import subprocess
+import sys
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from logistics.cli import SAMPLES, app
+
+runner = CliRunner()
+HEADER = "shipment_id,mode,mass_kg,distance_km,vehicle,energy_carrier,region"
+
+
+def run(*args):
+    result = runner.invoke(app, [str(a) for a in args])
+    return result
+
+
+def write(path, text, encoding="utf-8"):
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_sample_run_writes_results_shipments_and_summary(tmp_path):
+    r = run("calculate", SAMPLES / "legs.csv", "--out", tmp_path / "legs.parquet", "--shipments-out", tmp_path / "s.csv",
+            "--errors-out", tmp_path / "e.csv", "--no-progress", "--summary-json", tmp_path / "summary.json")
+    assert r.exit_code == 0, r.output
+    legs = pl.read_parquet(tmp_path / "legs.parquet")
+    sample = pl.read_csv(SAMPLES / "legs.csv")
+    assert legs.height == sample.height
+    assert legs["error"].null_count() == legs.height
+    shipments = pl.read_csv(tmp_path / "s.csv")
+    assert shipments["shipment_id"].to_list() == sample["shipment_id"].unique(maintain_order=True).to_list()
+    assert shipments["co2e_wtw_kg"].sum() == pytest.approx(legs["co2e_wtw_kg"].sum())
+    # SHP-001 leg 1 by hand: 12 t × 410 km × 95 g/tkm (GLEC v3.0 p.92) = 467.4 kg
+    assert legs["co2e_wtw_kg"][0] == pytest.approx(467.4)
+    assert "rows read      19" in r.output and "rejected       0" in r.output
+    assert pl.read_csv(tmp_path / "e.csv").height == 0
+
+
+def test_rejected_rows_have_line_numbers_and_counts_add_up(tmp_path):
+    legs = write(tmp_path / "legs.csv", "\n".join([
+        HEADER,
+        "a,road,10000,500,artic_40t,diesel,EU",   # line 2: fine, 475 kg
+        "b,truck,10000,500,artic_40t,diesel,EU",  # line 3: unknown mode
+        "c,road,-1,500,artic_40t,diesel,EU",      # line 4: negative mass
+        "d,road,2000000000,500,artic_40t,diesel,EU",  # line 5: over 1,000,000 t
+        "e,road,abc,500,artic_40t,diesel,EU",     # line 6: not a number
+        "f,road,10000,500,artic_40t,diesel,EU",   # line 7: fine
+    ]) + "\n")
+    r = run("calculate", legs, "--out", tmp_path / "out.csv", "--errors-out", tmp_path / "err.csv", "--no-progress")
+    assert r.exit_code == 0, r.output  # rejected rows are not fatal
+    err = pl.read_csv(tmp_path / "err.csv")
+    assert err["input_line"].to_list() == [3, 4, 5, 6]
+    assert err["error"][0].startswith("mode: 'truck'")
+    assert err["error"][2] == "mass_kg: 2000000000.0 is over 1,000,000 t"
+    out = pl.read_csv(tmp_path / "out.csv")
+    assert out.height == 6 and out.filter(pl.col("error").is_null()).height + err.height == 6
+    assert "rows read      6" in r.output and "computed       2" in r.output
+    assert "rejected       4  (mass_kg: 3, mode: 1)" in r.output
+    assert "total WTW      0.950 t CO2e" in r.output
+
+
+def test_missing_columns_is_fatal_with_expected_header(tmp_path):
+    legs = write(tmp_path / "legs.csv", "shipment_id,distance_km\na,10\n")
+    r = run("calculate", legs, "--out", tmp_path / "o.csv")
+    assert r.exit_code == 2
+    assert "missing required column(s): mode, mass_kg (or teu)" in r.output
+    assert "Expected header" in r.output
+
+
+def test_unreadable_inputs_are_fatal(tmp_path):
+    assert run("calculate", tmp_path / "nope.csv", "--out", tmp_path / "o.csv").exit_code == 2
+    bad = tmp_path / "legs.xlsx"
+    bad.write_text("x")
+    r = run("calculate", bad, "--out", tmp_path / "o.csv")
+    assert r.exit_code == 2 and "unknown file type" in r.output
+    r = run("calculate", SAMPLES / "legs.csv", "--out", tmp_path / "o.csv", "--pack", "no-such-pack", "--no-progress")
+    assert r.exit_code == 2 and "pack 'no-such-pack' not found" in r.output
+
+
+@pytest.mark.parametrize("encoding,sep,bom", [("utf-8", ",", False), ("utf-8", ";", True), ("cp932", ",", False)])
+def test_encodings_and_separators(tmp_path, encoding, sep, bom):
+    text = "\n".join([HEADER, "出荷-1,road,10000,500,artic_40t,diesel,EU"]).replace(",", sep) + "\n"
+    legs = tmp_path / "legs.csv"
+    legs.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode(encoding))
+    r = run("calculate", legs, "--out", tmp_path / "o.csv", "--no-progress")
+    assert r.exit_code == 0, r.output
+    out = pl.read_csv(tmp_path / "o.csv")
+    assert out["shipment_id"][0] == "出荷-1"
+    assert out["co2e_wtw_kg"][0] == pytest.approx(475.0)
+
+
+def _run_batches(tmp_path, df, batch_rows):
+    df.write_csv(tmp_path / "legs.csv")
+    outs = {}
+    for rows in batch_rows:
+        d = tmp_path / str(rows)
+        r = run("calculate", tmp_path / "legs.csv", "--out", d / "legs.parquet", "--shipments-out", d / "s.parquet",
+                "--batch-rows", rows, "--no-progress")
+        assert r.exit_code == 0, r.output
+        outs[rows] = (pl.read_parquet(d / "legs.parquet"), pl.read_parquet(d / "s.parquet"))
+    return outs
+
+
+def test_streaming_in_many_batches_equals_one_batch(tmp_path):
+    sys.path.insert(0, str(SAMPLES.parents[2] / "bench"))
+    from synthetic import legs as synthetic_legs
+
+    df = synthetic_legs(5_000, seed=7)  # 3 legs per shipment; 1,000-row batches cut shipments apart
+    outs = _run_batches(tmp_path, df, (1_000_000, 1_000))
+    one, many = outs[1_000_000], outs[1_000]
+    assert one[0].equals(many[0])
+    # a multi-batch run writes shipments partition by partition: same rows, another order
+    assert one[1].sort("shipment_id").equals(many[1].sort("shipment_id"))
+    assert one[1].height == df["shipment_id"].n_unique()
+
+
+def test_ungrouped_file_still_gets_one_row_per_shipment(tmp_path):
+    sys.path.insert(0, str(SAMPLES.parents[2] / "bench"))
+    from synthetic import legs as synthetic_legs
+
+    df = synthetic_legs(5_000, seed=7).with_columns(leg_id=pl.int_range(pl.len()).cast(pl.String))
+    df = df.sample(fraction=1.0, shuffle=True, seed=1)  # a shipment's legs are scattered over the file
+    outs = _run_batches(tmp_path, df, (1_000_000, 1_000))
+    one, many = (outs[k][1].sort("shipment_id") for k in (1_000_000, 1_000))
+    assert many.height == one.height == df["shipment_id"].n_unique()
+    assert many["legs"].equals(one["legs"])
+    for c in ("co2e_wtw_kg", "tkm"):  # the same legs summed in another order: equal to rounding
+        assert many[c].to_list() == pytest.approx(one[c].to_list(), rel=1e-12)
+
+
+def test_console_script_help():
+    out = subprocess.run([sys.executable, "-m", "logistics.cli", "calculate", "--help"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0
+    assert "--shipments-out" in out.stdout and "Examples" in out.stdout
+
+
+def test_packs_commands():
+    r = run("packs", "list")
+    assert "glec-v3.0" in r.output and "desnz-2025" in r.output
+    r = run("packs", "show", "glec-v3.0")
+    assert "tocs" in r.output and "non-profit" in r.output
