@@ -24,7 +24,14 @@ app = typer.Typer(
     rich_markup_mode="markdown",
 )
 packs_app = typer.Typer(help="List, inspect and build factor packs.", no_args_is_help=True)
+tocs_app = typer.Typer(help="Transport operation categories (TOCs) from your own records.", no_args_is_help=True)
+hocs_app = typer.Typer(help="Hub operation categories (HOCs) from your own records.", no_args_is_help=True)
+jp_app = typer.Typer(help="Japanese methods (燃料法, 燃費法, 改良トンキロ法, 従来トンキロ法): CO2 TTW, reported apart from GLEC CO2e.",
+                     no_args_is_help=True)
 app.add_typer(packs_app, name="packs")
+app.add_typer(tocs_app, name="tocs")
+app.add_typer(hocs_app, name="hocs")
+app.add_typer(jp_app, name="jp")
 
 
 def _fail(message: str) -> None:
@@ -169,6 +176,119 @@ def packs_build(packs: Optional[list[Path]] = typer.Argument(None, help="Pack di
                 typer.echo(f"wrote {out}")
     except F.PackError as exc:
         _fail(str(exc))
+
+
+def _write_derived(kind: str, derived, errors, out: Path, errors_out: Path | None) -> None:
+    from .io import write_table
+
+    write_table(derived, out)
+    typer.echo(f"{derived.height} {kind} written to {out}")
+    if errors.height:
+        if errors_out:
+            write_table(errors, errors_out)
+        typer.echo(f"{errors.height} record(s) not used" + (f", listed in {errors_out}" if errors_out else ":"), err=True)
+        if not errors_out:
+            for row in errors.head(20).iter_rows(named=True):
+                typer.echo(f"  record {row['row']}: {row['error']}", err=True)
+
+
+@tocs_app.command("derive", epilog="Example:\n\n    logistics-co2 tocs derive fuel_and_trips.csv --out our_tocs.csv --default mode=road\n\n"
+                  "    logistics-co2 calculate legs.csv --out results.csv --tocs our_tocs.csv")
+def tocs_derive(
+    activity: Path = typer.Argument(..., help="Fuel/energy, transport (tkm or mass + distance, empty legs too) and refrigerant records per toc_id."),
+    out: Path = typer.Option(..., "--out", "-o", help="TOC table (.csv or .parquet), usable as --tocs."),
+    errors_out: Optional[Path] = typer.Option(None, help="Records that could not be used, with the reason."),
+    pack: str = typer.Option(F.DEFAULT_PACK, help="Pack whose fuel factors and GWPs are used."),
+    period: Optional[str] = typer.Option(None, help="Only records of this period (e.g. 2025)."),
+    default: Optional[list[str]] = typer.Option(None, help="Value for records that give none, e.g. mode=road."),
+):
+    """TOC intensities (TTW/WTT/WTW per tkm or TEU-km, round trips incl. empty running, refrigerant
+    leakage) from your fuel and transport records, per GLEC Framework v3.0 §1.5."""
+    from .derive import derive_tocs
+
+    try:
+        d = derive_tocs(activity, pack, period=period, defaults=_pairs(default, "--default"))
+    except (InputError, F.PackError, ValueError) as exc:
+        _fail(str(exc))
+    _write_derived("TOCs", d.tocs, d.errors, out, errors_out)
+
+
+@hocs_app.command("derive")
+def hocs_derive(
+    energy: Path = typer.Argument(..., help="Energy and refrigerant records per hoc_id, and outbound_t (or outbound_teu)."),
+    out: Path = typer.Option(..., "--out", "-o", help="HOC table (.csv or .parquet), usable as --hocs."),
+    errors_out: Optional[Path] = typer.Option(None, help="Records that could not be used, with the reason."),
+    pack: str = typer.Option(F.DEFAULT_PACK, help="Pack whose fuel factors and GWPs are used."),
+    period: Optional[str] = typer.Option(None, help="Only records of this period."),
+    default: Optional[list[str]] = typer.Option(None, help="Value for records that give none, e.g. hub_type=warehouse."),
+):
+    """HOC intensities (kg CO2e per outbound tonne or TEU) from a site's energy records."""
+    from .derive import derive_hocs
+
+    try:
+        d = derive_hocs(energy, pack, period=period, defaults=_pairs(default, "--default"))
+    except (InputError, F.PackError, ValueError) as exc:
+        _fail(str(exc))
+    _write_derived("HOCs", d.hocs, d.errors, out, errors_out)
+
+
+@jp_app.command("calculate", epilog="Example:\n\n    logistics-co2 jp calculate 輸送実績.csv --out jp.csv --glec-out side_by_side.csv --default vehicle=rigid_7.5-12t --default region=AS")
+def jp_calculate(
+    legs: Path = typer.Argument(..., help="A shipper's CSV with Japanese headers (UTF-8 or Shift_JIS), 算定方法 per row or --method."),
+    out: Path = typer.Option(..., "--out", "-o", help="Per-leg CO2 TTW by the Japanese method (.csv or .parquet)."),
+    method: Optional[str] = typer.Option(None, help="Method for rows that name none: jp_fuel, jp_fuel_economy, jp_improved_tonkm, jp_conventional_tonkm."),
+    glec_out: Optional[Path] = typer.Option(None, help="Also calculate GLEC CO2e and write both side by side, per leg."),
+    pack: str = typer.Option(F.DEFAULT_PACK, help="Pack for the GLEC figures."),
+    default: Optional[list[str]] = typer.Option(None, help="GLEC descriptors for legs that give none, e.g. vehicle=rigid_7.5-12t."),
+    encoding: Optional[str] = typer.Option(None, help="Input encoding (default: detect UTF-8 or Shift_JIS)."),
+):
+    """The Japanese methods' CO2 (TTW, labelled so) and, with --glec-out, GLEC CO2e next to it.
+    The two are never added together."""
+    import polars as pl
+
+    from . import calculate as run_engine
+    from .io import write_table
+    from .japan import read_japanese_csv, side_by_side
+
+    try:
+        legs_df = read_japanese_csv(legs, encoding)
+        if "shipment_id" not in legs_df.columns:
+            legs_df = legs_df.with_columns(shipment_id=pl.int_range(1, pl.len() + 1).cast(pl.String))
+        defaults = _pairs(default, "--default")
+        jp = run_engine(legs_df, pack, defaults={"method": method} if method else None)
+        write_table(jp.legs, out)
+        typer.echo(f"{jp.legs.height} legs, CO2 TTW (Japanese method) {(jp.legs['jp_co2_ttw_kg'].sum() or 0) / 1000:,.3f} t -> {out}")
+        if glec_out:
+            glec = run_engine(legs_df.drop("method", strict=False), pack, defaults=defaults)
+            write_table(side_by_side(jp.legs, glec.legs, on="leg_id"), glec_out)
+            typer.echo(f"GLEC CO2e WTW {(glec.legs['co2e_wtw_kg'].sum() or 0) / 1000:,.3f} t (pack {pack}) -> {glec_out}")
+    except (InputError, F.PackError, ValueError) as exc:
+        _fail(str(exc))
+
+
+@jp_app.command("summary")
+def jp_summary(
+    results: Path = typer.Argument(..., help="Output of `logistics-co2 jp calculate`."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the summary (.csv or .parquet)."),
+    period: str = typer.Option("fiscal_year", help="fiscal_year (April–March), calendar_year or month."),
+):
+    """Total t·km and t-CO2 per method and mode for the annual shipper report (特定荷主定期報告)."""
+    import polars as pl
+
+    from .io import write_table
+    from .japan import annual_summary
+
+    if not results.exists():
+        _fail(f"{results}: no such file")
+    # results are our own output: their types can be inferred
+    df = pl.read_parquet(results) if results.suffix.lower() == ".parquet" else pl.read_csv(results, infer_schema_length=None)
+    try:
+        summary = annual_summary(df, period=period)
+    except ValueError as exc:
+        _fail(str(exc))
+    if out:
+        write_table(summary, out)
+    typer.echo(summary)
 
 
 def main() -> None:

@@ -21,9 +21,10 @@ import polars as pl
 from . import factors as F
 from .io import InputError, read_table
 from .matching import match_rows
+from .japan import JP_METHODS
 from .model import FUEL_UNITS, LEG_COLUMNS, MODES, TEMPERATURE_SYNONYMS, DISTANCE_TYPES, TEMPERATURE_CONTROLS
 
-METHODS = ("activity", "toc", "fuel", "hub")
+METHODS = ("activity", "toc", "fuel", "hub", *JP_METHODS)
 MAX_MASS_KG = 1e9  # 1,000,000 t: anything above is a unit mistake
 MAX_DISTANCE_KM = 50_000.0
 LOWER_CASE = ("mode", "vehicle", "energy_carrier", "load_type", "trade_lane", "flight_length", "hub_type",
@@ -90,6 +91,8 @@ def calculate(
     defaults: Mapping[str, str] | None = None,
     daf: Mapping[str, float] | None = None,
     distance_resolver: DistanceResolver | None | bool = True,
+    jp_pack: str | F.Pack = "jp-guideline",
+    mix_japanese: bool = False,
 ) -> Result:
     """Emissions of every leg and shipment.
 
@@ -101,6 +104,9 @@ def calculate(
     daf: per-mode distance adjustment factor overriding the pack's for distances not given as actual.
     distance_resolver: how legs without ``distance_km`` get one (default: ``logistics.geo``);
         ``None``/``False`` makes them row errors.
+    jp_pack: the pack of the Japanese methods, used by legs whose ``method`` is ``jp_*``. Their
+        result is CO2 tank-to-wheel (``jp_co2_ttw_kg``), not CO2e, and stays out of the CO2e
+        columns and totals unless ``mix_japanese=True`` asks for it explicitly.
     """
     pack = F.load_pack(pack)
     raw = read_table(legs)
@@ -111,6 +117,7 @@ def calculate(
     df = _activity(df, pack)
     df = df.join(_resolve_factors(df, pack, toc_table, hoc_table), on="_leg", how="left")
     df = _emissions(df, pack)
+    df = _japanese(df, jp_pack, mix_japanese)
     return Result(legs=_finish(df, raw.columns), shipments=shipments(df), pack=pack)
 
 
@@ -147,6 +154,8 @@ def _normalise(raw: pl.DataFrame, defaults: Mapping[str, str]) -> pl.DataFrame:
         elif name in UPPER_CASE:
             c = c.str.to_uppercase()
         cols.append(c.alias(name))
+    if "jp_input_error" in raw.columns:  # cells logistics.japan.read_japanese_csv could not read
+        parse_checks.insert(0, (pl.col("jp_input_error").is_not_null(), pl.col("jp_input_error")))
     df = raw.with_row_index("_leg").with_columns(_error=pl.lit(None, pl.String))
     df = add_errors(df, parse_checks).with_columns(cols)
     df = df.with_columns(
@@ -235,13 +244,13 @@ def merge_errors(df: pl.DataFrame, column: str) -> pl.DataFrame:
                            .otherwise(pl.col("_error") + "; " + pl.col(column)))
 
 
-def _pack_label(pack: F.Pack) -> str:
+def pack_label(pack: F.Pack) -> str:
     return f"{pack.name}@{pack.version}"
 
 
 def _with_own(pack: F.Pack, table: str, own) -> pl.DataFrame:
     """The pack's table, with the carrier's own rows first; ids must not collide."""
-    base = pack.table(table).with_columns(_pack=pl.lit(_pack_label(pack)))
+    base = pack.table(table).with_columns(_pack=pl.lit(pack_label(pack)))
     if own is None:
         return base
     key = F.KEYS[table][0]
@@ -339,7 +348,7 @@ def _resolve_factors(df: pl.DataFrame, pack: F.Pack, toc_table: pl.DataFrame, ho
     parts = [
         _activity_factors(live.filter(pl.col("method") == "activity"), pack, tocs),
         _toc_factors(live.filter(pl.col("method") == "toc"), tocs),
-        _fuel_factors(live.filter(pl.col("method") == "fuel"), pack, fuels),
+        fuel_factors(live.filter(pl.col("method") == "fuel"), pack, fuels),
         _hub_factors(live.filter(pl.col("method") == "hub"), hoc_table),
     ]
     parts = [p.select("_leg", *[pl.col(c).cast(t) for c, t in FACTOR_COLUMNS.items()]) for p in parts if p.height]
@@ -396,7 +405,7 @@ def _activity_factors(legs: pl.DataFrame, pack: F.Pack, tocs: pl.DataFrame) -> p
     legs = legs.select("_leg", *d, _descriptor_hash(d))
     keys = legs.group_by("_key").agg(pl.col(d).first()).drop("_key")
     # Descriptor matching uses the pack's rows only; a carrier's own TOCs are chosen by toc_id.
-    pack_rows = tocs.filter(pl.col("_pack") == _pack_label(pack))
+    pack_rows = tocs.filter(pl.col("_pack") == pack_label(pack))
     matched = match_rows(keys, pack_rows, F.TOC_DESCRIPTORS, "toc_id", pack.table("adjustments"))
     matched = matched.with_columns(match_error=_explain_no_match(matched, pack_rows, pack))
     info = matched.join(tocs, left_on="match_id", right_on="toc_id", how="left", suffix="_toc").with_columns(toc_id=pl.col("match_id"))
@@ -430,7 +439,7 @@ def _explain_no_match(matched: pl.DataFrame, tocs: pl.DataFrame, pack: F.Pack) -
         cand = rows
         reason = ""
         for k in F.TOC_DESCRIPTORS:
-            narrowed = cand.filter(pl.col(k).is_null() | (pl.col(k) == key[k]))
+            narrowed = cand.filter(pl.col(k).is_null() | (pl.col(k) == key[k] if key[k] is not None else False))
             if not narrowed.height:
                 known = sorted(v for v in cand[k].unique().to_list() if v is not None)
                 reason = f"; {k} '{key[k]}' has no row (known: {', '.join(known[:20])})" if key[k] is not None else f"; {k} is needed (one of: {', '.join(known[:20])})"
@@ -480,7 +489,7 @@ def _fuel_lookup(keys: pl.DataFrame, fuels: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _fuel_factors(legs: pl.DataFrame, pack: F.Pack, fuels: pl.DataFrame) -> pl.DataFrame:
+def fuel_factors(legs: pl.DataFrame, pack: F.Pack, fuels: pl.DataFrame) -> pl.DataFrame:
     if not legs.height:
         return legs
     unit_map = pl.DataFrame({"fuel_unit": list(FUEL_UNITS), "_unit": [u for u, _ in FUEL_UNITS.values()],
@@ -492,7 +501,7 @@ def _fuel_factors(legs: pl.DataFrame, pack: F.Pack, fuels: pl.DataFrame) -> pl.D
     f = _fuel_lookup(keys, fuels)
     out = legs.join(f, on=["energy_carrier", "_unit", "_fuel_region", "_explicit"], how="left", nulls_equal=True)
     return out.with_columns(
-        factor_pack=pl.lit(_pack_label(pack)),
+        factor_pack=pl.lit(pack_label(pack)),
         factor_source=pl.col("source"),
         factor_source_page=pl.col("source_page"),
         fuel_factor_id=pl.col("factor_id"),
@@ -577,6 +586,42 @@ def _emissions(df: pl.DataFrame, pack: F.Pack) -> pl.DataFrame:
     )
 
 
+def _japanese(df: pl.DataFrame, jp_pack, mix: bool) -> pl.DataFrame:
+    """Legs whose method is a Japanese one (logistics.japan): CO2 TTW into ``jp_co2_ttw_kg``, their
+    factor provenance into the factor columns, and their errors into ``error``."""
+    df = df.with_columns(**{c: pl.lit(None, pl.Float64) for c in ("jp_co2_ttw_kg", "jp_fuel_l", "jp_energy_gj")})
+    jp = df.filter(pl.col("method").is_in(list(JP_METHODS)) & pl.col("error").is_null())
+    if not jp.height:
+        return df
+    from .japan import calculate_jp
+
+    # The Japanese methods take the transport distance as it is: the GCD-based DAF goes into it.
+    got = calculate_jp(jp.with_columns(distance_km=pl.col("distance_km") * pl.col("daf")), F.load_pack(jp_pack))
+    got = got.select("_leg", pl.col("co2_ttw_kg").alias("_jp_co2"), pl.col("jp_fuel_l").alias("_jp_fuel"),
+                     pl.col("jp_energy_gj").alias("_jp_gj"),
+                     *[pl.col(c).alias(f"_jp_{c}") for c in ("factor_id", "factor_pack", "factor_source", "factor_source_page")],
+                     "jp_error")
+    df = merge_errors(df.join(got, on="_leg", how="left"), "jp_error").with_columns(
+        *(pl.coalesce(f"_jp_{c}", c).alias(c) for c in ("factor_id", "factor_pack", "factor_source", "factor_source_page")),
+        jp_co2_ttw_kg=pl.col("_jp_co2"),
+        jp_fuel_l=pl.col("_jp_fuel"),
+        jp_energy_gj=pl.col("_jp_gj"),
+        data_type=pl.when(pl.col("_jp_co2").is_not_null())
+        .then(pl.col("method").replace_strict(JP_DATA_TYPES, default=None)).otherwise(pl.col("data_type")),
+    )
+    if mix:
+        df = df.with_columns(
+            pl.coalesce(c, "_jp_co2").alias(c) for c in ("co2e_ttw_kg", "co2e_wtw_kg")
+        ).with_columns(intensity_wtw_g_per_tkm=pl.when(pl.col("tkm") > 0).then(pl.col("co2e_wtw_kg") * 1000 / pl.col("tkm")))
+    return df.with_columns(error=pl.col("_error")).drop(pl.selectors.starts_with("_jp_"), "jp_error")
+
+
+# ISO 14083 data categories of the Japanese methods: measured fuel is primary; fuel economy and the
+# improved ton-km regression model fuel from parameters; the conventional ton-km factor is a default.
+JP_DATA_TYPES = {"jp_fuel": "primary", "jp_fuel_economy": "modelled", "jp_improved_tonkm": "modelled",
+                 "jp_conventional_tonkm": "default"}
+
+
 def _assumptions(t_per_teu: float) -> pl.Expr:
     """The defaults a leg relied on, as readable text, from the ``_a_*`` flags."""
     parts = {
@@ -592,7 +637,8 @@ def _assumptions(t_per_teu: float) -> pl.Expr:
 RESULT_COLUMNS = (
     "distance_km", "distance_type", "distance_source", "daf", "mass_t", "teu", "tkm", "method", "data_type",
     "factor_id", "factor_pack", "factor_source", "factor_source_page", "fuel_factor_id", "adjustment_ids",
-    "factor_multiplier", "assumptions", "co2e_ttw_kg", "co2e_wtt_kg", "co2e_wtw_kg", "intensity_wtw_g_per_tkm", "error",
+    "factor_multiplier", "assumptions", "co2e_ttw_kg", "co2e_wtt_kg", "co2e_wtw_kg", "intensity_wtw_g_per_tkm",
+    "jp_co2_ttw_kg", "jp_fuel_l", "jp_energy_gj", "error",
 )
 
 
@@ -624,10 +670,11 @@ def shipment_partials(legs: pl.DataFrame) -> pl.DataFrame:
         pl.col("co2e_wtw_kg").filter(ok).sum().alias("co2e_wtw_kg"),
         pl.col("co2e_wtw_kg").filter(ok & pl.col("co2e_ttw_kg").is_null()).sum().alias("co2e_wtw_unsplit_kg"),
         pl.col("co2e_wtw_kg").filter(ok & (pl.col("data_type") == "primary")).sum().alias("primary_wtw_kg"),
+        pl.col("jp_co2_ttw_kg").filter(ok).sum().alias("jp_co2_ttw_kg"),
     )
 
 
-SUMMED = ("tkm", "co2e_ttw_kg", "co2e_wtt_kg", "co2e_wtw_kg", "co2e_wtw_unsplit_kg", "primary_wtw_kg")
+SUMMED = ("tkm", "co2e_ttw_kg", "co2e_wtt_kg", "co2e_wtw_kg", "co2e_wtw_unsplit_kg", "primary_wtw_kg", "jp_co2_ttw_kg")
 
 
 def finish_shipments(partials: pl.DataFrame) -> pl.DataFrame:
@@ -642,7 +689,7 @@ def finish_shipments(partials: pl.DataFrame) -> pl.DataFrame:
         )
         .select(
             "shipment_id", "legs", "error_legs", "mass_kg", "tkm", "co2e_ttw_kg", "co2e_wtt_kg", "co2e_wtw_kg",
-            "co2e_wtw_unsplit_kg",
+            "co2e_wtw_unsplit_kg", "jp_co2_ttw_kg",
             intensity_wtw_g_per_tkm=pl.when(pl.col("tkm") > 0).then(pl.col("co2e_wtw_kg") * 1000 / pl.col("tkm")),
             primary_data_share=pl.when(pl.col("co2e_wtw_kg") > 0).then(pl.col("primary_wtw_kg") / pl.col("co2e_wtw_kg")),
             complete=pl.col("error_legs") == 0,

@@ -144,3 +144,42 @@ def test_packs_commands():
     assert "glec-v3.0" in r.output and "desnz-2025" in r.output
     r = run("packs", "show", "glec-v3.0")
     assert "tocs" in r.output and "non-profit" in r.output
+
+
+FIXTURES = SAMPLES.parents[2] / "tests" / "fixtures"
+
+
+def test_jp_calculate_side_by_side_and_summary(tmp_path):
+    # Issue #7's done criterion: a Shift_JIS CSV with Japanese headers gives 改良トンキロ法 and GLEC
+    # figures side by side, each labelled.
+    r = run("jp", "calculate", FIXTURES / "japan" / "shipper_sjis.csv", "--out", tmp_path / "jp.csv",
+            "--glec-out", tmp_path / "both.csv", "--default", "vehicle=rigid_7.5-12t", "--default", "region=AS")
+    assert r.exit_code == 0, r.output
+    both = pl.read_csv(tmp_path / "both.csv")
+    a001 = both.filter(pl.col("leg_id") == "A001-1").row(0, named=True)
+    # 798.08 t·km × 0.124451 l/t·km × 2.584963 kg/l = 256.743 kg CO2 (japan-methods.md worked example)
+    assert a001["jp_method_ja"] == "改良トンキロ法" and a001["jp_co2_ttw_kg"] == pytest.approx(256.743, abs=1e-3)
+    # GLEC rigid 7.5–12 t, Asia: 798.08 × 210 g × 1.22 = 204.468 kg CO2e WTW (GLEC v3.0 pp.92, 94)
+    assert a001["glec_co2e_wtw_kg"] == pytest.approx(204.468, abs=1e-3)
+    jp = pl.read_csv(tmp_path / "jp.csv")
+    assert jp["co2e_wtw_kg"].null_count() == jp.height  # never mixed into CO2e
+    r = run("jp", "summary", tmp_path / "jp.csv", "--out", tmp_path / "summary.csv")
+    assert r.exit_code == 0, r.output
+    s = pl.read_csv(tmp_path / "summary.csv")
+    fy23 = s.filter((pl.col("period") == "FY2023") & (pl.col("method") == "jp_improved_tonkm")).row(0, named=True)
+    # A001 + A005 (798.08 + 5,760 t·km; 256.743 + 549.990 kg), A006 and A007 rejected
+    assert fy23["tkm"] == pytest.approx(6558.08) and fy23["co2_ttw_t"] == pytest.approx(0.806733, abs=1e-6)
+    assert fy23["error_legs"] == 2
+
+
+def test_tocs_derive_then_calculate(tmp_path):
+    # GLEC v3.0 W16 Ex 1 (pp.149–150): 561 l diesel over 29,455 tkm × 3.44 kg/l = 65.52 g/tkm
+    r = run("tocs", "derive", FIXTURES / "derive" / "w16_ex1_groupage.csv", "--out", tmp_path / "tocs.csv")
+    assert r.exit_code == 0, r.output
+    tocs = pl.read_csv(tmp_path / "tocs.csv")
+    assert tocs["wtw_g_co2e_per_tkm"][0] == pytest.approx(561 * 3.44 / 29_455 * 1000)
+    legs = write(tmp_path / "legs.csv", f"shipment_id,mode,mass_kg,distance_km,toc_id\nA-C,road,10000,260,{tocs['toc_id'][0]}\n")
+    r = run("calculate", legs, "--out", tmp_path / "out.csv", "--tocs", tmp_path / "tocs.csv", "--no-progress")
+    assert r.exit_code == 0, r.output
+    # consignment 10 t A→C via B: 2,600 tkm × 65.52 g/tkm
+    assert pl.read_csv(tmp_path / "out.csv")["co2e_wtw_kg"][0] == pytest.approx(2600 * 561 * 3.44 / 29_455)

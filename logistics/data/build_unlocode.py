@@ -7,18 +7,24 @@ Run by a maintainer when UNECE publishes a new release, never at runtime:
 ``DIR`` holds the UNECE CodeList CSV files (``* UNLOCODE CodeListPart1.csv`` ... as published in
 UNECE's "loc*csv.zip"; ISO 8859-1). Without ``--source`` the script uses the copy of the 2023-1
 release inside the ``pyunlocode`` package if that is installed (``pip download pyunlocode`` and
-unzip the wheel also works: pass its ``pyunlocode/csv`` folder).
+unzipping the wheel also works: pass its ``pyunlocode/csv`` folder). Build-time needs: polars,
+numpy, scipy, searoute, airportsdata.
 
-UN/LOCODE leaves about a fifth of its codes without coordinates, among them major ports such as
-CNSHA and SGSIN, and a few hundred entries write decimal degrees where minutes belong. Missing
-coordinates are filled, in this order, from
-1. the entry itself read as decimal degrees, when a minutes field is 60 or more;
-2. searoute's port list (keyed by UN/LOCODE);
-3. airportsdata, for codes whose function includes an airport (``4``), on the IATA code given by
-   UN/LOCODE (or the location part of the code) and the same country.
-Sources 1 and 2 are kept only when the point falls inside the country's extent as drawn by its
-other UN/LOCODEs (searoute's list has a few sign errors). Every row says where its coordinates
-came from (``coord_source``).
+UNECE's coordinates have three problems, handled here:
+- about a fifth of the codes have none, among them major ports such as CNSHA and SGSIN;
+- a few hundred write decimal degrees where minutes belong ("3437S 05883W" for -34.37, -58.83);
+- a few hundred are plainly wrong (a German village at 138° E): sign or digit slips.
+Each code's coordinates are therefore taken from the first *plausible* candidate of
+1. the UNECE entry read as degrees and minutes;
+2. the UNECE entry read as decimal degrees, when a minutes field is 60 or more;
+3. searoute's port list (keyed by UN/LOCODE; it has sign slips of its own);
+4. airportsdata, for codes whose function includes an airport (``4``), on the IATA code given by
+   UN/LOCODE (or the location part of the code) in the same country.
+A point is plausible when another UN/LOCODE of the same country lies within
+``PLAUSIBLE_WITHIN_KM``, or is among its ``NEIGHBOURS`` nearest UN/LOCODE points (remote places);
+countries with a single located code and ``XZ`` (international waters) cannot be checked and pass.
+Every row says where its coordinates came from (``coord_source``), and a code whose UNECE
+coordinates were set aside keeps them in ``coordinates`` with the reason in ``coord_problem``.
 """
 
 from __future__ import annotations
@@ -28,7 +34,9 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import numpy as np
 import polars as pl
+from scipy.spatial import cKDTree
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "unlocode.parquet"
@@ -40,8 +48,10 @@ UNECE_COLUMNS = [
 ]
 # UNECE writes coordinates as degrees and minutes: "5155N 00430E".
 COORDINATES = r"^(\d{2})(\d{2})([NS]) ?(\d{3})(\d{2})([EW])$"
-# Margin around a country's extent within which a backfilled point is accepted (degrees).
-EXTENT_MARGIN_DEG = 1.0
+PLAUSIBLE_WITHIN_KM = 300.0
+NEIGHBOURS = 10
+UNCHECKED_COUNTRIES = {"XZ"}
+EARTH_RADIUS_KM = 6371.0088
 
 
 def pyunlocode_csv_dir() -> Path | None:
@@ -63,25 +73,22 @@ def read_unece(source: Path) -> pl.DataFrame:
 
 
 def parse_coordinates(codes: pl.DataFrame) -> pl.DataFrame:
-    """Degrees and minutes to decimal degrees; a malformed value gives null.
-
-    Some entries carry decimal degrees in the minutes format ("3437S 05883W" for -34.37, -58.83):
-    where a minutes field is 60 or more, ``lat_decimal``/``lon_decimal`` hold that reading, for
-    ``backfill`` to accept only inside the country's extent.
-    """
+    """``dm_lat/dm_lon``: the degrees-and-minutes reading; ``dec_lat/dec_lon``: the decimal reading
+    where a minutes field is 60 or more. Each is null when the reading is impossible."""
     parts = pl.col("coordinates").str.extract_groups(COORDINATES)
     num = lambda i: parts.struct.field(str(i)).cast(pl.Float64)  # noqa: E731
     lat_sign = pl.when(parts.struct.field("3") == "S").then(-1.0).otherwise(1.0)
     lon_sign = pl.when(parts.struct.field("6") == "W").then(-1.0).otherwise(1.0)
-    lat, lon = (num(1) + num(2) / 60) * lat_sign, (num(4) + num(5) / 60) * lon_sign
-    lat_dec, lon_dec = (num(1) + num(2) / 100) * lat_sign, (num(4) + num(5) / 100) * lon_sign
-    in_range = lambda la, lo: (la.abs() <= 90) & (lo.abs() <= 180)  # noqa: E731
+    dm_lat, dm_lon = (num(1) + num(2) / 60) * lat_sign, (num(4) + num(5) / 60) * lon_sign
+    dec_lat, dec_lon = (num(1) + num(2) / 100) * lat_sign, (num(4) + num(5) / 100) * lon_sign
+    on_earth = lambda lat, lon: (lat.abs() <= 90) & (lon.abs() <= 180)  # noqa: E731
     minutes_ok = (num(2) < 60) & (num(5) < 60)
+    dm_ok, dec_ok = minutes_ok & on_earth(dm_lat, dm_lon), ~minutes_ok & on_earth(dec_lat, dec_lon)
     return codes.with_columns(
-        lat=pl.when(minutes_ok & in_range(lat, lon)).then(lat),
-        lon=pl.when(minutes_ok & in_range(lat, lon)).then(lon),
-        lat_decimal=pl.when(~minutes_ok & in_range(lat_dec, lon_dec)).then(lat_dec),
-        lon_decimal=pl.when(~minutes_ok & in_range(lat_dec, lon_dec)).then(lon_dec),
+        dm_lat=pl.when(dm_ok).then(dm_lat),
+        dm_lon=pl.when(dm_ok).then(dm_lon),
+        dec_lat=pl.when(dec_ok).then(dec_lat),
+        dec_lon=pl.when(dec_ok).then(dec_lon),
     )
 
 
@@ -91,9 +98,10 @@ def unlocode_table(raw: pl.DataFrame) -> pl.DataFrame:
     # A code listed twice (alternative names) keeps the entry that has coordinates, else the first.
     return (
         codes.with_row_index("_order")
-        .sort(pl.col("lat").is_null(), "_order")
+        .sort(pl.col("coordinates").is_null(), "_order")
         .unique("locode", keep="first")
         .sort("_order")
+        .drop("_order")
     )
 
 
@@ -114,75 +122,106 @@ def airports() -> pl.DataFrame:
     return (
         pl.read_csv(path, infer_schema=False)
         .filter(pl.col("iata").is_not_null() & (pl.col("iata") != ""))
-        .select(
-            pl.col("iata"),
-            pl.col("country"),
-            pl.col("lat").cast(pl.Float64),
-            pl.col("lon").cast(pl.Float64),
-        )
+        .select("iata", "country", pl.col("lat").cast(pl.Float64), pl.col("lon").cast(pl.Float64))
     )
 
 
-def backfill(codes: pl.DataFrame) -> pl.DataFrame:
-    extent = (
-        codes.filter(pl.col("lat").is_not_null())
-        .group_by("country")
-        .agg(
-            lat_min=pl.col("lat").min() - EXTENT_MARGIN_DEG,
-            lat_max=pl.col("lat").max() + EXTENT_MARGIN_DEG,
-            lon_min=pl.col("lon").min() - EXTENT_MARGIN_DEG,
-            lon_max=pl.col("lon").max() + EXTENT_MARGIN_DEG,
-        )
-    )
+def unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    lat, lon = np.radians(lat), np.radians(lon)
+    return np.c_[np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)]
 
-    def inside(lat: str, lon: str) -> pl.Expr:
-        return pl.col(lat).is_between(pl.col("lat_min"), pl.col("lat_max")) & pl.col(lon).is_between(
-            pl.col("lon_min"), pl.col("lon_max")
-        )
 
+def chord_to_km(chord: np.ndarray) -> np.ndarray:
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(chord / 2, 1.0))
+
+
+def plausible(points: pl.DataFrame, reference: pl.DataFrame) -> np.ndarray:
+    """For each point (locode, country, lat, lon): does it sit among its country's other codes?
+
+    ``reference`` (locode, country, lat, lon) is the set of located codes; a point's own code is
+    never its own evidence.
+    """
+    ok = np.zeros(points.height, dtype=bool)
+    located = points["lat"].is_not_null().to_numpy()
+    if not located.any():
+        return ok
+    pts = points.filter(pl.col("lat").is_not_null())
+    xyz = unit_vectors(pts["lat"].to_numpy(), pts["lon"].to_numpy())
+    ref_xyz = unit_vectors(reference["lat"].to_numpy(), reference["lon"].to_numpy())
+    ref_country, ref_code = reference["country"].to_numpy(), reference["locode"].to_numpy()
+    country, code = pts["country"].to_numpy(), pts["locode"].to_numpy()
+
+    # Among the nearest reference points (one extra in case the point itself is there).
+    _, idx = cKDTree(ref_xyz).query(xyz, k=NEIGHBOURS + 1)
+    result = ((ref_country[idx] == country[:, None]) & (ref_code[idx] != code[:, None])).any(axis=1)
+
+    # Nearest other code of the same country within PLAUSIBLE_WITHIN_KM.
+    for c in np.unique(country):
+        mine = np.flatnonzero(country == c)
+        theirs = np.flatnonzero(ref_country == c)
+        if c in UNCHECKED_COUNTRIES or len(theirs) < 2:
+            result[mine] = True
+            continue
+        chord, near = cKDTree(ref_xyz[theirs]).query(xyz[mine], k=2)
+        is_self = ref_code[theirs][near[:, 0]] == code[mine]
+        nearest = np.where(is_self, chord[:, 1], chord[:, 0])
+        result[mine] |= chord_to_km(nearest) <= PLAUSIBLE_WITHIN_KM
+    ok[located] = result
+    return ok
+
+
+def choose_coordinates(codes: pl.DataFrame) -> pl.DataFrame:
     ports = searoute_ports().select("locode", port_lat="lat", port_lon="lon")
     air = airports().rename({"iata": "_iata", "lat": "air_lat", "lon": "air_lon"})
-    filled = (
-        codes.join(extent, on="country", how="left")
-        .join(ports, on="locode", how="left")
+    codes = (
+        codes.join(ports, on="locode", how="left", maintain_order="left")
         .with_columns(
             _iata=pl.when(pl.col("function").str.slice(3, 1) == "4").then(pl.coalesce("iata", "location"))
         )
-        .join(air, on=["_iata", "country"], how="left")
-        .with_columns(
-            decimal_ok=inside("lat_decimal", "lon_decimal"),
-            port_ok=inside("port_lat", "port_lon"),
-            air_ok=pl.col("air_lat").is_not_null(),
-        )
+        .join(air, on=["_iata", "country"], how="left", maintain_order="left")
     )
-    # First usable source wins: UNECE's own value, its decimal reading, searoute, airportsdata.
+    reference = codes.filter(pl.col("dm_lat").is_not_null()).select("locode", "country", lat="dm_lat", lon="dm_lon")
+
+    def check(lat: str, lon: str) -> pl.Series:
+        return pl.Series(plausible(codes.select("locode", "country", lat=lat, lon=lon), reference))
+
+    codes = codes.with_columns(
+        dm_ok=check("dm_lat", "dm_lon"),
+        dec_ok=check("dec_lat", "dec_lon"),
+        port_ok=check("port_lat", "port_lon"),
+        air_ok=pl.col("air_lat").is_not_null(),
+    )
+    # First plausible candidate wins.
     candidates = [
-        ("unlocode", pl.col("lat").is_not_null(), "lat", "lon"),
-        ("unlocode-decimal", pl.col("decimal_ok"), "lat_decimal", "lon_decimal"),
-        ("searoute", pl.col("port_ok"), "port_lat", "port_lon"),
-        ("airportsdata", pl.col("air_ok"), "air_lat", "air_lon"),
+        ("unlocode", "dm_ok", "dm_lat", "dm_lon"),
+        ("unlocode-decimal", "dec_ok", "dec_lat", "dec_lon"),
+        ("searoute", "port_ok", "port_lat", "port_lon"),
+        ("airportsdata", "air_ok", "air_lat", "air_lon"),
     ]
-    usable = [(name, ok.fill_null(False), lat, lon) for name, ok, lat, lon in candidates]
-    return filled.with_columns(
-        lat=pl.coalesce(pl.when(ok).then(pl.col(lat)) for _, ok, lat, _ in usable),
-        lon=pl.coalesce(pl.when(ok).then(pl.col(lon)) for _, ok, _, lon in usable),
-        coord_source=pl.coalesce(pl.when(ok).then(pl.lit(name)) for name, ok, _, _ in usable),
+
+    def first_plausible(value_of) -> pl.Expr:
+        return pl.coalesce(pl.when(pl.col(c[1])).then(value_of(*c)) for c in candidates)
+
+    unece_problem = (
+        pl.when(pl.col("coordinates").is_null() | pl.col("dm_ok") | pl.col("dec_ok"))
+        .then(None)
+        .when(pl.col("dm_lat").is_null() & pl.col("dec_lat").is_null())
+        .then(pl.lit("malformed"))
+        .otherwise(pl.format("not near the other codes of {}", pl.col("country")))
+    )
+    return codes.with_columns(
+        lat=first_plausible(lambda name, ok, lat, lon: pl.col(lat)),
+        lon=first_plausible(lambda name, ok, lat, lon: pl.col(lon)),
+        coord_source=first_plausible(lambda name, ok, lat, lon: pl.lit(name)),
+        coord_problem=unece_problem,
     )
 
 
 def build(source: Path, out: Path) -> pl.DataFrame:
-    table = backfill(unlocode_table(read_unece(source)))
+    table = choose_coordinates(unlocode_table(read_unece(source)))
     table = table.select(
-        "locode",
-        "country",
-        "name",
-        "subdivision",
-        "function",
-        "status",
-        "iata",
-        "lat",
-        "lon",
-        "coord_source",
+        "locode", "country", "name", "subdivision", "function", "status", "iata",
+        "lat", "lon", "coord_source", "coordinates", "coord_problem",
     ).sort("locode")
     table.write_parquet(out, compression="zstd", compression_level=19, statistics=True)
     return table
@@ -197,10 +236,11 @@ def main(argv: list[str] | None = None) -> None:
     if source is None:
         raise SystemExit("no --source given and pyunlocode is not installed")
     table = build(source, args.out)
-    counts = table["coord_source"].value_counts(sort=True)
-    print(f"wrote {args.out}: {table.height} codes; coordinates by source:", file=sys.stderr)
-    for source_name, n in counts.iter_rows():
-        print(f"  {source_name or 'none'}: {n}", file=sys.stderr)
+    print(f"wrote {args.out}: {table.height} codes", file=sys.stderr)
+    for name, n in table["coord_source"].value_counts(sort=True).iter_rows():
+        print(f"  coordinates from {name or 'nowhere'}: {n}", file=sys.stderr)
+    problems = table.filter(pl.col("coord_problem").is_not_null())
+    print(f"  UNECE coordinates set aside: {problems.height}", file=sys.stderr)
 
 
 if __name__ == "__main__":
