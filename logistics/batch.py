@@ -299,4 +299,5 @@ def _write_shipments(root: Path, out: Path, in_memory: pl.DataFrame | None) -> i
 
 
 _EMPTY_LEGS = {"shipment_id": pl.String, "mode": pl.String, "mass_t": pl.Float64, "tkm": pl.Float64, "error": pl.String,
-               "co2e_ttw_kg": pl.Float64, "co2e_wtt_kg": pl.Float64, "co2e_wtw_kg": pl.Float64, "data_type": pl.String}
+               "co2e_ttw_kg": pl.Float64, "co2e_wtt_kg": pl.Float64, "co2e_wtw_kg": pl.Float64, "data_type": pl.String,
+               "jp_co2_ttw_kg": pl.Float64}
