@@ -19,6 +19,7 @@ import shutil
 import tempfile
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
@@ -146,6 +147,15 @@ def _batches(path: Path, batch_rows: int, separator: str | None, workdir: Path, 
         line += batch.height
 
 
+def _prefetch(iterable, pool: ThreadPoolExecutor):
+    """The items of ``iterable``, each fetched on ``pool`` while the previous one is being used."""
+    it = iter(iterable)
+    future = pool.submit(next, it, None)
+    while (item := future.result()) is not None:
+        future = pool.submit(next, it, None)
+        yield item
+
+
 def _check_header(lf: pl.LazyFrame, path: Path) -> None:
     try:
         lf.collect_schema()
@@ -237,37 +247,51 @@ def run(
     errors_writer = _Writer(Path(errors_out)) if errors_out else None
     workdir = Path(tempfile.mkdtemp(prefix="logistics-co2-"))
     partials = workdir / "partials"
-    first_partial = None
+    state = {"first_partial": None, "total": None}
+
+    def store(i: int, columns: list[str], result) -> None:
+        """Write one batch's results (on the writer thread, one batch at a time, in order)."""
+        legs_writer.write(result.legs)
+        bad = result.legs.filter(pl.col("error").is_not_null())
+        if errors_writer is not None and bad.height:
+            errors_writer.write(bad.select(LINE_COLUMN, "shipment_id", "leg_id", "error",
+                                           *[c for c in columns if c not in (LINE_COLUMN, "shipment_id", "leg_id")]))
+        report.add(result.legs)
+        if shipments_out:
+            partial = shipment_partials(result.legs)
+            if i == 0:
+                state["first_partial"] = partial  # a one-batch file keeps its shipments in input order
+            else:
+                if state["first_partial"] is not None:
+                    _write_partials(state["first_partial"], partials, 0)
+                    state["first_partial"] = None
+                _write_partials(partial, partials, i)
+        if progress:
+            progress(report.rows_read, state["total"])
+
+    # Reading the next batch and writing the last one overlap with computing this one.
+    reader, writer = ThreadPoolExecutor(1), ThreadPoolExecutor(1)
+    pending = None
     try:
-        total = None
-        for i, (batch, batch_total) in enumerate(_grouped(_batches(path, batch_rows, separator, workdir, report))):
-            total = batch_total if batch_total is not None else total
+        batches = _prefetch(_grouped(_batches(path, batch_rows, separator, workdir, report)), reader)
+        for i, (batch, batch_total) in enumerate(batches):
+            state["total"] = batch_total if batch_total is not None else state["total"]
             if not batch.height:
                 continue
             result = calculate(batch, pack, tocs=tocs, hocs=hocs, defaults=defaults, daf=daf)
-            legs_writer.write(result.legs)
-            bad = result.legs.filter(pl.col("error").is_not_null())
-            if errors_writer is not None and bad.height:
-                errors_writer.write(bad.select(LINE_COLUMN, "shipment_id", "leg_id", "error",
-                                               *[c for c in batch.columns if c not in (LINE_COLUMN, "shipment_id", "leg_id")]))
-            report.add(result.legs)
-            if shipments_out:
-                partial = shipment_partials(result.legs)
-                if i == 0:
-                    first_partial = partial  # a one-batch file keeps its shipments in input order
-                else:
-                    if first_partial is not None:
-                        _write_partials(first_partial, partials, 0)
-                        first_partial = None
-                    _write_partials(partial, partials, i)
-            if progress:
-                progress(report.rows_read, total)
+            if pending is not None:
+                pending.result()
+            pending = writer.submit(store, i, batch.columns, result)
+        if pending is not None:
+            pending.result()
         legs_writer.close()
         if errors_writer is not None:
             errors_writer.close(empty_schema={LINE_COLUMN: pl.Int64, "shipment_id": pl.String, "leg_id": pl.String, "error": pl.String})
         if shipments_out:
-            report.shipments = _write_shipments(partials, Path(shipments_out), first_partial)
+            report.shipments = _write_shipments(partials, Path(shipments_out), state["first_partial"])
     finally:
+        reader.shutdown(cancel_futures=True)
+        writer.shutdown(cancel_futures=True)
         shutil.rmtree(workdir, ignore_errors=True)
     report.seconds = time.perf_counter() - started
     return report
