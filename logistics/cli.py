@@ -178,6 +178,51 @@ def packs_build(packs: Optional[list[Path]] = typer.Argument(None, help="Pack di
         _fail(str(exc))
 
 
+@app.command(epilog="Examples:\n\n    logistics-co2 export out/legs.parquet --format pact-v2 --config exchange.toml\n\n"
+             "    logistics-co2 export out/legs.csv --format ileap --out footprints.json")
+def export(
+    results: Path = typer.Argument(..., help="Per-leg results of `logistics-co2 calculate` (.csv or .parquet)."),
+    format: str = typer.Option("pact-v2", "--format", "-f", help="pact-v2 (PACT v2.3 + iLEAP), pact-v3 (PACT v3.0) or ileap (bare iLEAP)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="JSON file (default: <RESULTS stem>.<format>.json)."),
+    config: Optional[Path] = typer.Option(None, help="Company and product metadata (TOML or JSON): company name and ids, reference period, ..."),
+    pack: str = typer.Option(F.DEFAULT_PACK, help="Pack the results were calculated with (for TOC/HOC documents)."),
+    tocs: Optional[Path] = typer.Option(None, help="Your own TOC table the results used."),
+    hocs: Optional[Path] = typer.Option(None, help="Your own HOC table the results used."),
+):
+    """Write shipment footprints (with their TOCs and HOCs) as PACT ProductFootprints carrying iLEAP
+    data, or as bare iLEAP documents. Shipments that cannot be exported complete are listed, not
+    silently dropped; the exit code is 1 when there were any."""
+    from .exchange import FORMATS, export_file
+
+    if format not in FORMATS:
+        _fail(f"--format: {format!r} is not one of {', '.join(FORMATS)}")
+    try:
+        report = export_file(results, format, out, config, pack=pack, tocs=tocs, hocs=hocs)
+    except (InputError, F.PackError, ValueError, OSError) as exc:
+        _fail(str(exc))
+    for line in report.notes:
+        typer.echo(f"note: {line}", err=True)
+    for line in report.problems:
+        typer.echo(f"not exported: {line}", err=True)
+    typer.echo(f"{report.documents} document(s) written to {report.path}")
+    if report.problems:
+        raise typer.Exit(1)
+
+
+@app.command()
+def validate(document: Path = typer.Argument(..., help="A JSON document: PACT ProductFootprint(s), iLEAP payloads, or a {\"data\": [...]} response.")):
+    """Check a PACT / iLEAP document against the published schemas and the rules they miss; list
+    every violation with its JSON path (exit code 1 when there is any)."""
+    from .exchange import validate_document
+
+    problems = validate_document(document)
+    for line in problems:
+        typer.echo(line)
+    typer.echo(f"{document}: " + (f"{len(problems)} violation(s)" if problems else "valid"))
+    if problems:
+        raise typer.Exit(1)
+
+
 def _write_derived(kind: str, derived, errors, out: Path, errors_out: Path | None) -> None:
     from .io import write_table
 

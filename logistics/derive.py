@@ -285,11 +285,11 @@ def _fuel_emissions(df: pl.DataFrame, pack: F.Pack) -> pl.DataFrame:
     carrier, unit and region), then kg CO2e per record."""
     usable = (pl.col("fuel_amount").is_not_null() & pl.col("energy_carrier").is_not_null()
               & pl.col("fuel_unit").is_in(list(FUEL_UNITS)))
-    fuel_rows = df.filter(usable).select(pl.col("_row").alias("_leg"), "energy_carrier", "fuel_unit", "fuel_region", "region")
+    fuel_rows = df.filter(usable).select(pl.col("_row").alias("_id"), "energy_carrier", "fuel_unit", "fuel_region", "region")
     looked_up = {"fuel_factor_id": pl.String, "fx_ttw": pl.Float64, "fx_wtt": pl.Float64, "fx_wtw": pl.Float64,
                  "_unit": pl.String, "_unit_mult": pl.Float64, "adjustment_ids": pl.String, "factor_error": pl.String}
     if fuel_rows.height:
-        f = fuel_factors(fuel_rows, pack, pack.table("fuels")).select(pl.col("_leg").alias("_row"), *looked_up)
+        f = fuel_factors(fuel_rows, pack, pack.table("fuels")).select(pl.col("_id").alias("_row"), *looked_up)
     else:
         f = pl.DataFrame(schema={"_row": df.schema["_row"], **looked_up})
     df = df.join(f, on="_row", how="left")

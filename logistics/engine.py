@@ -115,7 +115,7 @@ def calculate(
     hoc_table = _with_own(pack, "hocs", hocs)
     df = _distances(df, pack, daf or {}, distance_resolver)
     df = _activity(df, pack)
-    df = df.join(_resolve_factors(df, pack, toc_table, hoc_table), on="_leg", how="left")
+    df = _resolve_factors(df, pack, toc_table, hoc_table)
     df = _emissions(df, pack)
     df = _japanese(df, jp_pack, mix_japanese)
     return Result(legs=_finish(df, raw.columns), shipments=shipments(df), pack=pack)
@@ -341,20 +341,27 @@ def _activity(df: pl.DataFrame, pack: F.Pack) -> pl.DataFrame:
 # Factor resolution: one row per leg with FACTOR_COLUMNS, computed per distinct key.
 
 
+# The columns a leg's factor depends on (all methods together): legs equal in these and in method
+# share one factor lookup.
+FACTOR_KEY_COLUMNS = tuple(dict.fromkeys(
+    ("method", *F.TOC_DESCRIPTORS, "toc_id", "fuel_unit", "fuel_region", "hoc_id", *F.HOC_DESCRIPTORS)))
+
+
 def _resolve_factors(df: pl.DataFrame, pack: F.Pack, toc_table: pl.DataFrame, hoc_table: pl.DataFrame) -> pl.DataFrame:
-    live = df.filter(pl.col("_error").is_null())
+    """``df`` with FACTOR_COLUMNS: resolved once per distinct factor key, joined back on its hash."""
+    df = df.with_columns(_fkey=pl.when(pl.col("_error").is_null()).then(pl.struct(FACTOR_KEY_COLUMNS).hash(seed=0)))
+    keys = df.filter(pl.col("_fkey").is_not_null()).group_by("_fkey").agg(pl.col(FACTOR_KEY_COLUMNS).first()).rename({"_fkey": "_id"})
     fuels = pack.table("fuels")
     tocs = _materialise_energy_tocs(toc_table, fuels)
     parts = [
-        _activity_factors(live.filter(pl.col("method") == "activity"), pack, tocs),
-        _toc_factors(live.filter(pl.col("method") == "toc"), tocs),
-        fuel_factors(live.filter(pl.col("method") == "fuel"), pack, fuels),
-        _hub_factors(live.filter(pl.col("method") == "hub"), hoc_table),
+        _activity_factors(keys.filter(pl.col("method") == "activity"), pack, tocs),
+        _toc_factors(keys.filter(pl.col("method") == "toc"), tocs),
+        fuel_factors(keys.filter(pl.col("method") == "fuel"), pack, fuels),
+        _hub_factors(keys.filter(pl.col("method") == "hub"), hoc_table),
     ]
-    parts = [p.select("_leg", *[pl.col(c).cast(t) for c, t in FACTOR_COLUMNS.items()]) for p in parts if p.height]
-    if not parts:
-        return pl.DataFrame(schema={"_leg": pl.UInt32, **FACTOR_COLUMNS})
-    return pl.concat(parts)
+    parts = [p.select(pl.col("_id").alias("_fkey"), *[pl.col(c).cast(t) for c, t in FACTOR_COLUMNS.items()]) for p in parts if p.height]
+    table = pl.concat(parts) if parts else pl.DataFrame(schema={"_fkey": pl.UInt64, **FACTOR_COLUMNS})
+    return df.join(table, on="_fkey", how="left").drop("_fkey")
 
 
 def _toc_columns(tocs: pl.DataFrame) -> list[pl.Expr]:
@@ -398,28 +405,21 @@ def _materialise_energy_tocs(tocs: pl.DataFrame, fuels: pl.DataFrame) -> pl.Data
     return pl.concat([tocs.join(energy, on="toc_id", how="anti"), energy])
 
 
-def _activity_factors(legs: pl.DataFrame, pack: F.Pack, tocs: pl.DataFrame) -> pl.DataFrame:
-    if not legs.height:
-        return legs
+def _activity_factors(keys: pl.DataFrame, pack: F.Pack, tocs: pl.DataFrame) -> pl.DataFrame:
+    """Default TOC per distinct key (``_id`` + descriptors), chosen by ``matching.match_rows``."""
+    if not keys.height:
+        return keys
     d = list(F.TOC_DESCRIPTORS)
-    legs = legs.select("_leg", *d, _descriptor_hash(d))
-    keys = legs.group_by("_key").agg(pl.col(d).first()).drop("_key")
     # Descriptor matching uses the pack's rows only; a carrier's own TOCs are chosen by toc_id.
     pack_rows = tocs.filter(pl.col("_pack") == pack_label(pack))
-    matched = match_rows(keys, pack_rows, F.TOC_DESCRIPTORS, "toc_id", pack.table("adjustments"))
+    matched = match_rows(keys.select("_id", *d), pack_rows, F.TOC_DESCRIPTORS, "toc_id", pack.table("adjustments"))
     matched = matched.with_columns(match_error=_explain_no_match(matched, pack_rows, pack))
     info = matched.join(tocs, left_on="match_id", right_on="toc_id", how="left", suffix="_toc").with_columns(toc_id=pl.col("match_id"))
-    info = info.with_columns(_toc_columns(info)).select(
-        *d, *FACTOR_COLUMNS.keys() - {"factor_multiplier", "adjustment_ids", "factor_error"},
+    return info.with_columns(_toc_columns(info)).select(
+        "_id", *FACTOR_COLUMNS.keys() - {"factor_multiplier", "adjustment_ids", "factor_error"},
         pl.col("multiplier").alias("factor_multiplier"), "adjustment_ids",
         pl.coalesce("match_error", "_row_error").alias("factor_error"),
     )
-    # Join back on one hash of the descriptors: much cheaper than eight nullable string columns.
-    return legs.select("_leg", "_key").join(info.with_columns(_descriptor_hash(d)).drop(d), on="_key", how="left")
-
-
-def _descriptor_hash(columns: list[str]) -> pl.Expr:
-    return pl.struct(columns).hash(seed=0).alias("_key")
 
 
 def _explain_no_match(matched: pl.DataFrame, tocs: pl.DataFrame, pack: F.Pack) -> pl.Series:
@@ -449,11 +449,11 @@ def _explain_no_match(matched: pl.DataFrame, tocs: pl.DataFrame, pack: F.Pack) -
     return pl.Series(out, dtype=pl.String)
 
 
-def _toc_factors(legs: pl.DataFrame, tocs: pl.DataFrame) -> pl.DataFrame:
-    if not legs.height:
-        return legs
-    info = tocs.select(pl.col("toc_id").alias("_id"), *_toc_columns(tocs))
-    out = legs.select("_leg", "toc_id").join(info, left_on="toc_id", right_on="_id", how="left")
+def _toc_factors(keys: pl.DataFrame, tocs: pl.DataFrame) -> pl.DataFrame:
+    if not keys.height:
+        return keys
+    info = tocs.select(pl.col("toc_id").alias("_toc"), *_toc_columns(tocs))
+    out = keys.select("_id", "toc_id").join(info, left_on="toc_id", right_on="_toc", how="left")
     return out.with_columns(
         factor_multiplier=pl.lit(1.0),
         adjustment_ids=pl.lit(None, pl.String),
@@ -490,11 +490,13 @@ def _fuel_lookup(keys: pl.DataFrame, fuels: pl.DataFrame) -> pl.DataFrame:
 
 
 def fuel_factors(legs: pl.DataFrame, pack: F.Pack, fuels: pl.DataFrame) -> pl.DataFrame:
+    """Fuel factor per row of ``legs`` (``_id``, energy_carrier, fuel_unit, fuel_region, region),
+    in kg CO2e per unit as given (e.g. per kl = 1000 × per l)."""
     if not legs.height:
         return legs
     unit_map = pl.DataFrame({"fuel_unit": list(FUEL_UNITS), "_unit": [u for u, _ in FUEL_UNITS.values()],
                              "_unit_mult": [m for _, m in FUEL_UNITS.values()]})
-    legs = legs.select("_leg", "energy_carrier", "fuel_unit", "fuel_region", "region").join(unit_map, on="fuel_unit", how="left").with_columns(
+    legs = legs.select("_id", "energy_carrier", "fuel_unit", "fuel_region", "region").join(unit_map, on="fuel_unit", how="left").with_columns(
         _fuel_region=pl.coalesce("fuel_region", "region"), _explicit=pl.col("fuel_region").is_not_null()
     )
     keys = legs.select("energy_carrier", "_unit", "_fuel_region", "_explicit").unique()
@@ -507,7 +509,6 @@ def fuel_factors(legs: pl.DataFrame, pack: F.Pack, fuels: pl.DataFrame) -> pl.Da
         fuel_factor_id=pl.col("factor_id"),
         data_type=pl.lit("primary"),
         basis=pl.lit("fuel"),
-        # kg CO2e per unit as the user gave it (e.g. per kl = 1000 × per l)
         fx_ttw=pl.col("ttw") * pl.col("_unit_mult"),
         fx_wtt=pl.col("wtt") * pl.col("_unit_mult"),
         fx_wtw=pl.col("wtw") * pl.col("_unit_mult"),
@@ -517,13 +518,13 @@ def fuel_factors(legs: pl.DataFrame, pack: F.Pack, fuels: pl.DataFrame) -> pl.Da
     )
 
 
-def _hub_factors(legs: pl.DataFrame, hocs: pl.DataFrame) -> pl.DataFrame:
-    if not legs.height:
-        return legs
+def _hub_factors(keys: pl.DataFrame, hocs: pl.DataFrame) -> pl.DataFrame:
+    if not keys.height:
+        return keys
     d = list(F.HOC_DESCRIPTORS)
-    by_id = legs.filter(pl.col("hoc_id").is_not_null()).select("_leg", pl.col("hoc_id").alias("_hoc"))
-    by_desc = legs.filter(pl.col("hoc_id").is_null()).select("_leg", *d)
-    matched = pl.DataFrame(schema={"_leg": pl.UInt32, "_hoc": pl.String, "_match_error": pl.String})
+    by_id = keys.filter(pl.col("hoc_id").is_not_null()).select("_id", pl.col("hoc_id").alias("_hoc"))
+    by_desc = keys.filter(pl.col("hoc_id").is_null()).select("_id", *d)
+    matched = pl.DataFrame(schema={"_id": keys.schema["_id"], "_hoc": pl.String, "_match_error": pl.String})
     if by_desc.height:
         keys = by_desc.select(d).unique()
         m = match_rows(keys, hocs.filter(pl.col("data_type") == "default"), F.HOC_DESCRIPTORS, "hoc_id")
@@ -532,7 +533,7 @@ def _hub_factors(legs: pl.DataFrame, hocs: pl.DataFrame) -> pl.DataFrame:
             .then(pl.format("factor: no hub default for hub_type={}, temperature_control={}", "hub_type", "temperature_control"))
             .otherwise(pl.format("factor: {}", "match_error"))
         )
-        matched = by_desc.join(m, on=d, how="left", nulls_equal=True).select("_leg", pl.col("match_id").alias("_hoc"), "_match_error")
+        matched = by_desc.join(m, on=d, how="left", nulls_equal=True).select("_id", pl.col("match_id").alias("_hoc"), "_match_error")
     ids = pl.concat([by_id.with_columns(_match_error=pl.lit(None, pl.String)), matched])
     per_t = pl.col("wtw_kg_co2e_per_t").is_not_null()
     pick = lambda x: pl.when(per_t).then(pl.col(f"{x}_kg_co2e_per_t")).otherwise(pl.col(f"{x}_kg_co2e_per_teu"))
