@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 
 from . import factors as F
 from .engine import calculate, finish_shipments, shipment_partials
-from .io import InputError, _sniff_separator
+from .io import InputError, sniff_separator
 
 DEFAULT_BATCH_ROWS = 500_000
 LINE_COLUMN = "input_line"  # CSV: the line in the file (header = line 1); Parquet: the row number (1-based)
@@ -70,7 +70,7 @@ class Report:
             self.co2e_wtw_kg += sums[2]
             self.tkm += sums[3]
             self.primary_wtw_kg += sums[4]
-        if self.rejected:
+        if legs.height > ok.height:
             first = legs.filter(pl.col("error").is_not_null()).select(
                 pl.col("error").str.split("; ").list.first().str.extract(r"^(\w+):", 1).fill_null("other")
             ).to_series()
@@ -135,7 +135,7 @@ def _batches(path: Path, batch_rows: int, separator: str | None, workdir: Path, 
     elif suffix in (".csv", ".txt", ".tsv"):
         if report.encoding not in ("utf8", "utf-8", "utf-8-sig"):
             path = _to_utf8(path, report.encoding, workdir)
-        sep = separator or ("\t" if suffix == ".tsv" else _sniff_separator(path, "utf8"))
+        sep = separator or ("\t" if suffix == ".tsv" else sniff_separator(path, "utf8"))
         total = max(_count_lines(path) - 1, 0)
         lf, first_line = pl.scan_csv(path, infer_schema=False, separator=sep, encoding="utf8"), 2
         _check_header(lf, path)

@@ -57,26 +57,13 @@ class Result:
     pack: F.Pack
 
     def summary(self) -> dict[str, Any]:
-        legs = self.legs
-        ok = legs.filter(pl.col("error").is_null())
-        wtw = ok["co2e_wtw_kg"].sum() or 0.0
-        primary = ok.filter(pl.col("data_type") == "primary")["co2e_wtw_kg"].sum() or 0.0
-        reasons = (
-            legs.filter(pl.col("error").is_not_null())
-            .select(pl.col("error").str.split("; ").list.first().str.replace(r"^(\w+): .*", "$1").alias("reason"))
-            .group_by("reason").len().sort("len", descending=True)
-        )
-        return {
-            "rows": legs.height,
-            "computed": ok.height,
-            "rejected": legs.height - ok.height,
-            "rejected_by_column": dict(zip(reasons["reason"], reasons["len"])),
-            "co2e_wtw_t": wtw / 1000,
-            "co2e_ttw_t": (ok["co2e_ttw_kg"].sum() or 0.0) / 1000,
-            "co2e_wtt_t": (ok["co2e_wtt_kg"].sum() or 0.0) / 1000,
-            "tkm": ok["tkm"].sum() or 0.0,
-            "primary_data_share": primary / wtw if wtw else None,
-        }
+        """Rows computed and rejected (by the column named first in the error), totals in t CO2e."""
+        from .batch import Report
+
+        report = Report()
+        report.add(self.legs)
+        report.shipments = self.shipments.height
+        return report.as_dict()
 
 
 DistanceResolver = Callable[..., pl.DataFrame]

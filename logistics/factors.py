@@ -2,7 +2,7 @@
 
 A pack is a directory ``emission_factors/<name>/`` holding ``pack.json`` (name, version, edition,
 licence) and one CSV + one Parquet file per table. The CSV is the human-readable source; the
-Parquet is built from it by ``python -m logistics.factors build`` and a test proves they agree.
+Parquet is built from it by ``logistics-co2 packs build`` and a test proves they agree.
 
 Descriptor columns (``vehicle``, ``region``, ...) of ``tocs``/``hocs``/``adjustments`` follow one
 rule: an empty cell means "any value", and a cell may list alternatives separated by ``|``
@@ -365,20 +365,3 @@ def build_pack(path: str | os.PathLike) -> list[Path]:
         df.write_parquet(out, compression="zstd", statistics=True)
         written.append(out)
     return written
-
-
-def main(argv: list[str] | None = None) -> None:
-    import sys
-
-    args = sys.argv[1:] if argv is None else argv
-    if not args or args[0] != "build":
-        print("usage: python -m logistics.factors build [PACK_DIR ...]   (default: every shipped pack)")
-        raise SystemExit(2)
-    targets = args[1:] or sorted(str(d) for d in PACKS_DIR.iterdir() if (d / "pack.json").exists())
-    for t in targets:
-        for out in build_pack(t):
-            print(f"wrote {out} ({pl.read_parquet(out).height} rows)")
-
-
-if __name__ == "__main__":
-    main()

@@ -30,7 +30,7 @@ def read_table(source, *, encoding: str = "utf8", separator: str | None = None) 
             if suffix == ".parquet":
                 return pl.read_parquet(path)
             if suffix in (".csv", ".txt", ".tsv"):
-                sep = separator or ("\t" if suffix == ".tsv" else _sniff_separator(path, encoding))
+                sep = separator or ("\t" if suffix == ".tsv" else sniff_separator(path, encoding))
                 return pl.read_csv(path, infer_schema=False, separator=sep, encoding=encoding)
         except Exception as exc:
             raise InputError(f"{path}: cannot be read: {exc}") from exc
@@ -38,7 +38,7 @@ def read_table(source, *, encoding: str = "utf8", separator: str | None = None) 
     raise InputError(f"cannot read legs from {type(source).__name__}; give a DataFrame or a .csv/.parquet path")
 
 
-def _sniff_separator(path: Path, encoding: str) -> str:
+def sniff_separator(path: Path, encoding: str) -> str:
     """``;`` or ``,``: whichever splits the header line into more fields."""
     with open(path, encoding="utf-8-sig" if encoding in ("utf8", "utf-8") else encoding, errors="replace") as f:
         header = f.readline()

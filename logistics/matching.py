@@ -55,7 +55,7 @@ def _adjust(variants: pl.DataFrame, adj: pl.DataFrame) -> pl.DataFrame:
         v = v.filter(
             (pl.col("_adj_vehicle").is_null() | (pl.col("_adj_vehicle") == pl.col("vehicle")).fill_null(False))
             # the same adjustment is never applied twice
-            & ~pl.col("_adj").fill_null("").str.contains(pl.col("adjustment_id"), literal=True)
+            & ~("+" + pl.col("_adj").fill_null("") + "+").str.contains("+" + pl.col("adjustment_id") + "+", literal=True)
         )
         out.append(
             v.with_columns(

@@ -40,7 +40,7 @@ def test_bad_rows_are_reported_and_good_rows_intact():
     assert r.legs.height == rows.height  # nothing dropped
     assert r.legs.filter(pl.col("error").is_not_null())["co2e_wtw_kg"].null_count() == 5
     s = r.summary()
-    assert (s["rows"], s["computed"], s["rejected"]) == (7, 2, 5)
+    assert (s["rows_read"], s["computed"], s["rejected"]) == (7, 2, 5)
     assert s["rejected_by_column"] == {"mass_kg": 3, "mode": 1, "fuel_unit": 1}
     assert s["co2e_wtw_t"] == pytest.approx(1.425)
 
