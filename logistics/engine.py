@@ -12,6 +12,7 @@ TOC id, fuel) and joined back to the legs; nothing loops over legs in Python.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
@@ -198,7 +199,7 @@ def _normalise(raw: pl.DataFrame, defaults: Mapping[str, str]) -> pl.DataFrame:
         checks.append((pl.struct("shipment_id", "leg_id").is_duplicated() & pl.col("shipment_id").is_not_null(),
                        pl.format("leg_id: '{}' appears more than once in shipment '{}'", "leg_id", "shipment_id")))
     df = add_errors(df, checks)
-    # Built-in defaults, flagged so the result says what was assumed (see ASSUMPTIONS).
+    # Built-in defaults, flagged so the result says what was assumed (see _assumptions).
     method_activity = pl.col("method") == "activity"
     assumed = {
         "_a_temperature": (pl.col("temperature_control").is_null() & mode.is_not_null(), "temperature_control", "ambient"),
@@ -254,21 +255,34 @@ def _with_own(pack: F.Pack, table: str, own) -> pl.DataFrame:
 # Distances and activity
 
 
-def daf_rule(pack: F.Pack, overrides: Mapping[str, float]) -> pl.Expr:
-    """DAF for a distance that is not ``actual`` (GLEC v3.0 §2: air +95 km on GCD, p.38; sea on
-    GCD × 1.15, p.51; other modes on GCD: the pack's ``<mode>_gcd_daf``). Null where the pack has no
-    value: the leg then gets an error instead of a guess."""
+def daf_rule(pack: F.Pack | None, overrides: Mapping[str, float]) -> pl.Expr:
+    """DAF of a leg from its ``mode``, ``distance_type`` and ``distance_km`` (GLEC v3.0 §2): 1 for
+    actual and SFD distances; on GCD, air adds ``air_gcd_added_km`` (95 km, p.38), sea multiplies by
+    ``sea_gcd_daf`` (1.15, p.51) and road, rail and inland waterway by the pack's ``<mode>_gcd_daf``.
+    ``overrides`` (mode -> DAF, ≥ 1) replace the pack's value for GCD legs. Null where neither gives
+    one: the leg then gets an error instead of a guess."""
+    for mode, value in overrides.items():
+        if mode not in MODES[:-1]:
+            raise InputError(f"daf: {mode!r} is not one of {', '.join(MODES[:-1])}")
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 1.0):
+            raise InputError(f"daf[{mode!r}]: {value!r} is not a number >= 1")
+    parameter = (lambda name: pack.parameter(name)) if pack is not None else (lambda name: None)
     gcd = pl.col("distance_type") == "gcd"
     expr = pl.when(pl.col("distance_type").is_in(["actual", "sfd"]) | pl.col("distance_type").is_null()).then(1.0)
-    air_km = pack.parameter("air_gcd_added_km")
+    air_km = parameter("air_gcd_added_km")
     expr = expr.when(gcd & (pl.col("mode") == "air")).then(
-        pl.lit(overrides["air"]) if "air" in overrides
+        pl.lit(float(overrides["air"])) if "air" in overrides
         else ((pl.col("distance_km") + air_km) / pl.col("distance_km")) if air_km is not None else pl.lit(None, pl.Float64)
     )
     for mode in ("sea", "road", "rail", "inland_waterway"):
-        value = overrides.get(mode, pack.parameter(f"{mode}_gcd_daf"))
+        value = overrides.get(mode, parameter(GCD_DAF_PARAMETERS[mode]))
         expr = expr.when(gcd & (pl.col("mode") == mode)).then(pl.lit(value, pl.Float64))
     return expr.otherwise(1.0)
+
+
+# The pack parameter holding each mode's DAF on GCD distances (air: air_gcd_added_km instead).
+GCD_DAF_PARAMETERS = {"road": "road_gcd_daf", "rail": "rail_gcd_daf", "inland_waterway": "inland_waterway_gcd_daf",
+                      "sea": "sea_gcd_daf", "air": "air_gcd_added_km"}
 
 
 def _distances(df: pl.DataFrame, pack: F.Pack, overrides: Mapping[str, float], resolver) -> pl.DataFrame:
@@ -302,7 +316,8 @@ def _distances(df: pl.DataFrame, pack: F.Pack, overrides: Mapping[str, float], r
         (pl.col("distance_km").is_null() & ~is_hub & pl.col("_error").is_null(),
          pl.lit("distance_km: missing, and origin/destination could not give one")),
         (pl.col("daf").is_null() & ~is_hub & pl.col("distance_km").is_not_null(),
-         pl.format("daf: pack has no DAF for {} distances on mode {}; give daf or an actual distance", "distance_type", "mode")),
+         pl.format("daf: no DAF for {} distances on mode {} (pack parameter '{}' missing); give daf or an actual distance",
+                   "distance_type", "mode", pl.col("mode").replace_strict(GCD_DAF_PARAMETERS, default=None))),
     ])
 
 

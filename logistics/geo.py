@@ -41,16 +41,6 @@ UNLOCODE_PATH = DATA_DIR / "unlocode.parquet"
 
 MODES = ("road", "rail", "sea", "inland_waterway", "air")
 SIDES = ("origin", "destination")
-# Pack parameter holding each mode's DAF for legs measured by GCD. Air's DAF is derived instead
-# from AIR_ADDED_KM_PARAMETER unless the call overrides it.
-GCD_DAF_PARAMETERS = {
-    "road": "road_gcd_daf",
-    "rail": "rail_gcd_daf",
-    "inland_waterway": "inland_waterway_gcd_daf",
-    "sea": "sea_gcd_daf",
-}
-AIR_ADDED_KM_PARAMETER = "air_gcd_added_km"
-
 GEODESIC_SOURCE = "geodesic WGS84"
 SEA_FALLBACK_SOURCE = "geodesic WGS84 (no sea route)"
 SEAROUTE_SOURCE = "searoute"
@@ -294,22 +284,6 @@ def sea_route_km(o_lat: float, o_lon: float, d_lat: float, d_lon: float) -> floa
     return float(route.properties["length"] + connectors.sum())
 
 
-def _gcd_dafs(pack: Pack | None, daf: Mapping[str, float] | None) -> dict[str, float | None]:
-    """Fixed DAF per mode for GCD legs: the call's override, else the pack parameter, else None."""
-    overrides = dict(daf or {})
-    for mode, value in overrides.items():
-        if mode not in MODES:
-            raise ValueError(f"daf: {mode!r} is not one of {', '.join(MODES)}")
-        if not (isinstance(value, int | float) and math.isfinite(value) and value >= 1.0):
-            raise ValueError(f"daf[{mode!r}]: {value!r} is not a number >= 1")
-    values: dict[str, float | None] = {
-        mode: (pack.parameter(name) if pack is not None else None) for mode, name in GCD_DAF_PARAMETERS.items()
-    }
-    values["air"] = None
-    values.update({mode: float(v) for mode, v in overrides.items()})
-    return values
-
-
 def resolve_distances(
     legs: pl.DataFrame,
     *,
@@ -328,11 +302,9 @@ def resolve_distances(
     missing = [c for c in ("_leg", "mode") if c not in legs.columns]
     if missing:
         raise ValueError(f"legs: missing column(s) {', '.join(missing)}")
-    fixed_daf = _gcd_dafs(pack, daf)
-    air_added_km = None
-    if "air" not in (daf or {}) and pack is not None:
-        air_added_km = pack.parameter(AIR_ADDED_KM_PARAMETER)
+    from .engine import GCD_DAF_PARAMETERS, daf_rule
 
+    daf_expr = daf_rule(pack, daf or {})  # raises on a bad override before any work
     mode = pl.col("mode")
     frame = pl.concat(
         [legs.select("_leg", mode.cast(pl.String)), *(_endpoint(legs, side) for side in SIDES)],
@@ -367,12 +339,6 @@ def resolve_distances(
 
     on_network = pl.col("sfd_km").is_not_null()
     gcd = pl.col("gcd_km")
-    mode_daf = mode.replace_strict(fixed_daf, default=None, return_dtype=pl.Float64)
-    daf_expr = pl.when(on_network).then(pl.lit(1.0))
-    if air_added_km is not None:
-        daf_expr = daf_expr.when(mode == "air").then((gcd + air_added_km) / gcd)
-    daf_expr = daf_expr.otherwise(mode_daf)
-    daf_parameter = {**GCD_DAF_PARAMETERS, "air": AIR_ADDED_KM_PARAMETER}
     frame = frame.with_columns(
         distance_km=pl.when(on_network).then("sfd_km").otherwise(gcd),
         distance_type=pl.when(on_network).then(pl.lit("sfd")).otherwise(pl.lit("gcd")),
@@ -381,6 +347,7 @@ def resolve_distances(
         .when(mode == "sea")
         .then(pl.lit(SEA_FALLBACK_SOURCE))
         .otherwise(pl.lit(GEODESIC_SOURCE)),
+    ).with_columns(
         daf=daf_expr,
     ).with_columns(
         _error=pl.when(pl.col("_error").is_not_null())
@@ -391,7 +358,7 @@ def resolve_distances(
         .then(
             pl.format(
                 "daf: no DAF for {} on GCD (pack parameter '{}' missing, and no daf= override)",
-                mode, mode.replace_strict(daf_parameter, default=None),
+                mode, mode.replace_strict(GCD_DAF_PARAMETERS, default=None),
             )
         )
     )
