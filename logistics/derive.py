@@ -42,9 +42,9 @@ import polars as pl
 
 from . import factors as F
 # the engine's own fuel lookup and pack label, so both apply one region rule (private in engine today)
-from .engine import LOWER_CASE, UPPER_CASE, fuel_factors, pack_label
-from .io import InputError, read_table
-from .model import FUEL_UNITS, TEMPERATURE_CONTROLS, TEMPERATURE_SYNONYMS, TRANSPORT_MODES
+from .engine import fuel_factors, pack_label
+from .io import InputError, read_table, typed_columns
+from .model import FUEL_UNITS, TEMPERATURE_CONTROLS, TRANSPORT_MODES
 
 SOURCE = "carrier records"
 LICENCE = "carrier's own data"
@@ -190,35 +190,12 @@ def _normalise(raw: pl.DataFrame, kind: _Kind, period, defaults: Mapping[str, st
     unknown = sorted(set(defaults) - set(text))
     if unknown:
         raise InputError(f"defaults: unknown column(s) {', '.join(unknown)}; allowed: {', '.join(text)}")
-    cols, parse_errors = [], []
-    for name in text + numeric:
-        dtype = pl.String if name in text else pl.Float64
-        if name not in raw.columns:
-            c = pl.lit(None, pl.String)
-        else:
-            c = pl.col(name)
-            if raw.schema[name] == pl.String:
-                c = c.str.strip_chars()
-                c = pl.when(c == "").then(None).otherwise(c)
-                if dtype != pl.String:
-                    parse_errors.append(
-                        pl.when(c.is_not_null() & c.cast(dtype, strict=False).is_null())
-                        .then(pl.format(f"{name}: '{{}}' is not a number", c))
-                    )
-        if name in defaults:
-            c = c.cast(pl.String).fill_null(pl.lit(str(defaults[name])))
-        c = c.cast(dtype, strict=False)
-        if name in LOWER_CASE:
-            c = c.str.to_lowercase()
-        elif name in UPPER_CASE:
-            c = c.str.to_uppercase()
-        cols.append(c.alias(name))
+    cols, parse_checks = typed_columns(raw, {**{c: pl.String for c in text}, **{c: pl.Float64 for c in numeric}})
+    parse_errors = [pl.when(cond).then(message) for cond, message in parse_checks]
     df = raw.with_row_index("_row", offset=1).select(
         "_row", *cols, _errors=pl.concat_list(parse_errors).list.drop_nulls() if parse_errors else pl.lit([], pl.List(pl.String))
     )
-    df = df.with_columns(temperature_control=pl.col("temperature_control").replace(TEMPERATURE_SYNONYMS))
-    if kind is TOC:
-        df = df.with_columns(mode=pl.col("mode").str.replace_all(r"[ \-]", "_"))
+    df = df.with_columns(pl.col(name).fill_null(pl.lit(str(value))) for name, value in defaults.items())
     if period is not None and "period" not in raw.columns:
         df = df.with_columns(period=pl.lit(str(period)))
     elif period is not None:

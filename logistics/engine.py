@@ -20,17 +20,14 @@ from typing import Any, Callable, Mapping
 import polars as pl
 
 from . import factors as F
-from .io import InputError, read_table
+from .io import InputError, read_table, typed_columns
 from .matching import match_rows
 from .japan import JP_METHODS
-from .model import FUEL_UNITS, LEG_COLUMNS, MODES, TEMPERATURE_SYNONYMS, DISTANCE_TYPES, TEMPERATURE_CONTROLS
+from .model import DISTANCE_TYPES, FUEL_UNITS, LEG_COLUMNS, MODES, TEMPERATURE_CONTROLS
 
 METHODS = ("activity", "toc", "fuel", "hub", *JP_METHODS)
 MAX_MASS_KG = 1e9  # 1,000,000 t: anything above is a unit mistake
 MAX_DISTANCE_KM = 50_000.0
-LOWER_CASE = ("mode", "vehicle", "energy_carrier", "load_type", "trade_lane", "flight_length", "hub_type",
-              "temperature_control", "distance_type", "method", "fuel_unit")
-UPPER_CASE = ("region", "fuel_region")
 FACTOR_COLUMNS = {
     "factor_id": pl.String,
     "factor_pack": pl.String,
@@ -122,34 +119,11 @@ def _normalise(raw: pl.DataFrame, defaults: Mapping[str, str]) -> pl.DataFrame:
             f"missing required column(s): {', '.join(missing)}. Expected header (optional columns may be"
             f" left out): {','.join(LEG_COLUMNS)}"
         )
-    parse_checks: list[tuple[pl.Expr, pl.Expr]] = []
-    cols = []
-    for name, dtype in LEG_COLUMNS.items():
-        if name not in raw.columns:
-            cols.append(pl.lit(None, dtype).alias(name))
-            continue
-        c = pl.col(name)
-        if raw.schema[name] == pl.String:
-            c = c.str.strip_chars()
-            c = pl.when(c == "").then(None).otherwise(c)
-            if dtype != pl.String:
-                parse_checks.append(
-                    (c.is_not_null() & c.cast(dtype, strict=False).is_null(), pl.format(f"{name}: '{{}}' is not a number", c))
-                )
-        c = c.cast(dtype, strict=False)
-        if name in LOWER_CASE:
-            c = c.str.to_lowercase()
-        elif name in UPPER_CASE:
-            c = c.str.to_uppercase()
-        cols.append(c.alias(name))
+    cols, parse_checks = typed_columns(raw, LEG_COLUMNS)
     if "jp_input_error" in raw.columns:  # cells logistics.japan.read_japanese_csv could not read
         parse_checks.insert(0, (pl.col("jp_input_error").is_not_null(), pl.col("jp_input_error")))
     df = raw.with_row_index("_leg").with_columns(_error=pl.lit(None, pl.String))
     df = add_errors(df, parse_checks).with_columns(cols)
-    df = df.with_columns(
-        mode=pl.col("mode").str.replace_all(r"[ \-]", "_"),
-        temperature_control=pl.col("temperature_control").replace(TEMPERATURE_SYNONYMS),
-    )
     for name, value in defaults.items():
         if name not in LEG_COLUMNS:
             raise InputError(f"defaults: unknown column {name!r}")

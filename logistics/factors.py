@@ -225,7 +225,6 @@ class Pack:
 
 def _read_csv(path: Path, table: str) -> pl.DataFrame:
     """Read a pack CSV as text, then cast to the declared schema, naming any cell that fails."""
-    schema = SCHEMAS[table]
     try:
         raw = pl.read_csv(path, infer_schema=False, encoding="utf8")
     except Exception as exc:  # unreadable file: say which

@@ -22,7 +22,6 @@ a million legs over five thousand distinct pairs route five thousand times.
 from __future__ import annotations
 
 import importlib.util
-import math
 import warnings
 from collections.abc import Mapping
 from functools import cache, lru_cache

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import polars as pl
 
+from .model import LOWER_CASE, TEMPERATURE_SYNONYMS, UPPER_CASE
+
 
 class InputError(ValueError):
     """The input as a whole cannot be used (unreadable file, required columns missing)."""
@@ -36,6 +38,35 @@ def read_table(source, *, encoding: str = "utf8", separator: str | None = None) 
             raise InputError(f"{path}: cannot be read: {exc}") from exc
         raise InputError(f"{path}: unknown file type {suffix!r} (expected .csv or .parquet)")
     raise InputError(f"cannot read legs from {type(source).__name__}; give a DataFrame or a .csv/.parquet path")
+
+
+def typed_columns(raw: pl.DataFrame, schema: dict[str, pl.DataType]) -> tuple[list[pl.Expr], list[tuple[pl.Expr, pl.Expr]]]:
+    """Expressions that read each column of ``schema`` from ``raw`` as the engine wants it: text
+    trimmed, empty cells null, numbers parsed, vocabulary case and spelling normalised, absent
+    columns null; and (condition, message) checks naming the cells that are not numbers."""
+    cols, checks = [], []
+    for name, dtype in schema.items():
+        if name not in raw.columns:
+            cols.append(pl.lit(None, dtype).alias(name))
+            continue
+        c = pl.col(name)
+        if raw.schema[name] == pl.String:
+            c = c.str.strip_chars()
+            c = pl.when(c == "").then(None).otherwise(c)
+            if dtype != pl.String:
+                checks.append((c.is_not_null() & c.cast(dtype, strict=False).is_null(),
+                               pl.format(f"{name}: '{{}}' is not a number", c)))
+        c = c.cast(dtype, strict=False)
+        if name in LOWER_CASE:
+            c = c.str.to_lowercase()
+        elif name in UPPER_CASE:
+            c = c.str.to_uppercase()
+        if name == "mode":
+            c = c.str.replace_all(r"[ \-]", "_")
+        elif name == "temperature_control":
+            c = c.replace(TEMPERATURE_SYNONYMS)
+        cols.append(c.alias(name))
+    return cols, checks
 
 
 def sniff_separator(path: Path, encoding: str) -> str:

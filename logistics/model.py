@@ -50,6 +50,10 @@ LEG_COLUMNS: dict[str, pl.DataType] = {
     "fuel_economy_km_per_l": pl.Float64,
 }
 REQUIRED_COLUMNS = ("shipment_id", "mode")  # plus mass_kg or teu
+# Vocabulary columns compared in lower case; region codes in upper case.
+LOWER_CASE = ("mode", "vehicle", "energy_carrier", "load_type", "trade_lane", "flight_length", "hub_type",
+              "temperature_control", "distance_type", "method", "fuel_unit")
+UPPER_CASE = ("region", "fuel_region")
 
 # Accepted spellings of fuel units -> (canonical unit, multiplier to it).
 FUEL_UNITS: dict[str, tuple[str, float]] = {
