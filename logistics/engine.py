@@ -23,7 +23,7 @@ from . import factors as F
 from .io import InputError, read_table, typed_columns
 from .matching import match_rows
 from .japan import JP_METHODS
-from .model import DISTANCE_TYPES, FUEL_UNITS, LEG_COLUMNS, MODES, TEMPERATURE_CONTROLS
+from .model import DISTANCE_TYPES, FUEL_UNITS, LEG_COLUMNS, MODES, TEMPERATURE_CONTROLS, fuel_unit_table
 
 METHODS = ("activity", "toc", "fuel", "hub", *JP_METHODS)
 MAX_MASS_KG = 1e9  # 1,000,000 t: anything above is a unit mistake
@@ -470,9 +470,7 @@ def fuel_factors(legs: pl.DataFrame, pack: F.Pack, fuels: pl.DataFrame) -> pl.Da
     in kg CO2e per unit as given (e.g. per kl = 1000 × per l)."""
     if not legs.height:
         return legs
-    unit_map = pl.DataFrame({"fuel_unit": list(FUEL_UNITS), "_unit": [u for u, _ in FUEL_UNITS.values()],
-                             "_unit_mult": [m for _, m in FUEL_UNITS.values()]})
-    legs = legs.select("_id", "energy_carrier", "fuel_unit", "fuel_region", "region").join(unit_map, on="fuel_unit", how="left").with_columns(
+    legs = legs.select("_id", "energy_carrier", "fuel_unit", "fuel_region", "region").join(fuel_unit_table(), on="fuel_unit", how="left").with_columns(
         _fuel_region=pl.coalesce("fuel_region", "region"), _explicit=pl.col("fuel_region").is_not_null()
     )
     keys = legs.select("energy_carrier", "_unit", "_fuel_region", "_explicit").unique()

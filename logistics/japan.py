@@ -26,7 +26,7 @@ from pathlib import Path
 import polars as pl
 
 from .factors import Pack, load_pack
-from .model import FUEL_UNITS
+from .model import FUEL_UNITS, fuel_unit_table
 
 JP_PACK = "jp-guideline"
 JP_METHODS: dict[str, str] = {
@@ -111,13 +111,7 @@ def calculate_jp(legs: pl.DataFrame, pack: Pack | str = JP_PACK) -> pl.DataFrame
         pl.col("source").alias("_ctk_source"),
         pl.col("source_page").alias("_ctk_page"),
     )
-    units = pl.DataFrame(
-        {
-            "_unit_key": list(FUEL_UNITS),
-            "_unit": [unit for unit, _ in FUEL_UNITS.values()],
-            "_unit_mult": [mult for _, mult in FUEL_UNITS.values()],
-        }
-    )
+    units = fuel_unit_table("_unit_key")
     df = (
         df.join(fuels, on="energy_carrier", how="left", maintain_order="left")
         .join(regressions, on="energy_carrier", how="left", maintain_order="left")

@@ -73,6 +73,14 @@ FUEL_UNITS: dict[str, tuple[str, float]] = {
     "mj": ("MJ", 1.0),
     "gj": ("MJ", 1000.0),
 }
+
+
+def fuel_unit_table(key: str = "fuel_unit") -> pl.DataFrame:
+    """FUEL_UNITS as a frame to join on: ``key`` (as written), ``_unit`` (canonical), ``_unit_mult``."""
+    return pl.DataFrame({key: list(FUEL_UNITS), "_unit": [u for u, _ in FUEL_UNITS.values()],
+                         "_unit_mult": [m for _, m in FUEL_UNITS.values()]})
+
+
 TEMPERATURE_SYNONYMS = {
     "dry": "ambient",
     "reefer": "refrigerated",
