@@ -325,7 +325,9 @@ FACTOR_KEY_COLUMNS = tuple(dict.fromkeys(
 
 def _resolve_factors(df: pl.DataFrame, pack: F.Pack, toc_table: pl.DataFrame, hoc_table: pl.DataFrame) -> pl.DataFrame:
     """``df`` with FACTOR_COLUMNS: resolved once per distinct factor key, joined back on its hash."""
-    df = df.with_columns(_fkey=pl.when(pl.col("_error").is_null()).then(pl.struct(FACTOR_KEY_COLUMNS).hash(seed=0)))
+    # Hashing is the costly part: leave out the columns that are empty in this frame.
+    present = [c for c in FACTOR_KEY_COLUMNS if df[c].null_count() < df.height]
+    df = df.with_columns(_fkey=pl.when(pl.col("_error").is_null()).then(pl.struct(present or ["method"]).hash(seed=0)))
     keys = df.filter(pl.col("_fkey").is_not_null()).group_by("_fkey").agg(pl.col(FACTOR_KEY_COLUMNS).first()).rename({"_fkey": "_id"})
     fuels = pack.table("fuels")
     tocs = _materialise_energy_tocs(toc_table, fuels)
