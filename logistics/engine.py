@@ -96,11 +96,12 @@ def calculate(
     pack = F.load_pack(pack)
     raw = read_table(legs)
     df = _normalise(raw, defaults or {})
-    toc_table = _with_own(pack, "tocs", tocs)
-    hoc_table = _with_own(pack, "hocs", hocs)
+    own = _own_signature(tocs, hocs)
+    toc_table = _cached(pack, ("tocs", own), lambda: _materialise_energy_tocs(_with_own(pack, "tocs", tocs), pack.table("fuels")))
+    hoc_table = _cached(pack, ("hocs", own), lambda: _with_own(pack, "hocs", hocs))
     df = _distances(df, pack, daf or {}, distance_resolver)
     df = _activity(df, pack)
-    df = _resolve_factors(df, pack, toc_table, hoc_table)
+    df = _resolve_factors(df, pack, toc_table, hoc_table, own)
     df = _emissions(df, pack)
     df = _japanese(df, jp_pack, mix_japanese)
     return Result(legs=_finish(df, raw.columns), shipments=shipments(df), pack=pack)
@@ -190,12 +191,11 @@ def add_errors(df: pl.DataFrame, checks: list[tuple[pl.Expr, pl.Expr]]) -> pl.Da
     are evaluated on every row; messages are built only for failing rows (most rows pass)."""
     if not checks:
         return df
-    failing = df.select(pl.any_horizontal(c.fill_null(False) for c, _ in checks)).to_series()
-    if not failing.any():
-        return df
-    new = df.filter(failing).select(
+    new = df.filter(pl.any_horizontal(c.fill_null(False) for c, _ in checks)).select(
         "_leg", pl.concat_str([pl.when(c.fill_null(False)).then(m) for c, m in checks], separator="; ", ignore_nulls=True).alias("_new")
     )
+    if not new.height:
+        return df
     return merge_errors(df.join(new, on="_leg", how="left"), "_new").drop("_new")
 
 
@@ -323,23 +323,51 @@ FACTOR_KEY_COLUMNS = tuple(dict.fromkeys(
     ("method", *F.TOC_DESCRIPTORS, "toc_id", "fuel_unit", "fuel_region", "hoc_id", *F.HOC_DESCRIPTORS)))
 
 
-def _resolve_factors(df: pl.DataFrame, pack: F.Pack, toc_table: pl.DataFrame, hoc_table: pl.DataFrame) -> pl.DataFrame:
-    """``df`` with FACTOR_COLUMNS: resolved once per distinct factor key, joined back on its hash."""
-    # Hashing is the costly part: leave out the columns that are empty in this frame.
-    present = [c for c in FACTOR_KEY_COLUMNS if df[c].null_count() < df.height]
-    df = df.with_columns(_fkey=pl.when(pl.col("_error").is_null()).then(pl.struct(present or ["method"]).hash(seed=0)))
-    keys = df.filter(pl.col("_fkey").is_not_null()).group_by("_fkey").agg(pl.col(FACTOR_KEY_COLUMNS).first()).rename({"_fkey": "_id"})
-    fuels = pack.table("fuels")
-    tocs = _materialise_energy_tocs(toc_table, fuels)
-    parts = [
-        _activity_factors(keys.filter(pl.col("method") == "activity"), pack, tocs),
-        _toc_factors(keys.filter(pl.col("method") == "toc"), tocs),
-        fuel_factors(keys.filter(pl.col("method") == "fuel"), pack, fuels),
-        _hub_factors(keys.filter(pl.col("method") == "hub"), hoc_table),
-    ]
-    parts = [p.select(pl.col("_id").alias("_fkey"), *[pl.col(c).cast(t) for c, t in FACTOR_COLUMNS.items()]) for p in parts if p.height]
-    table = pl.concat(parts) if parts else pl.DataFrame(schema={"_fkey": pl.UInt64, **FACTOR_COLUMNS})
-    return df.join(table, on="_fkey", how="left").drop("_fkey")
+def _resolve_factors(df: pl.DataFrame, pack: F.Pack, tocs: pl.DataFrame, hocs: pl.DataFrame, own) -> pl.DataFrame:
+    """``df`` with FACTOR_COLUMNS: resolved once per distinct factor key (and kept on the pack for
+    later calls with the same own tables), joined back on the key's hash."""
+    df = df.with_columns(_fkey=pl.when(pl.col("_error").is_null()).then(pl.struct(FACTOR_KEY_COLUMNS).hash(seed=0)))
+    empty = pl.DataFrame(schema={"_fkey": pl.UInt64, **FACTOR_COLUMNS})
+    known = pack.cache.get(("factors", own), empty) if own is not None else empty
+    keys = (df.filter(pl.col("_fkey").is_not_null()).join(known.select("_fkey"), on="_fkey", how="anti")
+            .group_by("_fkey").agg(pl.col(FACTOR_KEY_COLUMNS).first()).rename({"_fkey": "_id"}))
+    if keys.height:
+        parts = [
+            _activity_factors(keys.filter(pl.col("method") == "activity"), pack, tocs),
+            _toc_factors(keys.filter(pl.col("method") == "toc"), tocs),
+            fuel_factors(keys.filter(pl.col("method") == "fuel"), pack, pack.table("fuels")),
+            _hub_factors(keys.filter(pl.col("method") == "hub"), hocs),
+        ]
+        parts = [p.select(pl.col("_id").alias("_fkey"), *[pl.col(c).cast(t) for c, t in FACTOR_COLUMNS.items()]) for p in parts if p.height]
+        known = pl.concat([known, *parts])
+        if own is not None and known.height <= MAX_CACHED_KEYS:
+            pack.cache[("factors", own)] = known
+    return df.join(known, on="_fkey", how="left").drop("_fkey")
+
+
+MAX_CACHED_KEYS = 100_000  # distinct factor keys kept per pack; a file with more is resolved batch by batch
+
+
+def _own_signature(*own) -> tuple | None:
+    """What identifies the carrier's own tables between calls (a path and its modification time),
+    or None when they cannot be identified (frames): their work is then not kept."""
+    signature = []
+    for o in own:
+        if o is None:
+            signature.append(None)
+        elif isinstance(o, (str, os.PathLike)) and os.path.exists(o):
+            signature.append((str(o), os.path.getmtime(o)))
+        else:
+            return None
+    return tuple(signature)
+
+
+def _cached(pack: F.Pack, key: tuple, make):
+    if key[-1] is None:
+        return make()
+    if key not in pack.cache:
+        pack.cache[key] = make()
+    return pack.cache[key]
 
 
 def _toc_columns(tocs: pl.DataFrame) -> list[pl.Expr]:

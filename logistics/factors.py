@@ -211,6 +211,9 @@ class Pack:
     path: Path | None
     meta: dict = field(default_factory=dict)
     tables: dict[str, pl.DataFrame] = field(default_factory=dict)
+    # Work derived from the tables alone (resolved factors per key, prepared TOC rows), kept for
+    # later calls with the same pack object: a service or a batch run resolves each key once.
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def table(self, name: str) -> pl.DataFrame:
         """The table, or an empty frame of its declared schema when the pack does not have it."""

@@ -151,3 +151,13 @@ def test_typed_shipment_model():
     r = logistics.calculate(s.to_frame(), distance_resolver=None)
     assert r.shipments["co2e_wtw_kg"][0] == pytest.approx(481.0)
     assert r.legs["leg_seq"].to_list() == [1, 2]
+
+
+def test_input_in_several_chunks():
+    # frames glued with pl.concat (as the batch runner does) keep their chunks
+    one = pl.DataFrame([{**ROAD, "shipment_id": "a", "mass_kg": "-1", "distance_km": "10"}])
+    two = pl.concat([one, one.with_columns(shipment_id=pl.lit("b"), mass_kg=pl.lit("10000"))], rechunk=False)
+    assert two.n_chunks() == 2
+    r = calc(two)
+    assert r.legs["error"][0] == "mass_kg: -1.0 must be greater than 0"
+    assert r.legs["co2e_wtw_kg"][1] == pytest.approx(9.5)  # 10 t × 10 km × 95 g/tkm
