@@ -1,0 +1,112 @@
+"""Client secrets and access tokens, with the standard library only.
+
+- Secrets are stored as ``scrypt$n$r$p$salt$hash`` (RFC 7914) and compared in constant time.
+- Access tokens are ``<payload>.<signature>``: the payload is base64url JSON
+  ``{"sub": client_id, "iat": ..., "exp": ...}`` and the signature base64url HMAC-SHA256 of the
+  payload under the ``LOGISTICS_TOKEN_KEY``. A token that does not verify is *invalid*; one that
+  verifies but is past ``exp`` is *expired* (PACT distinguishes the two).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from dataclasses import dataclass
+
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def hash_secret(secret: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(secret.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P)
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"
+
+
+def check_secret(secret: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        computed = hashlib.scrypt(secret.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p))
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(computed.hex(), digest)
+
+
+# A hash of nothing that anyone knows: checked against when the client id is unknown, so that an
+# unknown client costs the same time as a wrong secret.
+DUMMY_HASH = hash_secret(secrets.token_urlsafe(16))
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+@dataclass(frozen=True)
+class TokenCheck:
+    client_id: str | None
+    problem: str | None  # None (valid) | "invalid" | "expired"
+
+
+class Tokens:
+    def __init__(self, key: str, lifetime_seconds: int):
+        self._key = key.encode()
+        self.lifetime = lifetime_seconds
+
+    def _sign(self, payload: str) -> str:
+        return _b64(hmac.new(self._key, payload.encode(), hashlib.sha256).digest())
+
+    def issue(self, client_id: str, lifetime_seconds: int | None = None, now: float | None = None) -> str:
+        issued = int(time.time() if now is None else now)
+        body = {"sub": client_id, "iat": issued, "exp": issued + (lifetime_seconds or self.lifetime),
+                "jti": secrets.token_hex(8)}
+        payload = _b64(json.dumps(body, separators=(",", ":")).encode())
+        return f"{payload}.{self._sign(payload)}"
+
+    def check(self, token: str, now: float | None = None) -> TokenCheck:
+        payload, dot, signature = token.partition(".")
+        if not dot or not hmac.compare_digest(self._sign(payload), signature):
+            return TokenCheck(None, "invalid")
+        try:
+            body = json.loads(_unb64(payload))
+            client_id, expires = str(body["sub"]), float(body["exp"])
+        except (ValueError, KeyError, TypeError, binascii.Error):
+            return TokenCheck(None, "invalid")
+        if (time.time() if now is None else now) >= expires:
+            return TokenCheck(client_id, "expired")
+        return TokenCheck(client_id, None)
+
+
+def basic_credentials(header: str | None) -> tuple[str, str] | None:
+    """(client_id, secret) from an ``Authorization: Basic`` header, or None."""
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    client_id, colon, secret = decoded.partition(":")
+    return (client_id, secret) if colon and client_id else None
+
+
+def bearer_token(header: str | None) -> str | None:
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    return value.strip() or None if scheme.lower() == "bearer" else None

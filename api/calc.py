@@ -1,0 +1,178 @@
+"""The service's bridge to the library: calculation of posted shipments, result shaping, exports.
+
+Concurrent requests are coalesced: while one ``logistics.calculate`` call runs (in a worker thread,
+so the event loop keeps serving), newly arriving shipments queue up, and the next call computes all
+of them at once. The engine is vectorised, so 30 shipments cost little more than one; this is what
+lets one worker serve many requests per second. Each request's shipment ids are prefixed with its
+position in the round while computing (two clients may both send ``S1``) and restored afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+import logistics
+from logistics import exchange
+from logistics.io import read_table
+
+from .models import LEG_FIELDS, SHIPMENT_FIELDS, ShipmentEmissions
+
+TAG = "api_request"
+GIVEN_LEG_ID = "api_leg_id_given"
+MAX_ROWS_PER_ROUND = 20_000
+SLOW_ROUND_SECONDS = 2.0
+
+log = logging.getLogger("api.calc")
+
+
+class CalculationFailed(RuntimeError):
+    pass
+
+
+@dataclass
+class _Pending:
+    shipments: list[logistics.Shipment]
+    future: asyncio.Future
+    rows: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rows = sum(len(s.legs) for s in self.shipments)
+
+
+class Calculator:
+    def __init__(self, pack: str, tocs: str | None = None, hocs: str | None = None,
+                 exchange_config: str | None = None):
+        self.pack = logistics.load_pack(pack)
+        self.tocs = read_table(tocs) if tocs else None
+        self.hocs = read_table(hocs) if hocs else None
+        self.exchange_config = exchange.load_config(exchange_config)
+        self._queue: asyncio.Queue[_Pending] | None = None
+        self._task: asyncio.Task | None = None
+
+    # ---- lifecycle
+
+    async def start(self) -> None:
+        self._queue = asyncio.Queue()
+        self._task = asyncio.create_task(self._rounds(), name="calculator")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+    # ---- calculation
+
+    def calculate_frame(self, legs: pl.DataFrame) -> logistics.Result:
+        return logistics.calculate(legs, self.pack, tocs=self.tocs, hocs=self.hocs)
+
+    async def compute(self, shipments: list[logistics.Shipment]) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """(legs, shipments) result frames of these shipments, computed in a coalesced round."""
+        if self._queue is None:
+            raise RuntimeError("Calculator.start() was not awaited")
+        pending = _Pending(shipments, asyncio.get_running_loop().create_future())
+        await self._queue.put(pending)
+        return await pending.future
+
+    async def _rounds(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            rows = batch[0].rows
+            while not self._queue.empty() and rows < MAX_ROWS_PER_ROUND:
+                batch.append(self._queue.get_nowait())
+                rows += batch[-1].rows
+            try:
+                results = await asyncio.to_thread(self._compute_round, [p.shipments for p in batch])
+            except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as exc:  # incl. a panic in native code: the loop must survive it
+                log.exception("calculation round of %d requests failed; first request: %.2000s", len(batch),
+                              [s.model_dump_json() for s in batch[0].shipments])
+                results = [exc] if len(batch) == 1 else await self._one_by_one(batch)
+            for p, result in zip(batch, results):
+                if p.future.done():
+                    continue  # the client went away
+                if isinstance(result, BaseException):
+                    p.future.set_exception(CalculationFailed(f"the calculation failed: {type(result).__name__}: {result}"))
+                else:
+                    p.future.set_result(result)
+
+    async def _one_by_one(self, batch: list[_Pending]) -> list:
+        """One request's input must not fail the others: after a failed round, each alone."""
+        results: list = []
+        for p in batch:
+            try:
+                results.extend(await asyncio.to_thread(self._compute_round, [p.shipments]))
+            except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as exc:
+                results.append(exc)
+        return results
+
+    def _compute_round(self, requests: list[list[logistics.Shipment]]) -> list[tuple[pl.DataFrame, pl.DataFrame]]:
+        frames = []
+        for n, shipments in enumerate(requests):
+            for shipment in shipments:
+                frames.append(shipment.to_frame().with_columns(
+                    pl.lit(n, pl.Int32).alias(TAG),
+                    pl.col("leg_id").is_not_null().alias(GIVEN_LEG_ID),
+                    (pl.lit(f"{n}:") + pl.col("shipment_id")).alias("shipment_id"),
+                ))
+        started = time.perf_counter()
+        # one chunk: polars 2.1 can panic on multi-chunk string columns inside the engine
+        legs_in = pl.concat(frames, how="diagonal_relaxed", rechunk=True)
+        result = self.calculate_frame(legs_in)
+        seconds = time.perf_counter() - started
+        if seconds > SLOW_ROUND_SECONDS:
+            log.warning("slow calculation: %d legs of %d requests took %.1f s; first legs: %s", legs_in.height,
+                        len(requests), seconds, legs_in.head(3).to_dicts())
+        untag = r"^\d+:"  # the round's prefix, "<n>:"
+        legs = result.legs.with_columns(
+            pl.col("shipment_id").str.replace(untag, ""),
+            pl.when(pl.col(GIVEN_LEG_ID)).then(pl.col("leg_id")).otherwise(pl.col("leg_id").str.replace(untag, "")),
+        )
+        totals = result.shipments.with_columns(
+            pl.col("shipment_id").str.extract(r"^(\d+):", 1).cast(pl.Int32).alias(TAG),
+            pl.col("shipment_id").str.replace(untag, ""),
+        )
+        legs_by = legs.partition_by(TAG, as_dict=True, include_key=False)
+        totals_by = totals.partition_by(TAG, as_dict=True, include_key=False)
+        return [(legs_by[(n,)].drop(GIVEN_LEG_ID), totals_by[(n,)]) for n in range(len(requests))]
+
+    # ---- shaping and export
+
+    @staticmethod
+    def emissions(legs: pl.DataFrame, shipments: pl.DataFrame) -> list[ShipmentEmissions]:
+        """Per-shipment totals with their legs nested, in the order posted."""
+        leg_columns = [pl.col(c) if c in legs.columns else pl.lit(None).alias(c) for c in LEG_FIELDS]
+        nested = legs.group_by("shipment_id", maintain_order=True).agg(pl.struct(leg_columns).alias("legs"))
+        rows = shipments.select(SHIPMENT_FIELDS).join(nested, on="shipment_id", how="left", maintain_order="left")
+        return [ShipmentEmissions.model_validate(row) for row in rows.to_dicts()]
+
+    def export(self, legs: pl.DataFrame, shipments: pl.DataFrame | None, fmt: str) -> exchange.Export:
+        return exchange.build_export(legs, shipments, fmt, self.exchange_config, pack=self.pack,
+                                     tocs=self.tocs, hocs=self.hocs)
+
+    def export_documents(self, legs: pl.DataFrame, shipments: pl.DataFrame | None) -> tuple[dict[str, list[dict]], list[str]]:
+        """PACT v2 and v3 footprints and iLEAP TADs of computed legs, and what could not be built."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        problems: list[str] = []
+        for fmt, family in (("pact-v2", "pact2"), ("pact-v3", "pact3")):
+            built = self.export(legs, shipments, fmt)
+            out[family] = built.documents
+            problems += [p for p in built.problems if p not in problems]
+        if {"departure_at", "arrival_at"} & set(legs.columns):
+            tads, tad_problems = exchange.tad_payloads(exchange.export.prepare_legs(legs))
+            out["tad"] = tads
+            problems += tad_problems
+        else:
+            out["tad"] = []
+        return out, problems

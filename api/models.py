@@ -1,0 +1,100 @@
+"""Request and response models of the /v1 API. Shipments and legs are the library's own models
+(``logistics.Shipment`` / ``logistics.Leg``); these add the batch envelope and the results."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from logistics import Shipment
+
+ExchangeFormat = Literal["ileap", "pact-v2", "pact-v3"]
+
+
+class ShipmentBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # The count limit is the service's setting, checked by the endpoint (413 with the limit).
+    shipments: list[Shipment] = Field(min_length=1)
+
+
+class LegEmissions(BaseModel):
+    """One transport chain element as computed, with the provenance of every number."""
+
+    leg_id: str | None
+    leg_seq: int | None
+    mode: str | None
+    distance_km: float | None
+    distance_type: str | None = Field(description="actual | sfd | gcd")
+    distance_source: str | None
+    daf: float | None = Field(description="distance adjustment factor applied")
+    tkm: float | None
+    method: str | None = Field(description="activity | toc | fuel | hub")
+    data_type: str | None = Field(description="primary | modelled | default")
+    factor_id: str | None
+    factor_pack: str | None
+    factor_source: str | None
+    factor_source_page: str | None
+    fuel_factor_id: str | None
+    adjustment_ids: str | None
+    assumptions: str | None
+    co2e_ttw_kg: float | None
+    co2e_wtt_kg: float | None
+    co2e_wtw_kg: float | None
+    intensity_wtw_g_per_tkm: float | None
+    error: str | None = Field(description="why this leg could not be computed; null when it was")
+
+
+class ShipmentEmissions(BaseModel):
+    shipment_id: str
+    complete: bool = Field(description="false when a leg could not be computed: totals then cover the others only")
+    mass_kg: float | None
+    tkm: float | None
+    co2e_ttw_kg: float | None
+    co2e_wtt_kg: float | None
+    co2e_wtw_kg: float | None
+    intensity_wtw_g_per_tkm: float | None
+    primary_data_share: float | None = Field(description="share (0..1) of WTW from primary data")
+    legs: list[LegEmissions]
+
+
+LEG_FIELDS = tuple(LegEmissions.model_fields)
+SHIPMENT_FIELDS = tuple(f for f in ShipmentEmissions.model_fields if f != "legs")
+
+
+class EmissionsResponse(BaseModel):
+    data: list[ShipmentEmissions]
+
+
+class ExchangeResponse(BaseModel):
+    """Exchange documents of the computed shipments (and of the TOCs/HOCs they use), and what could
+    not be built."""
+
+    data: list[dict[str, Any]]
+    problems: list[str] = []
+
+
+class JobCounts(BaseModel):
+    rows_read: int | None = None
+    computed: int | None = None
+    rejected: int | None = None
+    shipments: int | None = None
+    footprints_new: int | None = None
+    footprints: int | None = None
+    tads: int | None = None
+
+
+class Job(BaseModel):
+    id: str
+    status: Literal["queued", "running", "done", "failed"]
+    filename: str
+    sha256: str
+    share_with: list[str]
+    attempts: int
+    rows_done: int
+    rows_total: int | None
+    counts: JobCounts | None = None
+    report: dict[str, Any] | None = None
+    error: str | None = None
+    links: dict[str, str] = {}

@@ -1,0 +1,191 @@
+"""The /v1 API: calculate shipments, upload legs files, follow jobs, download their results."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import FileResponse
+
+import logistics
+
+from .errors import ApiError, ErrorBody, FieldError
+from .jobs import parse_recipients, receive_upload
+from .models import EmissionsResponse, ExchangeFormat, ExchangeResponse, Job, JobCounts, ShipmentBatch
+from .security import api_client, operator_client
+from .storage import Client
+
+router = APIRouter(prefix="/v1")
+
+ERRORS = {
+    400: {"model": ErrorBody, "description": "malformed body"},
+    401: {"model": ErrorBody, "description": "missing, invalid (BadRequest) or expired (TokenExpired) access token"},
+    413: {"model": ErrorBody, "description": "body larger than the service's limit (the message says it)"},
+    422: {"model": ErrorBody, "description": "validation error: every invalid field with its path and reason"},
+    500: {"model": ErrorBody, "description": "internal error"},
+}
+FORMAT = Query(None, alias="format", description="return exchange documents instead: iLEAP payloads, PACT v2.3 or v3.0 footprints")
+
+
+async def _respond(request: Request, shipments: list[logistics.Shipment], fmt: str | None) -> Any:
+    calculator = request.app.state.calculator
+    legs, totals = await calculator.compute(shipments)
+    if fmt is None:
+        return EmissionsResponse(data=calculator.emissions(legs, totals))
+    built = await asyncio.to_thread(calculator.export, legs, totals, fmt)
+    # a shipment with a leg that cannot be computed has no document: ``problems`` says why
+    return ExchangeResponse(data=built.documents, problems=built.problems)
+
+
+@router.post("/emissions/shipments", tags=["calculate"], response_model=EmissionsResponse | ExchangeResponse,
+             responses=ERRORS)
+async def calculate_shipment(request: Request, shipment: logistics.Shipment, fmt: ExchangeFormat | None = FORMAT,
+                             client: Client = Depends(api_client)) -> Any:
+    """One shipment's legs and hubs → per-leg and total TTW/WTT/WTW kg CO2e with factor provenance
+    (GLEC Framework v3.0 / ISO 14083). A leg that cannot be computed carries its ``error``."""
+    return await _respond(request, [shipment], fmt)
+
+
+@router.post("/emissions/shipments/batch", tags=["calculate"], response_model=EmissionsResponse | ExchangeResponse,
+             responses=ERRORS)
+async def calculate_batch(request: Request, body: ShipmentBatch, fmt: ExchangeFormat | None = FORMAT,
+                          client: Client = Depends(api_client)) -> Any:
+    """Many shipments in one request: at most ``LOGISTICS_MAX_BATCH_SHIPMENTS`` (default 1000) and
+    ``LOGISTICS_MAX_BODY_BYTES`` (default 4 MiB); larger → 413. Shipment ids must be unique."""
+    limit = request.app.state.settings.max_batch_shipments
+    if len(body.shipments) > limit:
+        raise ApiError(413, "PayloadTooLarge", f"{len(body.shipments)} shipments: at most {limit} per request")
+    seen: dict[str, int] = {}
+    duplicates = []
+    for n, shipment in enumerate(body.shipments):
+        if shipment.shipment_id in seen:
+            duplicates.append(FieldError(path=f"shipments[{n}].shipment_id",
+                                         reason=f"duplicate of shipments[{seen[shipment.shipment_id]}]"))
+        seen.setdefault(shipment.shipment_id, n)
+    if duplicates:
+        raise ApiError(422, "ValidationError", "shipment ids must be unique within a batch", duplicates)
+    return await _respond(request, body.shipments, fmt)
+
+
+# ------------------------------------------------------------------------------------------------
+# Uploads and jobs
+
+UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"],
+    "properties": {
+        "file": {"type": "string", "format": "binary", "description": "legs table, .csv or .parquet"},
+        "share_with": {"type": "string", "description": "recipient client ids (comma-separated) to share the footprints with"},
+    },
+}}}}}
+
+
+def _job_view(request: Request, job: dict) -> Job:
+    report = job["report"]
+    base = f"{str(request.base_url).rstrip('/')}/v1/jobs/{job['id']}"
+    links = {"self": base}
+    if job["status"] == "done":
+        links.update(results=f"{base}/results", shipments=f"{base}/shipments", errors=f"{base}/errors")
+    counts = JobCounts(**{k: report.get(k) for k in JobCounts.model_fields}) if report else None
+    return Job(id=job["id"], status=job["status"], filename=job["filename"], sha256=job["sha256"],
+               share_with=job["share_with"], attempts=job["attempts"], rows_done=job["rows_done"],
+               rows_total=job["rows_total"], counts=counts, report=report, error=job["error"], links=links)
+
+
+@router.post("/uploads", tags=["uploads"], status_code=202, response_model=Job, openapi_extra=UPLOAD_BODY,
+             responses={**ERRORS, 200: {"model": Job, "description": "the job already created with this Idempotency-Key"},
+                        403: {"model": ErrorBody, "description": "not an operator client"},
+                        409: {"model": ErrorBody, "description": "Idempotency-Key reused for a different file"}})
+async def upload(request: Request, response: Response, client: Client = Depends(operator_client),
+                 idempotency_key: str | None = Header(None, max_length=200)) -> Job:
+    """Upload a legs file (multipart, part ``file``); starts a job. With an ``Idempotency-Key``
+    header, sending the same file again returns the same job instead of starting another."""
+    state = request.app.state
+    received = await receive_upload(request.stream(), request.headers.get("content-type", ""),
+                                    state.settings.data_dir, state.settings.max_upload_bytes)
+    recipients = parse_recipients(received["fields"].get("share_with"))
+    known = {c.client_id: c for c in state.store.clients()}
+    unknown = [r for r in recipients if r not in known or known[r].role != "recipient" or not known[r].active]
+    if unknown:
+        Path(received["path"]).unlink(missing_ok=True)
+        raise ApiError(422, "ValidationError", "unknown recipient client(s)",
+                       [FieldError(path="share_with", reason=f"{r}: no such recipient client") for r in unknown])
+    job, created = state.store.create_job({
+        "id": received["id"], "owner": client.client_id, "idempotency_key": idempotency_key,
+        "sha256": received["sha256"], "filename": received["filename"], "path": received["path"],
+        "share_with": recipients,
+    })
+    if not created:
+        Path(received["path"]).unlink(missing_ok=True)
+        if job["sha256"] != received["sha256"]:
+            raise ApiError(409, "Conflict", "this Idempotency-Key was used for a different file")
+        response.status_code = 200
+    elif state.worker is not None:
+        state.worker.wakeup.set()
+    return _job_view(request, job)
+
+
+def _own_job(request: Request, job_id: str, client: Client) -> dict:
+    job = request.app.state.store.job(job_id)
+    if job is None or job["owner"] != client.client_id:
+        raise ApiError(404, "NotFound", f"no job {job_id!r}")
+    return job
+
+
+JOB_ERRORS = {**ERRORS, 403: {"model": ErrorBody, "description": "not an operator client"},
+              404: {"model": ErrorBody, "description": "no such job (or not yours)"}}
+
+
+@router.get("/jobs/{job_id}", tags=["uploads"], response_model=Job, responses=JOB_ERRORS)
+async def get_job(request: Request, job_id: str, client: Client = Depends(operator_client)) -> Job:
+    """Status (queued, running, done, failed), progress, counts and download links."""
+    return _job_view(request, _own_job(request, job_id, client))
+
+
+def _output(request: Request, job_id: str, client: Client, name: str, fmt: str) -> FileResponse:
+    job = _own_job(request, job_id, client)
+    if job["status"] != "done":
+        raise ApiError(409, "Conflict", f"job {job_id} is {job['status']}: results exist once it is done")
+    workdir = request.app.state.settings.data_dir / "jobs" / job_id
+    source = workdir / name
+    if fmt == "csv" and source.suffix == ".parquet":
+        target = source.with_suffix(".csv")
+        if not target.exists():  # converted once, streaming, then served from disk
+            tmp = target.with_suffix(".csv.tmp")
+            pl.scan_parquet(source).sink_csv(tmp)
+            tmp.replace(target)
+        source = target
+    elif fmt == "parquet" and source.suffix == ".csv":
+        target = source.with_suffix(".parquet")
+        if not target.exists():
+            tmp = target.with_suffix(".parquet.tmp")
+            pl.scan_csv(source, infer_schema=False).sink_parquet(tmp)
+            tmp.replace(target)
+        source = target
+    media = "text/csv" if source.suffix == ".csv" else "application/vnd.apache.parquet"
+    return FileResponse(source, media_type=media, filename=f"{job_id}-{source.name}")
+
+
+DOWNLOAD = Query("csv", alias="format", pattern="^(csv|parquet)$")
+FILE_RESPONSE = {200: {"description": "the file", "content": {"text/csv": {}, "application/vnd.apache.parquet": {}}},
+                 409: {"model": ErrorBody, "description": "the job is not done"}, **JOB_ERRORS}
+
+
+@router.get("/jobs/{job_id}/results", tags=["uploads"], response_class=FileResponse, responses=FILE_RESPONSE)
+async def job_results(request: Request, job_id: str, fmt: str = DOWNLOAD, client: Client = Depends(operator_client)):
+    """Per-leg results: the input columns with distance, activity, factor provenance, emissions, error."""
+    return await asyncio.to_thread(_output, request, job_id, client, "legs.parquet", fmt)
+
+
+@router.get("/jobs/{job_id}/shipments", tags=["uploads"], response_class=FileResponse, responses=FILE_RESPONSE)
+async def job_shipments(request: Request, job_id: str, fmt: str = DOWNLOAD, client: Client = Depends(operator_client)):
+    """One row per shipment: totals, tkm, intensity, primary data share, completeness."""
+    return await asyncio.to_thread(_output, request, job_id, client, "shipments.parquet", fmt)
+
+
+@router.get("/jobs/{job_id}/errors", tags=["uploads"], response_class=FileResponse, responses=FILE_RESPONSE)
+async def job_errors(request: Request, job_id: str, fmt: str = DOWNLOAD, client: Client = Depends(operator_client)):
+    """Rejected rows with their input line and the reason."""
+    return await asyncio.to_thread(_output, request, job_id, client, "errors.csv", fmt)
