@@ -98,13 +98,14 @@ class Leg(BaseModel):
 
     leg_id: str | None = None
     mode: Literal["road", "rail", "sea", "inland_waterway", "air", "hub"]
-    mass_kg: float | None = Field(None, gt=0, le=1e9, description="actual freight mass, not chargeable weight")
-    teu: float | None = Field(None, gt=0, le=1e6)
+    # Lower bounds are explicit sizes, not "> 0": a subnormal float would pass gt=0.
+    mass_kg: float | None = Field(None, ge=0.001, le=1e9, description="actual freight mass, not chargeable weight")
+    teu: float | None = Field(None, ge=0.001, le=1e6)
     origin: str | None = Field(None, max_length=64, description="UN/LOCODE, IATA code or 'lat,lon'")
     destination: str | None = Field(None, max_length=64)
-    distance_km: float | None = Field(None, gt=0, le=50_000)
+    distance_km: float | None = Field(None, ge=0.001, le=50_000)
     distance_type: Literal["actual", "sfd", "gcd"] | None = None
-    daf: float | None = Field(None, gt=0, le=10)
+    daf: float | None = Field(None, ge=0.01, le=10)
     toc_id: str | None = None
     hoc_id: str | None = None
     vehicle: str | None = None
@@ -132,8 +133,8 @@ class Shipment(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     shipment_id: str = Field(min_length=1, max_length=200)
-    mass_kg: float | None = Field(None, gt=0, le=1e9, description="default mass for legs that give none")
-    teu: float | None = Field(None, gt=0, le=1e6)
+    mass_kg: float | None = Field(None, ge=0.001, le=1e9, description="default mass for legs that give none")
+    teu: float | None = Field(None, ge=0.001, le=1e6)
     legs: list[Leg] = Field(min_length=1, max_length=100)
 
     def to_frame(self) -> pl.DataFrame:
