@@ -31,7 +31,7 @@ from . import factors as F
 from .engine import calculate, finish_shipments, shipment_partials
 from .io import InputError, sniff_separator
 
-DEFAULT_BATCH_ROWS = 500_000
+DEFAULT_BATCH_ROWS = 250_000
 LINE_COLUMN = "input_line"  # CSV: the line in the file (header = line 1); Parquet: the row number (1-based)
 Progress = Callable[[int, int | None], None]
 

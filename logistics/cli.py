@@ -102,7 +102,7 @@ def calculate(
     daf: Optional[list[str]] = typer.Option(None, help="Distance adjustment factor per mode for non-actual distances, e.g. road=1.1."),
     encoding: Optional[str] = typer.Option(None, help="Input encoding (default: detect UTF-8 or Shift_JIS/cp932)."),
     separator: Optional[str] = typer.Option(None, help="CSV separator (default: detect , or ;)."),
-    batch_rows: int = typer.Option(500_000, min=1_000, help="Legs per batch; memory grows with it, not with the file."),
+    batch_rows: int = typer.Option(250_000, min=1_000, help="Legs per batch; memory grows with it, not with the file."),
     progress: bool = typer.Option(True, help="Show progress (a bar on a terminal, plain lines otherwise)."),
     summary_json: Optional[Path] = typer.Option(None, help="Also write the run summary as JSON."),
 ):
