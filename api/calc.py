@@ -49,8 +49,11 @@ class Calculator:
     def __init__(self, pack: str, tocs: str | None = None, hocs: str | None = None,
                  exchange_config: str | None = None):
         self.pack = logistics.load_pack(pack)
-        self.tocs = read_table(tocs) if tocs else None
-        self.hocs = read_table(hocs) if hocs else None
+        # Kept as paths: the engine then keeps its work on them between calls (keyed by path and mtime).
+        for own in (tocs, hocs):
+            if own:
+                read_table(own)  # fail at start, not on the first request
+        self.tocs, self.hocs = tocs or None, hocs or None
         self.exchange_config = exchange.load_config(exchange_config)
         self._queue: asyncio.Queue[_Pending] | None = None
         self._task: asyncio.Task | None = None
