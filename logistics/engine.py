@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Callable, Mapping
 
 import polars as pl
@@ -120,19 +121,14 @@ def _normalise(raw: pl.DataFrame, defaults: Mapping[str, str]) -> pl.DataFrame:
             f"missing required column(s): {', '.join(missing)}. Expected header (optional columns may be"
             f" left out): {','.join(LEG_COLUMNS)}"
         )
-    cols, parse_checks = typed_columns(raw, LEG_COLUMNS)
-    if "jp_input_error" in raw.columns:  # cells logistics.japan.read_japanese_csv could not read
-        parse_checks.insert(0, (pl.col("jp_input_error").is_not_null(), pl.col("jp_input_error")))
+    cols, parse_checks = _reading_plan(tuple(raw.schema.items()))
     df = raw.with_row_index("_leg").with_columns(_error=pl.lit(None, pl.String))
     df = add_errors(df, parse_checks).with_columns(cols)
     for name, value in defaults.items():
         if name not in LEG_COLUMNS:
             raise InputError(f"defaults: unknown column {name!r}")
         df = df.with_columns(pl.col(name).fill_null(pl.lit(value).cast(LEG_COLUMNS[name])))
-
-    transport = pl.col("mode").is_in(MODES[:-1])
     seq = pl.col("leg_seq").fill_null(pl.col("shipment_id").cum_count().over("shipment_id").cast(pl.Int64))
-    fuel_unit_ok = pl.col("fuel_unit").is_in(list(FUEL_UNITS))
     df = df.with_columns(leg_seq=seq).with_columns(
         leg_id=pl.col("leg_id").fill_null(pl.col("shipment_id") + "-" + pl.col("leg_seq").cast(pl.String)),
         method=pl.col("method").fill_null(
@@ -142,7 +138,28 @@ def _normalise(raw: pl.DataFrame, defaults: Mapping[str, str]) -> pl.DataFrame:
             .otherwise(pl.lit("activity"))
         ),
     )
+    # generated leg ids are unique by construction; given ones are checked
+    df = add_errors(df, _row_checks(leg_ids_given="leg_id" in raw.columns or "leg_seq" in raw.columns))
+    flags, fills = _assumed()
+    return df.with_columns(**flags).with_columns(fills)
+
+
+# Expressions are built once per input schema: building them costs more than running them on a
+# small request.
+@lru_cache(maxsize=64)
+def _reading_plan(schema: tuple) -> tuple[list[pl.Expr], list[tuple[pl.Expr, pl.Expr]]]:
+    columns, checks = typed_columns(pl.DataFrame(schema=dict(schema)), LEG_COLUMNS)
+    if "jp_input_error" in dict(schema):  # cells logistics.japan.read_japanese_csv could not read
+        checks.insert(0, (pl.col("jp_input_error").is_not_null(), pl.col("jp_input_error")))
+    return columns, checks
+
+
+@lru_cache(maxsize=2)
+def _row_checks(leg_ids_given: bool) -> list[tuple[pl.Expr, pl.Expr]]:
+    """(condition, message) for every row rule; each message names the column and the value."""
     mode = pl.col("mode")
+    transport = mode.is_in(MODES[:-1])
+    fuel_unit_ok = pl.col("fuel_unit").is_in(list(FUEL_UNITS))
     checks = [
         (pl.col("shipment_id").is_null(), pl.lit("shipment_id: missing")),
         (mode.is_null(), pl.lit("mode: missing")),
@@ -170,20 +187,25 @@ def _normalise(raw: pl.DataFrame, defaults: Mapping[str, str]) -> pl.DataFrame:
         ((mode == "hub") & pl.col("hub_type").is_null() & pl.col("hoc_id").is_null(),
          pl.lit("hub_type: missing (give hub_type or hoc_id)")),
     ]
-    if "leg_id" in raw.columns or "leg_seq" in raw.columns:  # generated ids are unique by construction
+    if leg_ids_given:
         checks.append((pl.struct("shipment_id", "leg_id").is_duplicated() & pl.col("shipment_id").is_not_null(),
                        pl.format("leg_id: '{}' appears more than once in shipment '{}'", "leg_id", "shipment_id")))
-    df = add_errors(df, checks)
-    # Built-in defaults, flagged so the result says what was assumed (see _assumptions).
-    method_activity = pl.col("method") == "activity"
+    return checks
+
+
+@lru_cache(maxsize=1)
+def _assumed() -> tuple[dict[str, pl.Expr], list[pl.Expr]]:
+    """Built-in defaults: flags saying which rows rely on them (see _assumptions), and the fills."""
+    mode, method_activity = pl.col("mode"), pl.col("method") == "activity"
     assumed = {
         "_a_temperature": (pl.col("temperature_control").is_null() & mode.is_not_null(), "temperature_control", "ambient"),
         "_a_load": (pl.col("load_type").is_null() & mode.is_in(["road", "rail"]) & method_activity, "load_type", "average"),
         "_a_vehicle": (pl.col("vehicle").is_null() & (mode == "sea") & pl.col("teu").is_not_null() & method_activity,
                        "vehicle", "container_ship"),
     }
-    df = df.with_columns(**{flag: cond for flag, (cond, _, _) in assumed.items()})
-    return df.with_columns(pl.when(flag).then(pl.lit(val)).otherwise(pl.col(col)).alias(col) for flag, (_, col, val) in assumed.items())
+    flags = {flag: cond for flag, (cond, _, _) in assumed.items()}
+    fills = [pl.when(pl.col(flag)).then(pl.lit(val)).otherwise(pl.col(col)).alias(col) for flag, (_, col, val) in assumed.items()]
+    return flags, fills
 
 
 def add_errors(df: pl.DataFrame, checks: list[tuple[pl.Expr, pl.Expr]]) -> pl.DataFrame:

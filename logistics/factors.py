@@ -222,8 +222,10 @@ class Pack:
         return pl.DataFrame(schema=SCHEMAS[name])
 
     def parameter(self, name: str, default: float | None = None) -> float | None:
-        p = self.table("parameters").filter(pl.col("name") == name)
-        return p["value"][0] if p.height else default
+        if "parameters" not in self.cache:
+            t = self.table("parameters")
+            self.cache["parameters"] = dict(zip(t["name"], t["value"]))
+        return self.cache["parameters"].get(name, default)
 
 
 def _read_csv(path: Path, table: str) -> pl.DataFrame:
