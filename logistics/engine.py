@@ -104,6 +104,8 @@ def calculate(
     df = _activity(df, pack)
     df = _resolve_factors(df, pack, toc_table, hoc_table, own)
     df = _emissions(df, pack)
+    if df["method"].is_in(list(JP_METHODS)).any():
+        jp_pack = _cached(pack, ("jp", str(jp_pack)), lambda: F.load_pack(jp_pack))
     df = _japanese(df, jp_pack, mix_japanese)
     return Result(legs=_finish(df, raw.columns), shipments=shipments(df), pack=pack)
 
@@ -251,6 +253,11 @@ def _with_own(pack: F.Pack, table: str, own) -> pl.DataFrame:
 # Distances and activity
 
 
+# The pack parameter holding each mode's DAF on GCD distances (air: air_gcd_added_km instead).
+GCD_DAF_PARAMETERS = {"road": "road_gcd_daf", "rail": "rail_gcd_daf", "inland_waterway": "inland_waterway_gcd_daf",
+                      "sea": "sea_gcd_daf", "air": "air_gcd_added_km"}
+
+
 def daf_rule(pack: F.Pack | None, overrides: Mapping[str, float]) -> pl.Expr:
     """DAF of a leg from its ``mode``, ``distance_type`` and ``distance_km`` (GLEC v3.0 §2): 1 for
     actual and SFD distances; on GCD, air adds ``air_gcd_added_km`` (95 km, p.38), sea multiplies by
@@ -274,11 +281,6 @@ def daf_rule(pack: F.Pack | None, overrides: Mapping[str, float]) -> pl.Expr:
         value = overrides.get(mode, parameter(GCD_DAF_PARAMETERS[mode]))
         expr = expr.when(gcd & (pl.col("mode") == mode)).then(pl.lit(value, pl.Float64))
     return expr.otherwise(1.0)
-
-
-# The pack parameter holding each mode's DAF on GCD distances (air: air_gcd_added_km instead).
-GCD_DAF_PARAMETERS = {"road": "road_gcd_daf", "rail": "rail_gcd_daf", "inland_waterway": "inland_waterway_gcd_daf",
-                      "sea": "sea_gcd_daf", "air": "air_gcd_added_km"}
 
 
 def _distances(df: pl.DataFrame, pack: F.Pack, overrides: Mapping[str, float], resolver) -> pl.DataFrame:
