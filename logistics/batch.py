@@ -45,6 +45,7 @@ class Report:
     co2e_ttw_kg: float = 0.0
     co2e_wtt_kg: float = 0.0
     co2e_wtw_kg: float = 0.0
+    co2e_wtw_unsplit_kg: float = 0.0  # WTW of legs whose factor gives no TTW/WTT split (GLEC hub defaults)
     primary_wtw_kg: float = 0.0
     tkm: float = 0.0
     shipments: int = 0
@@ -64,12 +65,14 @@ class Report:
             sums = ok.select(
                 pl.col("co2e_ttw_kg").sum(), pl.col("co2e_wtt_kg").sum(), pl.col("co2e_wtw_kg").sum(), pl.col("tkm").sum(),
                 pl.col("co2e_wtw_kg").filter(pl.col("data_type") == "primary").sum().alias("primary"),
+                pl.col("co2e_wtw_kg").filter(pl.col("co2e_ttw_kg").is_null()).sum().alias("unsplit"),
             ).row(0)
             self.co2e_ttw_kg += sums[0]
             self.co2e_wtt_kg += sums[1]
             self.co2e_wtw_kg += sums[2]
             self.tkm += sums[3]
             self.primary_wtw_kg += sums[4]
+            self.co2e_wtw_unsplit_kg += sums[5]
         if legs.height > ok.height:
             first = legs.filter(pl.col("error").is_not_null()).select(
                 pl.col("error").str.split("; ").list.first().str.extract(r"^(\w+):", 1).fill_null("other")
@@ -81,6 +84,7 @@ class Report:
             "rows_read": self.rows_read, "computed": self.computed, "rejected": self.rejected,
             "rejected_by_column": dict(self.rejected_by_column.most_common()), "shipments": self.shipments,
             "co2e_wtw_t": self.co2e_wtw_kg / 1000, "co2e_ttw_t": self.co2e_ttw_kg / 1000, "co2e_wtt_t": self.co2e_wtt_kg / 1000,
+            "co2e_wtw_unsplit_t": self.co2e_wtw_unsplit_kg / 1000,
             "tkm": self.tkm, "primary_data_share": self.primary_data_share, "seconds": round(self.seconds, 2),
             "encoding": self.encoding,
         }

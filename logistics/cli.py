@@ -135,7 +135,8 @@ def _print_summary(s: dict, out: Path, shipments_out: Path | None, errors_out: P
         f"computed       {s['computed']:,}",
         f"rejected       {s['rejected']:,}" + (
             "  (" + ", ".join(f"{k}: {v:,}" for k, v in s["rejected_by_column"].items()) + ")" if s["rejected"] else ""),
-        f"total WTW      {s['co2e_wtw_t']:,.3f} t CO2e   (TTW {s['co2e_ttw_t']:,.3f} t, WTT {s['co2e_wtt_t']:,.3f} t)",
+        f"total WTW      {s['co2e_wtw_t']:,.3f} t CO2e   (TTW {s['co2e_ttw_t']:,.3f} t, WTT {s['co2e_wtt_t']:,.3f} t"
+        + (f", no split {s['co2e_wtw_unsplit_t']:,.3f} t" if s["co2e_wtw_unsplit_t"] else "") + ")",
         f"transport      {s['tkm']:,.1f} tkm",
         f"primary data   {share} of WTW",
         f"results        {out}" + (f"\nshipments      {shipments_out} ({s['shipments']:,})" if shipments_out else "")

@@ -38,6 +38,8 @@ def test_sample_run_writes_results_shipments_and_summary(tmp_path):
     # SHP-001 leg 1 by hand: 12 t × 410 km × 95 g/tkm (GLEC v3.0 p.92) = 467.4 kg
     assert legs["co2e_wtw_kg"][0] == pytest.approx(467.4)
     assert "rows read      19" in r.output and "rejected       0" in r.output
+    # hub defaults give WTW only (GLEC v3.0 p.87): 12 t × 0.6 + 0.8 TEU × 12.6 + 2 TEU × 10.7 + 900 t × 2.1 kg
+    assert "no split 1.929 t" in r.output
     assert pl.read_csv(tmp_path / "e.csv").height == 0
 
 
