@@ -1,4 +1,5 @@
-"""legs/s of logistics.calculate on synthetic legs with given distances (in memory, no I/O).
+"""legs/s of logistics.calculate on synthetic legs with given distances (in memory, no I/O), and
+the time of one call on a 3-leg shipment (what the HTTP service pays per request).
 
     python bench/bench_engine.py [N_LEGS=1000000] [REPEATS=3]
 """
@@ -11,6 +12,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import polars as pl  # noqa: E402
 
 import logistics  # noqa: E402
 from synthetic import legs  # noqa: E402
@@ -34,6 +37,19 @@ def main() -> None:
           f"  ->  {n / best:,.0f} legs/s")
     print(f"total WTW: {r.legs['co2e_wtw_kg'].sum() / 1000:,.1f} t CO2e")
     print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB")
+    # 12 t: road 410 km, transshipment hub, road 510 km (the service benchmark's shipment)
+    small = pl.DataFrame({
+        "shipment_id": ["S-1"] * 3, "mode": ["road", "hub", "road"], "mass_kg": [12_000.0] * 3,
+        "distance_km": [410.0, None, 510.0], "vehicle": ["artic_40t", None, "rigid_12-20t"],
+        "energy_carrier": ["diesel", None, "diesel"], "region": ["EU", None, "EU"], "hub_type": [None, "transshipment", None],
+    })
+    for _ in range(5):
+        logistics.calculate(small, pack, distance_resolver=None)
+    calls = 200
+    t0 = time.perf_counter()
+    for _ in range(calls):
+        logistics.calculate(small, pack, distance_resolver=None)
+    print(f"one 3-leg shipment: {(time.perf_counter() - t0) / calls * 1000:.1f} ms per call ({calls} calls)")
 
 
 if __name__ == "__main__":
