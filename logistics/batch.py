@@ -295,7 +295,7 @@ def run(
         if errors_writer is not None:
             errors_writer.close(empty_schema={LINE_COLUMN: pl.Int64, "shipment_id": pl.String, "leg_id": pl.String, "error": pl.String})
         if shipments_out:
-            report.shipments = _write_shipments(partials, Path(shipments_out), state["first_partial"])
+            report.shipments = _write_shipments(partials, Path(shipments_out), state["first_partial"], pack)
     finally:
         reader.shutdown(cancel_futures=True)
         writer.shutdown(cancel_futures=True)
@@ -317,7 +317,7 @@ def _write_partials(partial: pl.DataFrame, root: Path, batch: int) -> None:
         frame.drop("_part").write_parquet(d / f"b{batch:06d}.parquet")
 
 
-def _write_shipments(root: Path, out: Path, in_memory: pl.DataFrame | None) -> int:
+def _write_shipments(root: Path, out: Path, in_memory: pl.DataFrame | None, pack: F.Pack) -> int:
     writer = _Writer(out)
     parts = [in_memory] if in_memory is not None else (pl.read_parquet(d / "*.parquet") for d in sorted(root.glob("p*")))
     n = 0
@@ -325,10 +325,7 @@ def _write_shipments(root: Path, out: Path, in_memory: pl.DataFrame | None) -> i
         shipments = finish_shipments(partial)
         writer.write(shipments)
         n += shipments.height
-    writer.close(empty_schema=finish_shipments(shipment_partials(pl.DataFrame(schema=_EMPTY_LEGS))).schema)
+    # no shipments at all: still a file, with the columns the engine gives shipments
+    writer.close(empty_schema=calculate(pl.DataFrame(schema={"shipment_id": pl.String, "mode": pl.String,
+                                                             "mass_kg": pl.Float64}), pack).shipments.schema)
     return n
-
-
-_EMPTY_LEGS = {"shipment_id": pl.String, "mode": pl.String, "mass_t": pl.Float64, "tkm": pl.Float64, "error": pl.String,
-               "co2e_ttw_kg": pl.Float64, "co2e_wtt_kg": pl.Float64, "co2e_wtw_kg": pl.Float64, "data_type": pl.String,
-               "jp_co2_ttw_kg": pl.Float64}
