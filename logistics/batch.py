@@ -26,6 +26,7 @@ from typing import Callable, Mapping
 
 import polars as pl
 import pyarrow.parquet as pq
+from polars.io.plugins import register_io_source
 
 from . import factors as F
 from .engine import calculate, finish_shipments, shipment_partials
@@ -57,24 +58,24 @@ class Report:
         return self.primary_wtw_kg / self.co2e_wtw_kg if self.co2e_wtw_kg else None
 
     def add(self, legs: pl.DataFrame) -> None:
-        ok = legs.filter(pl.col("error").is_null())
+        ok = pl.col("error").is_null()
+        wtw = pl.col("co2e_wtw_kg")
+        computed, *sums = legs.select(
+            ok.sum(), *(pl.col(c).filter(ok).sum() for c in ("co2e_ttw_kg", "co2e_wtt_kg", "co2e_wtw_kg", "tkm")),
+            wtw.filter(ok & (pl.col("data_type") == "primary")).sum().alias("primary"),
+            wtw.filter(ok & pl.col("co2e_ttw_kg").is_null()).sum().alias("unsplit"),
+        ).row(0)
         self.rows_read += legs.height
-        self.computed += ok.height
-        self.rejected += legs.height - ok.height
-        if ok.height:
-            sums = ok.select(
-                pl.col("co2e_ttw_kg").sum(), pl.col("co2e_wtt_kg").sum(), pl.col("co2e_wtw_kg").sum(), pl.col("tkm").sum(),
-                pl.col("co2e_wtw_kg").filter(pl.col("data_type") == "primary").sum().alias("primary"),
-                pl.col("co2e_wtw_kg").filter(pl.col("co2e_ttw_kg").is_null()).sum().alias("unsplit"),
-            ).row(0)
-            self.co2e_ttw_kg += sums[0]
-            self.co2e_wtt_kg += sums[1]
-            self.co2e_wtw_kg += sums[2]
-            self.tkm += sums[3]
-            self.primary_wtw_kg += sums[4]
-            self.co2e_wtw_unsplit_kg += sums[5]
-        if legs.height > ok.height:
-            first = legs.filter(pl.col("error").is_not_null()).select(
+        self.computed += computed
+        self.rejected += legs.height - computed
+        self.co2e_ttw_kg += sums[0]
+        self.co2e_wtt_kg += sums[1]
+        self.co2e_wtw_kg += sums[2]
+        self.tkm += sums[3]
+        self.primary_wtw_kg += sums[4]
+        self.co2e_wtw_unsplit_kg += sums[5]
+        if legs.height > computed:
+            first = legs.filter(~ok).select(
                 pl.col("error").str.split("; ").list.first().str.extract(r"^(\w+):", 1).fill_null("other")
             ).to_series()
             self.rejected_by_column.update(dict(first.value_counts().iter_rows()))
@@ -131,7 +132,9 @@ def _count_lines(path: Path) -> int:
 
 
 def _batches(path: Path, batch_rows: int, separator: str | None, workdir: Path, report: Report):
-    """(frame, first line number, total rows estimate) per batch; CSV cells are text."""
+    """(schema of a batch, iterator of (frame, total rows or None)); CSV cells are text. The file's
+    lines are counted on a thread of their own for the progress total while the first batches are
+    computed."""
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         total = pq.ParquetFile(path).metadata.num_rows
@@ -140,15 +143,22 @@ def _batches(path: Path, batch_rows: int, separator: str | None, workdir: Path, 
         if report.encoding not in ("utf8", "utf-8", "utf-8-sig"):
             path = _to_utf8(path, report.encoding, workdir)
         sep = separator or ("\t" if suffix == ".tsv" else sniff_separator(path, "utf8"))
-        total = max(_count_lines(path) - 1, 0)
+        counter = ThreadPoolExecutor(1)
+        total = counter.submit(lambda: max(_count_lines(path) - 1, 0))
+        counter.shutdown(wait=False)
         lf, first_line = pl.scan_csv(path, infer_schema=False, separator=sep, encoding="utf8"), 2
-        _check_header(lf, path)
     else:
         raise InputError(f"{path}: unknown file type {suffix!r} (expected .csv or .parquet)")
-    line = first_line
-    for batch in lf.collect_batches(chunk_size=batch_rows):
-        yield batch.with_columns(pl.int_range(line, line + batch.height, dtype=pl.Int64).alias(LINE_COLUMN)), total
-        line += batch.height
+    schema = {**_header(lf, path), LINE_COLUMN: pl.Int64}
+
+    def frames():
+        line = first_line
+        for batch in lf.collect_batches(chunk_size=batch_rows):
+            known = total if isinstance(total, int) else total.result() if total.done() else None
+            yield batch.with_columns(pl.int_range(line, line + batch.height, dtype=pl.Int64).alias(LINE_COLUMN)), known
+            line += batch.height
+
+    return schema, frames()
 
 
 def _prefetch(iterable, pool: ThreadPoolExecutor):
@@ -160,9 +170,9 @@ def _prefetch(iterable, pool: ThreadPoolExecutor):
         yield item
 
 
-def _check_header(lf: pl.LazyFrame, path: Path) -> None:
+def _header(lf: pl.LazyFrame, path: Path) -> dict:
     try:
-        lf.collect_schema()
+        return dict(lf.collect_schema())
     except Exception as exc:
         raise InputError(f"{path}: cannot read the header: {exc}") from exc
 
@@ -187,13 +197,11 @@ def _grouped(batches):
 
 
 class _Writer:
-    """Appends frames to a CSV or Parquet file (schema fixed by the first frame)."""
+    """Appends frames to a CSV or Parquet file (schema fixed by the first frame); for the small
+    outputs (errors, shipments)."""
 
     def __init__(self, path: Path):
-        self.path, self.kind = path, path.suffix.lower()
-        if self.kind not in (".csv", ".parquet"):
-            raise InputError(f"{path}: unknown output type {path.suffix!r} (expected .csv or .parquet)")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path, self.kind = _output_kind(path)
         self._pq = None
         self._csv = None
         self.schema = None
@@ -202,14 +210,11 @@ class _Writer:
         if self.schema is None:
             self.schema = df.schema
         else:
-            df = df.select(pl.col(c).cast(t) if c in df.columns else pl.lit(None, t).alias(c) for c, t in self.schema.items())
+            df = _conform(df, self.schema)
         if self.kind == ".parquet":
             table = df.to_arrow()
             if self._pq is None:
-                # dictionary encoding only where it pays (text: ids, descriptors, provenance); trying
-                # it on high-entropy floats first costs a third of the write time
-                strings = [c for c, t in df.schema.items() if t == pl.String]
-                self._pq = pq.ParquetWriter(self.path, table.schema, compression="zstd", use_dictionary=strings)
+                self._pq = pq.ParquetWriter(self.path, table.schema, compression="zstd")
             self._pq.write_table(table)
         else:
             if self._csv is None:
@@ -225,6 +230,35 @@ class _Writer:
             self._pq.close()
         if self._csv is not None:
             self._csv.close()
+
+
+def _output_kind(path: Path) -> tuple[Path, str]:
+    kind = path.suffix.lower()
+    if kind not in (".csv", ".parquet"):
+        raise InputError(f"{path}: unknown output type {path.suffix!r} (expected .csv or .parquet)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path, kind
+
+
+def _conform(df: pl.DataFrame, schema: Mapping) -> pl.DataFrame:
+    """``df`` with exactly ``schema``'s columns and types (a batch may lack a pass-through column)."""
+    return df.select(pl.col(c).cast(t) if c in df.columns else pl.lit(None, t).alias(c) for c, t in schema.items())
+
+
+def _sink(frames, path: Path, schema: Mapping) -> None:
+    """Stream ``frames`` into a CSV or Parquet file of ``schema`` through polars' streaming writer,
+    which encodes columns in parallel with the computing of the next frames."""
+    path, kind = _output_kind(path)
+
+    def source(with_columns, predicate, n_rows, batch_size):
+        for frame in frames:
+            yield _conform(frame, schema)
+
+    lf = register_io_source(source, schema=schema)
+    if kind == ".parquet":
+        lf.sink_parquet(path, compression="zstd")
+    else:
+        lf.sink_csv(path)
 
 
 def run(
@@ -250,22 +284,22 @@ def run(
         raise InputError(f"{path}: no such file")
     pack = F.load_pack(pack)
     report = Report(encoding=encoding or (detect_encoding(path) if path.suffix.lower() != ".parquet" else "parquet"))
-    legs_writer = _Writer(Path(out))
+    _output_kind(Path(out))
     errors_writer = _Writer(Path(errors_out)) if errors_out else None
     workdir = Path(tempfile.mkdtemp(prefix="logistics-co2-"))
     partials = workdir / "partials"
     state = {"first_partial": None, "total": None}
+    failure: list[BaseException] = []
 
-    def store(i: int, columns: list[str], result) -> None:
-        """Write one batch's results (on the writer thread, one batch at a time, in order)."""
-        legs_writer.write(result.legs)
-        bad = result.legs.filter(pl.col("error").is_not_null())
+    def keep(i: int, columns: list[str], legs: pl.DataFrame) -> None:
+        """Everything of one batch but its per-leg results: errors, counts, shipment partials."""
+        bad = legs.filter(pl.col("error").is_not_null())
         if errors_writer is not None and bad.height:
             errors_writer.write(bad.select(LINE_COLUMN, "shipment_id", "leg_id", "error",
                                            *[c for c in columns if c not in (LINE_COLUMN, "shipment_id", "leg_id")]))
-        report.add(result.legs)
+        report.add(legs)
         if shipments_out:
-            partial = shipment_partials(result.legs)
+            partial = shipment_partials(legs)
             if i == 0:
                 state["first_partial"] = partial  # a one-batch file keeps its shipments in input order
             else:
@@ -276,29 +310,34 @@ def run(
         if progress:
             progress(report.rows_read, state["total"])
 
-    # Reading the next batch and writing the last one overlap with computing this one.
-    reader, writer = ThreadPoolExecutor(1), ThreadPoolExecutor(1)
-    pending = None
+    def results(batches):
+        """Per-leg results, batch by batch. The sink pulls them from its own thread: a failure is
+        kept and raised again once the sink has stopped."""
+        try:
+            for i, (batch, batch_total) in enumerate(batches):
+                state["total"] = batch_total if batch_total is not None else state["total"]
+                if not batch.height:
+                    continue
+                legs = calculate(batch, pack, tocs=tocs, hocs=hocs, defaults=defaults, daf=daf).legs
+                keep(i, batch.columns, legs)
+                yield legs
+        except BaseException as exc:  # noqa: BLE001 - re-raised by run()
+            failure.append(exc)
+
+    reader = ThreadPoolExecutor(1)  # reading the next batch overlaps with computing this one
     try:
-        batches = _prefetch(_grouped(_batches(path, batch_rows, separator, workdir, report)), reader)
-        for i, (batch, batch_total) in enumerate(batches):
-            state["total"] = batch_total if batch_total is not None else state["total"]
-            if not batch.height:
-                continue
-            result = calculate(batch, pack, tocs=tocs, hocs=hocs, defaults=defaults, daf=daf)
-            if pending is not None:
-                pending.result()
-            pending = writer.submit(store, i, batch.columns, result)
-        if pending is not None:
-            pending.result()
-        legs_writer.close()
+        schema, batches = _batches(path, batch_rows, separator, workdir, report)
+        # the results' columns, from the input's header (a missing required column stops here)
+        empty = calculate(pl.DataFrame(schema=schema), pack, tocs=tocs, hocs=hocs, defaults=defaults, daf=daf)
+        _sink(results(_prefetch(_grouped(batches), reader)), Path(out), empty.legs.schema)
+        if failure:
+            raise failure[0]
         if errors_writer is not None:
             errors_writer.close(empty_schema={LINE_COLUMN: pl.Int64, "shipment_id": pl.String, "leg_id": pl.String, "error": pl.String})
         if shipments_out:
-            report.shipments = _write_shipments(partials, Path(shipments_out), state["first_partial"], pack)
+            report.shipments = _write_shipments(partials, Path(shipments_out), state["first_partial"], empty.shipments.schema)
     finally:
         reader.shutdown(cancel_futures=True)
-        writer.shutdown(cancel_futures=True)
         shutil.rmtree(workdir, ignore_errors=True)
     report.seconds = time.perf_counter() - started
     return report
@@ -317,15 +356,16 @@ def _write_partials(partial: pl.DataFrame, root: Path, batch: int) -> None:
         frame.drop("_part").write_parquet(d / f"b{batch:06d}.parquet")
 
 
-def _write_shipments(root: Path, out: Path, in_memory: pl.DataFrame | None, pack: F.Pack) -> int:
-    writer = _Writer(out)
+def _write_shipments(root: Path, out: Path, in_memory: pl.DataFrame | None, schema: Mapping) -> int:
+    """Finish the shipment partials one hash partition at a time into ``out``; returns the count."""
     parts = [in_memory] if in_memory is not None else (pl.read_parquet(d / "*.parquet") for d in sorted(root.glob("p*")))
-    n = 0
-    for partial in parts:  # read one partition at a time
-        shipments = finish_shipments(partial)
-        writer.write(shipments)
-        n += shipments.height
-    # no shipments at all: still a file, with the columns the engine gives shipments
-    writer.close(empty_schema=calculate(pl.DataFrame(schema={"shipment_id": pl.String, "mode": pl.String,
-                                                             "mass_kg": pl.Float64}), pack).shipments.schema)
-    return n
+    count = [0]
+
+    def shipments():
+        for partial in parts:
+            frame = finish_shipments(partial)
+            count[0] += frame.height
+            yield frame
+
+    _sink(shipments(), out, schema)
+    return count[0]

@@ -43,7 +43,7 @@ import polars as pl
 from . import factors as F
 # the engine's own fuel lookup and pack label, so both apply one region rule (private in engine today)
 from .engine import fuel_factors, pack_label
-from .io import InputError, read_table, typed_columns
+from .io import InputError, drop_raw, read_table, typed_columns
 from .model import FUEL_UNITS, TEMPERATURE_CONTROLS, TRANSPORT_MODES
 
 SOURCE = "carrier records"
@@ -192,9 +192,9 @@ def _normalise(raw: pl.DataFrame, kind: _Kind, period, defaults: Mapping[str, st
         raise InputError(f"defaults: unknown column(s) {', '.join(unknown)}; allowed: {', '.join(text)}")
     cols, parse_checks = typed_columns(raw, {**{c: pl.String for c in text}, **{c: pl.Float64 for c in numeric}})
     parse_errors = [pl.when(cond).then(message) for cond, message in parse_checks]
-    df = raw.with_row_index("_row", offset=1).select(
-        "_row", *cols, _errors=pl.concat_list(parse_errors).list.drop_nulls() if parse_errors else pl.lit([], pl.List(pl.String))
-    )
+    df = drop_raw(raw.with_row_index("_row", offset=1).select("_row", *cols).with_columns(
+        _errors=pl.concat_list(parse_errors).list.drop_nulls() if parse_errors else pl.lit([], pl.List(pl.String))
+    ))
     df = df.with_columns(pl.col(name).fill_null(pl.lit(str(value))) for name, value in defaults.items())
     if period is not None and "period" not in raw.columns:
         df = df.with_columns(period=pl.lit(str(period)))

@@ -15,13 +15,13 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, Callable, Mapping
 
 import polars as pl
 
 from . import factors as F
-from .io import InputError, read_table, typed_columns
+from .io import InputError, drop_raw, read_table, typed_columns
 from .matching import match_rows
 from .japan import JP_METHODS
 from .model import DISTANCE_TYPES, FUEL_UNITS, LEG_COLUMNS, MODES, TEMPERATURE_CONTROLS, fuel_unit_table
@@ -52,8 +52,12 @@ class Result:
     per-shipment totals."""
 
     legs: pl.DataFrame
-    shipments: pl.DataFrame
     pack: F.Pack
+
+    @cached_property
+    def shipments(self) -> pl.DataFrame:
+        """Totals per shipment, summed when first asked for (a batch run sums its own partials)."""
+        return shipments(self.legs)
 
     def summary(self) -> dict[str, Any]:
         """Rows computed and rejected (by the column named first in the error), totals in t CO2e."""
@@ -96,7 +100,7 @@ def calculate(
     """
     pack = F.load_pack(pack)
     raw = read_table(legs)
-    df = _normalise(raw, defaults or {})
+    df = _normalise(raw, defaults or {}, pack)
     own = _own_signature(tocs, hocs)
     toc_table = _cached(pack, ("tocs", own), lambda: _materialise_energy_tocs(_with_own(pack, "tocs", tocs), pack.table("fuels")))
     hoc_table = _cached(pack, ("hocs", own), lambda: _with_own(pack, "hocs", hocs))
@@ -107,14 +111,26 @@ def calculate(
     if df["method"].is_in(list(JP_METHODS)).any():
         jp_pack = _cached(pack, ("jp", str(jp_pack)), lambda: F.load_pack(jp_pack))
     df = _japanese(df, jp_pack, mix_japanese)
-    return Result(legs=_finish(df, raw.columns), shipments=shipments(df), pack=pack)
+    return Result(legs=_finish(df, raw.columns), pack=pack)
 
 
 # --------------------------------------------------------------------------------------------
 # Input normalisation and row checks
+#
+# The vocabulary columns (mode, vehicle, region, ...) take few distinct values in any file, so
+# their reading (trim, case, synonyms), their checks, the method a leg gets and the defaults it
+# relies on are worked out once per distinct combination (a "vocabulary key") and joined back;
+# only numbers and identifiers are read row by row.
+
+# Text columns that identify a row; every other text leg column is vocabulary.
+ROW_TEXT_COLUMNS = ("shipment_id", "leg_id", "origin", "destination")
+VOCABULARY = tuple(c for c, t in LEG_COLUMNS.items() if t == pl.String and c not in ROW_TEXT_COLUMNS)
+# Row facts the vocabulary-key work depends on (the method a leg defaults to, assumed vehicle).
+KEY_ROW_FLAGS = {"_has_fuel": pl.col("fuel_amount").is_not_null(), "_has_teu": pl.col("teu").is_not_null()}
+ASSUMPTION_FLAGS = ("_a_temperature", "_a_load", "_a_vehicle")
 
 
-def _normalise(raw: pl.DataFrame, defaults: Mapping[str, str]) -> pl.DataFrame:
+def _normalise(raw: pl.DataFrame, defaults: Mapping[str, str], pack: F.Pack) -> pl.DataFrame:
     missing = [c for c in ("shipment_id", "mode") if c not in raw.columns]
     if "mass_kg" not in raw.columns and "teu" not in raw.columns:
         missing.append("mass_kg (or teu)")
@@ -123,71 +139,129 @@ def _normalise(raw: pl.DataFrame, defaults: Mapping[str, str]) -> pl.DataFrame:
             f"missing required column(s): {', '.join(missing)}. Expected header (optional columns may be"
             f" left out): {','.join(LEG_COLUMNS)}"
         )
-    cols, parse_checks = _reading_plan(tuple(raw.schema.items()))
+    unknown = [name for name in defaults if name not in LEG_COLUMNS]
+    if unknown:
+        raise InputError(f"defaults: unknown column {unknown[0]!r}")
+    schema = tuple(raw.schema.items())
+    cols, parse_checks = _reading_plan(schema)
+    vocabulary = [c for c in VOCABULARY if c in raw.columns]
     df = raw.with_row_index("_leg").with_columns(_error=pl.lit(None, pl.String))
-    df = add_errors(df, parse_checks).with_columns(cols)
-    for name, value in defaults.items():
-        if name not in LEG_COLUMNS:
-            raise InputError(f"defaults: unknown column {name!r}")
-        df = df.with_columns(pl.col(name).fill_null(pl.lit(value).cast(LEG_COLUMNS[name])))
-    seq = pl.col("leg_seq").fill_null(pl.col("shipment_id").cum_count().over("shipment_id").cast(pl.Int64))
-    df = df.with_columns(leg_seq=seq).with_columns(
+    df = drop_raw(add_errors(df.with_columns(cols), parse_checks))
+    row_defaults = [pl.col(n).fill_null(pl.lit(v).cast(LEG_COLUMNS[n])) for n, v in defaults.items() if n not in VOCABULARY]
+    if row_defaults:
+        df = df.with_columns(row_defaults)
+    df = df.with_columns(leg_seq=pl.col("leg_seq").fill_null(_position_in_shipment(df)), **KEY_ROW_FLAGS).with_columns(
         leg_id=pl.col("leg_id").fill_null(pl.col("shipment_id") + "-" + pl.col("leg_seq").cast(pl.String)),
-        method=pl.col("method").fill_null(
-            pl.when(pl.col("mode") == "hub").then(pl.lit("hub"))
-            .when(pl.col("fuel_amount").is_not_null()).then(pl.lit("fuel"))
-            .when(pl.col("toc_id").is_not_null()).then(pl.lit("toc"))
-            .otherwise(pl.lit("activity"))
-        ),
+        _k=pl.struct(*vocabulary, *KEY_ROW_FLAGS).hash(seed=0),
     )
+    cache_key = ("vocabulary", tuple((c, str(t)) for c, t in schema if c in VOCABULARY), tuple(sorted(defaults.items())))
+    known = _vocabulary_keys(df.select("_k", *vocabulary, *KEY_ROW_FLAGS), cache_key, defaults, pack)
+    df = df.drop(*vocabulary, *KEY_ROW_FLAGS).join(known, on="_k", how="left", maintain_order="left").drop("_k")
+    df = merge_errors(df, "_key_error").drop("_key_error")
     # generated leg ids are unique by construction; given ones are checked
-    df = add_errors(df, _row_checks(leg_ids_given="leg_id" in raw.columns or "leg_seq" in raw.columns))
-    flags, fills = _assumed()
-    return df.with_columns(**flags).with_columns(fills)
+    return add_errors(df, _row_checks(leg_ids_given="leg_id" in raw.columns or "leg_seq" in raw.columns))
+
+
+def _position_in_shipment(df: pl.DataFrame) -> pl.Expr:
+    """1, 2, ... over each shipment's rows in file order. Files usually keep a shipment's rows
+    together: then positions are counted along runs, which is much cheaper than grouping."""
+    shipment = pl.col("shipment_id")
+    runs, shipments = df.select((shipment.rle_id().max().fill_null(-1) + 1).alias("runs"), shipment.n_unique().alias("n")).row(0)
+    if runs != shipments:
+        return shipment.cum_count().over("shipment_id").cast(pl.Int64)
+    row = pl.int_range(pl.len(), dtype=pl.Int64)
+    run_start = pl.when(shipment.rle_id().diff().fill_null(1) != 0).then(row).forward_fill()
+    return row - run_start + 1
 
 
 # Expressions are built once per input schema: building them costs more than running them on a
 # small request.
 @lru_cache(maxsize=64)
 def _reading_plan(schema: tuple) -> tuple[list[pl.Expr], list[tuple[pl.Expr, pl.Expr]]]:
-    columns, checks = typed_columns(pl.DataFrame(schema=dict(schema)), LEG_COLUMNS)
+    """Reading of the row columns (numbers, identifiers); the vocabulary is read per key."""
+    row_columns = {c: t for c, t in LEG_COLUMNS.items() if c not in VOCABULARY}
+    columns, checks = typed_columns(pl.DataFrame(schema=dict(schema)), row_columns)
     if "jp_input_error" in dict(schema):  # cells logistics.japan.read_japanese_csv could not read
         checks.insert(0, (pl.col("jp_input_error").is_not_null(), pl.col("jp_input_error")))
     return columns, checks
 
 
-@lru_cache(maxsize=2)
-def _row_checks(leg_ids_given: bool) -> list[tuple[pl.Expr, pl.Expr]]:
-    """(condition, message) for every row rule; each message names the column and the value."""
+def _vocabulary_keys(keys: pl.DataFrame, cache_key: tuple, defaults: Mapping[str, str], pack: F.Pack) -> pl.DataFrame:
+    """Per vocabulary key ``_k``: the vocabulary read and defaulted, the method, the assumption
+    flags, ``_kf`` (hash of the factor-relevant descriptors) and ``_key_error``. Keys seen before
+    (same input schema and defaults) come from the pack's cache."""
+    known = pack.cache.get(cache_key)
+    new = keys if known is None else keys.join(known.select("_k"), on="_k", how="anti")
+    if known is not None and not new.height:
+        return known
+    new = new.unique("_k")
+    cols, _ = typed_columns(new, {c: LEG_COLUMNS[c] for c in VOCABULARY})
+    k = new.with_columns(cols)
+    vocabulary_defaults = {n: str(v) for n, v in defaults.items() if n in VOCABULARY}
+    if vocabulary_defaults:  # read like the column they fill (trimmed, cased)
+        given = pl.DataFrame({n: [v] for n, v in vocabulary_defaults.items()})
+        read = given.select(typed_columns(given, dict.fromkeys(vocabulary_defaults, pl.String))[0]).row(0, named=True)
+        k = k.with_columns(pl.col(n).fill_null(pl.lit(v, pl.String)) for n, v in read.items())
+    k = k.with_columns(method=pl.col("method").fill_null(
+        pl.when(pl.col("mode") == "hub").then(pl.lit("hub"))
+        .when(pl.col("_has_fuel")).then(pl.lit("fuel"))
+        .when(pl.col("toc_id").is_not_null()).then(pl.lit("toc"))
+        .otherwise(pl.lit("activity"))
+    ))
+    checks = _key_checks()
+    flags, fills = _assumed()
+    k = k.with_columns(
+        _key_error=pl.concat_str([pl.when(c.fill_null(False)).then(m) for c, m in checks], separator="; ", ignore_nulls=True)
+        .replace("", None),
+        **flags,
+    ).with_columns(fills)
+    k = k.with_columns(_kf=pl.struct(FACTOR_KEY_COLUMNS_BUT_FLIGHT).hash(seed=0)).select(
+        "_k", *VOCABULARY, "_key_error", *ASSUMPTION_FLAGS, "_kf")
+    known = k if known is None else pl.concat([known, k])
+    if known.height <= MAX_CACHED_KEYS and (cache_key in pack.cache or len(pack.cache) < MAX_CACHE_ENTRIES):
+        pack.cache[cache_key] = known
+    return known
+
+
+@lru_cache(maxsize=1)
+def _key_checks() -> list[tuple[pl.Expr, pl.Expr]]:
+    """(condition, message) for the rules on a leg's vocabulary; each message names the column and
+    the value."""
     mode = pl.col("mode")
-    transport = mode.is_in(MODES[:-1])
-    fuel_unit_ok = pl.col("fuel_unit").is_in(list(FUEL_UNITS))
-    checks = [
-        (pl.col("shipment_id").is_null(), pl.lit("shipment_id: missing")),
+    method = pl.col("method")
+    return [
         (mode.is_null(), pl.lit("mode: missing")),
         (~mode.is_in(MODES), pl.format(f"mode: '{{}}' is not one of {', '.join(MODES)}", "mode")),
+        (~pl.col("distance_type").is_in(DISTANCE_TYPES),
+         pl.format(f"distance_type: '{{}}' is not one of {', '.join(DISTANCE_TYPES)}", "distance_type")),
+        (~method.is_in(METHODS), pl.format(f"method: '{{}}' is not one of {', '.join(METHODS)}", "method")),
+        ((method == "hub") != (mode == "hub"), pl.lit("method: hub goes with mode hub only")),
+        (~pl.col("temperature_control").is_in(TEMPERATURE_CONTROLS),
+         pl.format(f"temperature_control: '{{}}' is not one of {', '.join(TEMPERATURE_CONTROLS)}", "temperature_control")),
+        ((method == "fuel") & ~pl.col("_has_fuel"), pl.lit("fuel_amount: missing for method fuel")),
+        ((method == "fuel") & pl.col("fuel_unit").is_null(), pl.lit("fuel_unit: missing for fuel_amount")),
+        (~pl.col("fuel_unit").is_in(list(FUEL_UNITS)), pl.format(f"fuel_unit: '{{}}' is not one of {', '.join(FUEL_UNITS)}", "fuel_unit")),
+        ((method == "fuel") & pl.col("energy_carrier").is_null(), pl.lit("energy_carrier: missing for fuel_amount")),
+        ((method == "toc") & pl.col("toc_id").is_null(), pl.lit("toc_id: missing for method toc")),
+        ((mode == "hub") & pl.col("hub_type").is_null() & pl.col("hoc_id").is_null(),
+         pl.lit("hub_type: missing (give hub_type or hoc_id)")),
+    ]
+
+
+@lru_cache(maxsize=2)
+def _row_checks(leg_ids_given: bool) -> list[tuple[pl.Expr, pl.Expr]]:
+    """(condition, message) for the rules on a leg's numbers and identifiers."""
+    checks = [
+        (pl.col("shipment_id").is_null(), pl.lit("shipment_id: missing")),
         (pl.col("mass_kg").is_null() & pl.col("teu").is_null(), pl.lit("mass_kg: missing (give mass_kg or teu)")),
         (pl.col("mass_kg") <= 0, pl.format("mass_kg: {} must be greater than 0", "mass_kg")),
         (pl.col("mass_kg") > MAX_MASS_KG, pl.format("mass_kg: {} is over 1,000,000 t", "mass_kg")),
         (pl.col("teu") <= 0, pl.format("teu: {} must be greater than 0", "teu")),
         (pl.col("teu") > 1e6, pl.format("teu: {} is over 1,000,000", "teu")),
-        (transport & (pl.col("distance_km") <= 0), pl.format("distance_km: {} must be greater than 0", "distance_km")),
+        ((pl.col("mode") != "hub") & (pl.col("distance_km") <= 0), pl.format("distance_km: {} must be greater than 0", "distance_km")),
         (pl.col("distance_km") > MAX_DISTANCE_KM, pl.format("distance_km: {} is over 50,000 km", "distance_km")),
-        (~pl.col("distance_type").is_in(DISTANCE_TYPES),
-         pl.format(f"distance_type: '{{}}' is not one of {', '.join(DISTANCE_TYPES)}", "distance_type")),
         ((pl.col("daf") <= 0) | (pl.col("daf") > 10), pl.format("daf: {} is not between 0 and 10", "daf")),
-        (~pl.col("method").is_in(METHODS), pl.format(f"method: '{{}}' is not one of {', '.join(METHODS)}", "method")),
-        ((pl.col("method") == "hub") != (mode == "hub"), pl.lit("method: hub goes with mode hub only")),
-        (~pl.col("temperature_control").is_in(TEMPERATURE_CONTROLS),
-         pl.format(f"temperature_control: '{{}}' is not one of {', '.join(TEMPERATURE_CONTROLS)}", "temperature_control")),
         (pl.col("fuel_amount") < 0, pl.format("fuel_amount: {} is negative", "fuel_amount")),
-        ((pl.col("method") == "fuel") & pl.col("fuel_amount").is_null(), pl.lit("fuel_amount: missing for method fuel")),
-        ((pl.col("method") == "fuel") & pl.col("fuel_unit").is_null(), pl.lit("fuel_unit: missing for fuel_amount")),
-        (~fuel_unit_ok, pl.format(f"fuel_unit: '{{}}' is not one of {', '.join(FUEL_UNITS)}", "fuel_unit")),
-        ((pl.col("method") == "fuel") & pl.col("energy_carrier").is_null(), pl.lit("energy_carrier: missing for fuel_amount")),
-        ((pl.col("method") == "toc") & pl.col("toc_id").is_null(), pl.lit("toc_id: missing for method toc")),
-        ((mode == "hub") & pl.col("hub_type").is_null() & pl.col("hoc_id").is_null(),
-         pl.lit("hub_type: missing (give hub_type or hoc_id)")),
     ]
     if leg_ids_given:
         checks.append((pl.struct("shipment_id", "leg_id").is_duplicated() & pl.col("shipment_id").is_not_null(),
@@ -197,12 +271,12 @@ def _row_checks(leg_ids_given: bool) -> list[tuple[pl.Expr, pl.Expr]]:
 
 @lru_cache(maxsize=1)
 def _assumed() -> tuple[dict[str, pl.Expr], list[pl.Expr]]:
-    """Built-in defaults: flags saying which rows rely on them (see _assumptions), and the fills."""
+    """Built-in defaults: flags saying which keys rely on them (see _assumptions), and the fills."""
     mode, method_activity = pl.col("mode"), pl.col("method") == "activity"
     assumed = {
         "_a_temperature": (pl.col("temperature_control").is_null() & mode.is_not_null(), "temperature_control", "ambient"),
         "_a_load": (pl.col("load_type").is_null() & mode.is_in(["road", "rail"]) & method_activity, "load_type", "average"),
-        "_a_vehicle": (pl.col("vehicle").is_null() & (mode == "sea") & pl.col("teu").is_not_null() & method_activity,
+        "_a_vehicle": (pl.col("vehicle").is_null() & (mode == "sea") & pl.col("_has_teu") & method_activity,
                        "vehicle", "container_ship"),
     }
     flags = {flag: cond for flag, (cond, _, _) in assumed.items()}
@@ -345,12 +419,15 @@ def _activity(df: pl.DataFrame, pack: F.Pack) -> pl.DataFrame:
 # share one factor lookup.
 FACTOR_KEY_COLUMNS = tuple(dict.fromkeys(
     ("method", *F.TOC_DESCRIPTORS, "toc_id", "fuel_unit", "fuel_region", "hoc_id", *F.HOC_DESCRIPTORS)))
+# All but flight_length are fixed per vocabulary key (hashed there as ``_kf``); an air leg's flight
+# length may come from its distance.
+FACTOR_KEY_COLUMNS_BUT_FLIGHT = tuple(c for c in FACTOR_KEY_COLUMNS if c != "flight_length")
 
 
 def _resolve_factors(df: pl.DataFrame, pack: F.Pack, tocs: pl.DataFrame, hocs: pl.DataFrame, own) -> pl.DataFrame:
     """``df`` with FACTOR_COLUMNS: resolved once per distinct factor key (and kept on the pack for
     later calls with the same own tables), joined back on the key's hash."""
-    df = df.with_columns(_fkey=pl.when(pl.col("_error").is_null()).then(pl.struct(FACTOR_KEY_COLUMNS).hash(seed=0)))
+    df = df.with_columns(_fkey=pl.when(pl.col("_error").is_null()).then(pl.struct("_kf", "flight_length").hash(seed=0))).drop("_kf")
     empty = pl.DataFrame(schema={"_fkey": pl.UInt64, **FACTOR_COLUMNS})
     known = pack.cache.get(("factors", own), empty) if own is not None else empty
     keys = (df.filter(pl.col("_fkey").is_not_null()).join(known.select("_fkey"), on="_fkey", how="anti")
@@ -369,7 +446,8 @@ def _resolve_factors(df: pl.DataFrame, pack: F.Pack, tocs: pl.DataFrame, hocs: p
     return df.join(known, on="_fkey", how="left").drop("_fkey")
 
 
-MAX_CACHED_KEYS = 100_000  # distinct factor keys kept per pack; a file with more is resolved batch by batch
+MAX_CACHED_KEYS = 100_000  # distinct keys kept per pack and table; a file with more is resolved batch by batch
+MAX_CACHE_ENTRIES = 64  # tables kept per pack (one per own-table signature, input schema and defaults)
 
 
 def _own_signature(*own) -> tuple | None:
@@ -597,14 +675,15 @@ def _emissions(df: pl.DataFrame, pack: F.Pack) -> pl.DataFrame:
         .when(pl.col("basis") == "t").then(pl.col("mass_t"))
         .when(pl.col("basis") == "teu").then(pl.col("_teu_eff"))
     ) * pl.col("factor_multiplier")
-    df = merge_errors(df, "factor_error").with_columns(
-        _a_teu=pl.col("basis").is_in(["teu_km", "teu"]) & pl.col("teu").is_null()
-    )
     ok = pl.col("_error").is_null()
+    df = merge_errors(df, "factor_error").with_columns(
+        _a_teu=pl.col("basis").is_in(["teu_km", "teu"]) & pl.col("teu").is_null(),
+        _amount=pl.when(ok).then(activity),  # in units of the factor's basis; null for rejected legs
+    )
     return df.with_columns(
-        co2e_ttw_kg=pl.when(ok).then(activity * pl.col("fx_ttw")),
-        co2e_wtt_kg=pl.when(ok).then(activity * pl.col("fx_wtt")),
-        co2e_wtw_kg=pl.when(ok).then(activity * pl.col("fx_wtw")),
+        co2e_ttw_kg=pl.col("_amount") * pl.col("fx_ttw"),
+        co2e_wtt_kg=pl.col("_amount") * pl.col("fx_wtt"),
+        co2e_wtw_kg=pl.col("_amount") * pl.col("fx_wtw"),
         teu=pl.when(pl.col("basis").is_in(["teu_km", "teu"])).then(pl.col("_teu_eff")).otherwise(pl.col("teu")),
         tkm=pl.when(ok).then(pl.col("tkm")),
     ).with_columns(

@@ -40,22 +40,32 @@ def read_table(source, *, encoding: str = "utf8", separator: str | None = None) 
     raise InputError(f"cannot read legs from {type(source).__name__}; give a DataFrame or a .csv/.parquet path")
 
 
+RAW_PREFIX = "_raw_"  # text cells kept beside the numbers read from them, for the checks
+
+
 def typed_columns(raw: pl.DataFrame, schema: dict[str, pl.DataType]) -> tuple[list[pl.Expr], list[tuple[pl.Expr, pl.Expr]]]:
     """Expressions that read each column of ``schema`` from ``raw`` as the engine wants it: text
     trimmed, empty cells null, numbers parsed, vocabulary case and spelling normalised, absent
-    columns null; and (condition, message) checks naming the cells that are not numbers."""
+    columns null; and (condition, message) checks naming the cells that are not numbers.
+
+    The checks run on the columns' result: a number read from text keeps its cell as
+    ``_raw_<name>`` (drop them with ``drop_raw``), so each cell is parsed once."""
     cols, checks = [], []
     for name, dtype in schema.items():
         if name not in raw.columns:
             cols.append(pl.lit(None, dtype).alias(name))
             continue
         c = pl.col(name)
+        if raw.schema[name] == pl.String and dtype != pl.String:
+            cols.append(c.str.strip_chars().cast(dtype, strict=False).alias(name))
+            cols.append(c.alias(RAW_PREFIX + name))
+            cell = pl.col(RAW_PREFIX + name)
+            checks.append((pl.col(name).is_null() & cell.is_not_null() & (cell.str.strip_chars() != ""),
+                           pl.format(f"{name}: '{{}}' is not a number", cell.str.strip_chars())))
+            continue
         if raw.schema[name] == pl.String:
             c = c.str.strip_chars()
             c = pl.when(c == "").then(None).otherwise(c)
-            if dtype != pl.String:
-                checks.append((c.is_not_null() & c.cast(dtype, strict=False).is_null(),
-                               pl.format(f"{name}: '{{}}' is not a number", c)))
         c = c.cast(dtype, strict=False)
         if name in LOWER_CASE:
             c = c.str.to_lowercase()
@@ -67,6 +77,10 @@ def typed_columns(raw: pl.DataFrame, schema: dict[str, pl.DataType]) -> tuple[li
             c = c.replace(TEMPERATURE_SYNONYMS)
         cols.append(c.alias(name))
     return cols, checks
+
+
+def drop_raw(df: pl.DataFrame) -> pl.DataFrame:
+    return df.drop(pl.selectors.starts_with(RAW_PREFIX))
 
 
 def sniff_separator(path: Path, encoding: str) -> str:

@@ -161,3 +161,30 @@ def test_input_in_several_chunks():
     r = calc(two)
     assert r.legs["error"][0] == "mass_kg: -1.0 must be greater than 0"
     assert r.legs["co2e_wtw_kg"][1] == pytest.approx(9.5)  # 10 t × 10 km × 95 g/tkm
+
+
+def test_vocabulary_read_once_per_key_but_never_across_defaults():
+    """Vocabulary keys are cached on the pack per input schema and defaults: the same raw legs with
+    another default region must get that region's factor, not the one cached for the first call."""
+    pack = logistics.load_pack("glec-v3.0")
+    legs = pl.DataFrame({"shipment_id": ["a", "b"], "mode": [" Road ", "road"], "vehicle": ["artic_40t", "ARTIC_40T"],
+                         "energy_carrier": ["diesel", "diesel"], "mass_kg": ["10000", " 20000 "], "distance_km": ["500", "500"]})
+    eu = calc(legs, pack=pack, defaults={"region": "eu"})  # defaults are read like cells: eu -> EU
+    # 10 t × 500 km × 95 g/tkm = 475 kg; 20 t (cell with spaces) → 950 kg (GLEC v3.0 p.92)
+    assert eu.legs["co2e_wtw_kg"].to_list() == pytest.approx([475.0, 950.0])
+    assert eu.legs["region"].to_list() == ["EU", "EU"] and eu.legs["mode"].to_list() == ["road", "road"]
+    none = calc(legs, pack=pack)  # same cells, no default region: no match, not EU's factor
+    assert none.legs["co2e_wtw_kg"].null_count() == 2
+    assert none.legs["error"][0].startswith("factor: no default in pack glec-v3.0")
+    again = calc(legs, pack=pack, defaults={"region": "EU"})
+    assert again.legs["factor_id"].to_list() == eu.legs["factor_id"].to_list()
+
+
+def test_leg_positions_when_a_shipments_rows_are_scattered():
+    rows = pl.DataFrame({"shipment_id": ["A", "B", "A", "B", "C"], "mass_kg": [1000.0] * 5,
+                         "distance_km": [100.0] * 5, **{k: [v] * 5 for k, v in ROAD.items()}})
+    r = calc(rows)
+    assert r.legs["leg_seq"].to_list() == [1, 1, 2, 2, 1]
+    assert r.legs["leg_id"].to_list() == ["A-1", "B-1", "A-2", "B-2", "C-1"]
+    grouped = calc(rows.sort("shipment_id", maintain_order=True))  # counted along runs instead
+    assert grouped.legs["leg_id"].to_list() == ["A-1", "A-2", "B-1", "B-2", "C-1"]
