@@ -353,12 +353,12 @@ def _write_partials(partial: pl.DataFrame, root: Path, batch: int) -> None:
     for (p,), frame in part.partition_by("_part", as_dict=True).items():
         d = root / f"p{p:02d}"
         d.mkdir(parents=True, exist_ok=True)
-        frame.drop("_part").write_parquet(d / f"b{batch:06d}.parquet")
+        frame.drop("_part").write_ipc(d / f"b{batch:06d}.arrow", compression="lz4")  # temporary: fast over small
 
 
 def _write_shipments(root: Path, out: Path, in_memory: pl.DataFrame | None, schema: Mapping) -> int:
     """Finish the shipment partials one hash partition at a time into ``out``; returns the count."""
-    parts = [in_memory] if in_memory is not None else (pl.read_parquet(d / "*.parquet") for d in sorted(root.glob("p*")))
+    parts = [in_memory] if in_memory is not None else (pl.scan_ipc(d / "*.arrow").collect() for d in sorted(root.glob("p*")))
     count = [0]
 
     def shipments():
