@@ -9,7 +9,9 @@ out), stream the file through ``logistics.batch.run`` into ``<data>/jobs/<job>/`
 errors), build the PACT v2/v3 footprints and TADs per hash partition of shipments, spool them to
 disk, then store them all and mark the job done in **one** transaction: a job killed at any point
 leaves no footprint visible, and its next attempt starts again from the file. Footprint ids are
-derived from their content, so a re-run or a re-upload stores nothing twice.
+derived from their content, so a re-run or a re-upload stores nothing twice; a shipment recomputed
+with other figures gets a new footprint that deprecates the earlier one (``Store.put_documents``).
+Interrupted uploads' ``.part`` files are removed by the worker once stale.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import math
 import os
 import shutil
 import threading
+import time
 import uuid
 from dataclasses import asdict
 from pathlib import Path
@@ -44,6 +47,9 @@ PARTITION_ROWS = 200_000  # legs exported per partition: bounds the export's mem
 SPOOL_CHUNK = 1000  # documents per insert while committing
 PROBLEMS_KEPT = 100
 SHARE_COLUMN = "share_with"  # optional legs column: client ids (separated by ; or |) per shipment
+# An upload's .part file untouched this long belongs to a request that died with its process (a
+# live upload writes to it continuously); the worker removes such files at start and then hourly.
+STALE_PART_SECONDS = 3600.0
 
 
 class _FilePart:
@@ -158,6 +164,22 @@ async def receive_upload(stream: AsyncIterator[bytes], content_type: str, data_d
             "sha256": receiver.sha.hexdigest(), "fields": receiver.fields}
 
 
+def sweep_partial_uploads(data_dir: Path, older_than: float = STALE_PART_SECONDS) -> list[Path]:
+    """Remove ``.part`` files of uploads that were never completed; returns what was removed."""
+    removed = []
+    cutoff = time.time() - older_than
+    for part in (data_dir / "uploads").glob("*.part"):
+        try:
+            if part.stat().st_mtime < cutoff:
+                part.unlink()
+                removed.append(part)
+        except FileNotFoundError:  # completed or removed meanwhile
+            continue
+    if removed:
+        log.info("removed %d interrupted upload(s): %s", len(removed), ", ".join(p.name for p in removed))
+    return removed
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -193,8 +215,12 @@ class JobWorker:
             self._thread.join(timeout)
 
     def _loop(self) -> None:
+        swept: float | None = None
         while not self._stop.is_set():
             try:
+                if swept is None or time.monotonic() - swept > STALE_PART_SECONDS:
+                    sweep_partial_uploads(self.data_dir)
+                    swept = time.monotonic()
                 if not self.run_once():
                     self.wakeup.wait(min(1.0, self.lease / 2))
                     self.wakeup.clear()

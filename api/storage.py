@@ -15,7 +15,8 @@ import sqlite3
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -125,7 +126,12 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         )""",
         "CREATE INDEX outbox_due ON outbox (status, next_attempt_us)",
     ]),
+    # A recomputed product's earlier footprints are found by product and status (see put_documents).
+    (2, "documents by product", ["CREATE INDEX documents_product ON documents (family, product_key, status)"]),
 ]
+# Families whose documents follow the PACT lifecycle: a new footprint of a product deprecates the
+# product's active ones and names them in precedingPfIds (PACT v2 major change, v3 any change).
+FOOTPRINT_FAMILIES = ("pact2", "pact3")
 
 
 class StoreError(RuntimeError):
@@ -339,6 +345,8 @@ class Store:
             ids = list(dict.fromkeys(d.doc_id for d in docs))
             existing = set(self._seqs(tx, family, ids))
             fresh = list({d.doc_id: d for d in docs if d.doc_id not in existing}.values())
+            if family in FOOTPRINT_FAMILIES:
+                fresh = self._supersede(tx, family, fresh)
             tx.executemany(
                 "INSERT INTO documents (family, doc_id, kind, product_key, status, created_us, updated_us, ref_start_us, "
                 "ref_end_us, valid_from_us, valid_until_us, cpc, geography_country, body, job_id) "
@@ -356,6 +364,43 @@ class Store:
             )
             new += len(fresh)
         return new
+
+    @staticmethod
+    def _supersede(tx: Tx, family: str, fresh: list[StoredDocument]) -> list[StoredDocument]:
+        """Deprecate the active footprints of the products ``fresh`` recomputes (the status change is
+        the only change made to a stored footprint) and return ``fresh`` with each new footprint
+        naming its predecessors in ``precedingPfIds``."""
+        keys = list(dict.fromkeys(d.product_key for d in fresh))
+        earlier: dict[str, list[tuple[int, str, str]]] = {}
+        for start in range(0, len(keys), IN_CHUNK):
+            chunk = keys[start:start + IN_CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            for seq, doc_id, key, body in tx.all(
+                    f"SELECT seq, doc_id, product_key, body FROM documents WHERE family = ? AND status = 'Active' "
+                    f"AND product_key IN ({marks}) ORDER BY seq", (family, *chunk)):
+                earlier.setdefault(key, []).append((seq, doc_id, body))
+        if not earlier:
+            return fresh
+        stamp = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        deprecated = []
+        for old in earlier.values():
+            for seq, _, body in old:
+                doc = json.loads(body)
+                doc["status"] = "Deprecated"
+                if family == "pact2":  # v3 has neither field
+                    doc["statusComment"] = "superseded by a recomputation (see the new footprint's precedingPfIds)"
+                    doc["updated"] = stamp
+                deprecated.append((json.dumps(doc, ensure_ascii=False, separators=(",", ":")), seq))
+        tx.executemany("UPDATE documents SET status = 'Deprecated', body = ? WHERE seq = ?", deprecated)
+        out = []
+        for d in fresh:
+            old_ids = [doc_id for _, doc_id, _ in earlier.get(d.product_key, ())]
+            if old_ids:
+                doc = json.loads(d.body)
+                doc["precedingPfIds"] = list(dict.fromkeys([*(doc.get("precedingPfIds") or []), *old_ids]))
+                d = replace(d, body=json.dumps(doc, ensure_ascii=False, separators=(",", ":")))
+            out.append(d)
+        return out
 
     @staticmethod
     def _seqs(tx: Tx, family: str, ids: list[str]) -> dict[str, int]:

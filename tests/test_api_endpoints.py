@@ -206,6 +206,26 @@ def test_reupload_without_key_stores_nothing_twice_and_shares_with_new_recipient
     assert len(service.get("/2/footprints", headers=service.bob).json()["data"]) == 11
 
 
+def test_corrected_upload_deprecates_the_shipments_earlier_footprint(service, tmp_path):
+    upload(service, service.ops, DEMO_LEGS, share_with="alice")
+    _run_jobs(service)
+    before = {d["productIds"][0]: d["id"] for d in service.get("/2/footprints", headers=service.alice).json()["data"]}
+    corrected = tmp_path / "corrected.csv"
+    corrected.write_text(DEMO_LEGS.read_text().replace("12000", "13000"))  # DEMO-001 weighed again
+    upload(service, service.ops, corrected, share_with="alice")
+    _run_jobs(service)
+    listed = service.get("/2/footprints", headers=service.alice).json()["data"]
+    demo1 = [d for d in listed if d["productIds"][0].endswith(":shipment:DEMO-001")]
+    old = next(d for d in demo1 if d["id"] == before[demo1[0]["productIds"][0]])
+    new = next(d for d in demo1 if d["id"] != old["id"])
+    assert old["status"] == "Deprecated" and new["status"] == "Active"
+    assert new["precedingPfIds"] == [old["id"]]
+    # 13 t instead of 12 t: 1570.08 kg × 13/12 = 1700.92 kg WTW
+    assert new["pcf"]["pCfExcludingBiogenic"] == "1700.92"
+    # the other shipments and the TOCs/HOCs did not change: same ids, still active, nothing added
+    assert len(listed) == 12 and sum(d["status"] == "Deprecated" for d in listed) == 1
+
+
 def test_idempotency_key_reused_for_another_file(service, tmp_path):
     upload(service, service.ops, DEMO_LEGS, key="k1")
     other = tmp_path / "other.csv"

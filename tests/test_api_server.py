@@ -5,6 +5,7 @@ delivery of a request's answer to the requester's host."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 import subprocess
@@ -277,6 +278,24 @@ def test_upload_cut_off_mid_body_is_not_a_job(tmp_path, kill_after_bytes):
     conn = sqlite3.connect(tmp_path / "db.sqlite")
     assert conn.execute("SELECT COUNT(*) FROM jobs").fetchone()[0] == 0
     assert conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0] == 0
+
+
+def test_interrupted_upload_files_are_swept_when_stale(tmp_path):
+    """A .part file left by an upload whose process died is removed by the job worker once stale;
+    one still being written (recently touched) is left alone."""
+    uploads = tmp_path / "data" / "uploads"
+    uploads.mkdir(parents=True)
+    stale, live = uploads / "dead.part", uploads / "arriving.part"
+    stale.write_bytes(b"shipment_id,mode\n")
+    live.write_bytes(b"shipment_id,mode\n")
+    two_hours_ago = time.time() - 2 * 3600  # STALE_PART_SECONDS is one hour
+    os.utime(stale, (two_hours_ago, two_hours_ago))
+    with ServerProcess(tmp_path) as server:
+        httpx.get(f"{server.base}/.well-known/openid-configuration")
+        deadline = time.monotonic() + 10
+        while stale.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert not stale.exists() and live.exists()
 
 
 def test_tls_only_listener(tmp_path):

@@ -73,6 +73,30 @@ def test_documents_are_stored_once_and_seen_only_by_their_recipients(store):
     assert store.get_document("pact2", docs[0].doc_id, "bob") is None  # exists, but not for bob
 
 
+def test_a_recomputed_footprint_deprecates_the_earlier_one(store):
+    """PACT lifecycle (exchange reference §1.6): a product's new footprint names the active one it
+    replaces in precedingPfIds, and that one becomes Deprecated; other products are untouched."""
+    first = [footprint_row(_doc("00000000-0000-4000-8000-000000000001", "S1"), "pact2"),
+             footprint_row(_doc("00000000-0000-4000-8000-000000000002", "S2"), "pact2")]
+    share = {"shipment:S1": ["alice"], "shipment:S2": ["alice"]}
+    with store.tx(write=True) as tx:
+        store.put_documents(tx, first, share)
+    again = footprint_row(_doc("00000000-0000-4000-8000-000000000003", "S1"), "pact2")  # new figures: new id
+    with store.tx(write=True) as tx:
+        assert store.put_documents(tx, [again], share) == 1
+    body = {d.doc_id: json.loads(store.get_document("pact2", d.doc_id, "alice")) for d in [*first, again]}
+    old, other, new = (body[d.doc_id] for d in [*first, again])
+    assert old["status"] == "Deprecated" and old["statusComment"].startswith("superseded")
+    assert new["status"] == "Active" and new["precedingPfIds"] == [first[0].doc_id]
+    assert other["status"] == "Active" and "precedingPfIds" not in other
+    rows, _ = store.list_documents("pact2", "alice", [("d.status = ?", ["Active"])])
+    assert sorted(json.loads(b)["id"] for _, b in rows) == sorted([first[1].doc_id, again.doc_id])
+    third = footprint_row(_doc("00000000-0000-4000-8000-000000000004", "S1"), "pact2")
+    with store.tx(write=True) as tx:  # only the active one is replaced; the chain goes one step back
+        store.put_documents(tx, [third], share)
+    assert json.loads(store.get_document("pact2", third.doc_id, "alice"))["precedingPfIds"] == [again.doc_id]
+
+
 def test_paging_positions_and_snapshot(store):
     docs = [footprint_row(_doc(f"00000000-0000-4000-8000-0000000000{i:02d}", f"S{i}"), "pact2") for i in range(5)]
     with store.tx(write=True) as tx:
