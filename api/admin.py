@@ -4,10 +4,12 @@
     python -m api.admin add-client "Our TMS" --role operator
     python -m api.admin add-client "PACT conformance" --callback-url https://host/ \\
         --callback-client-id ID --callback-client-secret SECRET     # where its request answers go
+    python -m api.admin set-callback ID --callback-url ... --callback-client-id ... --callback-client-secret ...
     python -m api.admin list-clients | rotate-secret ID | disable-client ID | enable-client ID | migrate
 
-The database is ``LOGISTICS_DATABASE_URL`` (or ``--database-url``). Secrets are printed once and
-stored only as scrypt hashes.
+The database is ``LOGISTICS_DATABASE_URL`` (or ``--database-url``). Client secrets are printed once
+and stored only as scrypt hashes. Our own secret at a client's host is sealed with the service's
+``LOGISTICS_TOKEN_KEY`` (which must then be set here too), since the service has to present it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Optional
 
 import typer
 
-from .auth import hash_secret, new_secret
+from .auth import hash_secret, new_secret, seal
 from .settings import DEFAULT_DATABASE_URL
 from .storage import Client, Store, StoreError
 
@@ -41,15 +43,28 @@ def _slug(name: str) -> str:
 
 def add_client(store: Store, name: str, role: str = "recipient", client_id: str | None = None,
                secret: str | None = None, callback_url: str | None = None, callback_client_id: str | None = None,
-               callback_client_secret: str | None = None) -> tuple[str, str]:
-    """Register a client; returns (client_id, secret). The function behind ``add-client``."""
+               callback_client_secret: str | None = None, sealing_key: str | None = None) -> tuple[str, str]:
+    """Register a client; returns (client_id, secret). The function behind ``add-client``.
+    ``sealing_key`` (the service's token key) seals ``callback_client_secret``."""
     if role not in ("recipient", "operator"):
         raise StoreError("role must be recipient or operator")
     client_id = client_id or f"{_slug(name)}-{secrets.token_hex(4)}"
     secret = secret or new_secret()
     store.add_client(Client(client_id, name, role, hash_secret(secret), True, callback_url, callback_client_id,
-                            callback_client_secret))
+                            _sealed(callback_client_secret, sealing_key)))
     return client_id, secret
+
+
+def _sealed(secret: str | None, key: str | None) -> str | None:
+    if secret is None:
+        return None
+    if not key:
+        raise StoreError("a callback client secret is stored sealed with the service's key: set LOGISTICS_TOKEN_KEY")
+    return seal(secret, key)
+
+
+def _env_key() -> str | None:
+    return os.environ.get("LOGISTICS_TOKEN_KEY") or None
 
 
 @app.command("add-client")
@@ -66,11 +81,32 @@ def add_client_command(
     """Register a client and print its credentials (shown only this once)."""
     try:
         ident, value = add_client(open_store(database_url), name, role, client_id, secret, callback_url,
-                                  callback_client_id, callback_client_secret)
+                                  callback_client_id, callback_client_secret, sealing_key=_env_key())
     except StoreError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
     typer.echo(f"client_id={ident}\nclient_secret={value}")
+
+
+@app.command("set-callback")
+def set_callback(
+    client_id: str,
+    callback_url: str = typer.Option(..., help="the client's PACT host, where answers to its requests go"),
+    callback_client_id: str = typer.Option(..., help="our client id at that host"),
+    callback_client_secret: str = typer.Option(..., help="our secret at that host (stored sealed)"),
+    database_url: Optional[str] = DatabaseUrl,
+) -> None:
+    """Set or replace where a client's request answers go and our credentials there."""
+    try:
+        sealed = _sealed(callback_client_secret, _env_key())
+    except StoreError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+    if not open_store(database_url).update_client(client_id, callback_url=callback_url,
+                                                  callback_client_id=callback_client_id, callback_secret=sealed):
+        typer.echo(f"error: no client {client_id!r}", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"{client_id}: callback {callback_url}")
 
 
 @app.command("list-clients")

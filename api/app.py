@@ -93,7 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             state.worker = JobWorker(state.store, state.calculator, settings.data_dir, settings.job_lease_seconds,
                                      settings.job_attempts)
             state.worker.start()
-            tasks.append(asyncio.create_task(outbox.run(state.store, state.outbox_wakeup), name="outbox"))
+            tasks.append(asyncio.create_task(outbox.run(state.store, state.outbox_wakeup, settings.token_key), name="outbox"))
         try:
             yield
         finally:

@@ -1,6 +1,9 @@
-"""Client secrets and access tokens, with the standard library only.
+"""Client secrets, the secrets we hold for other hosts, and access tokens.
 
 - Secrets are stored as ``scrypt$n$r$p$salt$hash`` (RFC 7914) and compared in constant time.
+- A secret the service must present elsewhere (its credentials at a client's PACT host, for event
+  answers) cannot be hashed: it is sealed with AES-256-GCM under a key derived (HKDF-SHA256) from
+  ``LOGISTICS_TOKEN_KEY`` and stored as ``aesgcm1:<base64url nonce + ciphertext>``.
 - Access tokens are ``<payload>.<signature>``: the payload is base64url JSON
   ``{"sub": client_id, "iat": ..., "exp": ...}`` and the signature base64url HMAC-SHA256 of the
   payload under the ``LOGISTICS_TOKEN_KEY``. A token that does not verify is *invalid*; one that
@@ -18,7 +21,13 @@ import secrets
 import time
 from dataclasses import dataclass
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+SEALED_PREFIX = "aesgcm1:"
 
 
 def new_secret() -> str:
@@ -29,6 +38,31 @@ def hash_secret(secret: str) -> str:
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(secret.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P)
     return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"
+
+
+def _sealing_key(key: str) -> AESGCM:
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"logistics-co2 sealed secret").derive(key.encode())
+    return AESGCM(derived)
+
+
+def seal(secret: str, key: str) -> str:
+    """``secret`` encrypted and authenticated under ``key`` (the service's token key)."""
+    if not key:
+        raise ValueError("sealing a secret needs LOGISTICS_TOKEN_KEY (the service's key)")
+    nonce = secrets.token_bytes(12)
+    sealed = nonce + _sealing_key(key).encrypt(nonce, secret.encode(), SEALED_PREFIX.encode())
+    return SEALED_PREFIX + base64.urlsafe_b64encode(sealed).decode()
+
+
+def unseal(stored: str, key: str) -> str:
+    """The secret ``seal`` stored; ValueError when it was sealed under another key or altered."""
+    if not stored.startswith(SEALED_PREFIX):
+        raise ValueError("the stored secret is not sealed; store it again with: python -m api.admin set-callback")
+    try:
+        raw = base64.urlsafe_b64decode(stored[len(SEALED_PREFIX):].encode())
+        return _sealing_key(key).decrypt(raw[:12], raw[12:], SEALED_PREFIX.encode()).decode()
+    except (InvalidTag, binascii.Error, ValueError) as exc:
+        raise ValueError("the stored secret cannot be opened with this LOGISTICS_TOKEN_KEY (was the key changed?)") from exc
 
 
 def check_secret(secret: str, stored: str) -> bool:

@@ -3,7 +3,7 @@
 An answer is queued in the same transaction that accepts the request, so an acknowledged request
 is answered even if the process dies in between. Delivery follows PACT: authenticate at the
 requester's host (OpenID discovery, else ``/auth/token``) with the credentials the admin registered
-for that client, POST the event to its ``/{2|3}/events``; on failure retry with exponential backoff
+for that client (the secret unsealed with the service's key), POST the event to its ``/{2|3}/events``; on failure retry with exponential backoff
 until the deadline (3 days).
 """
 
@@ -14,6 +14,7 @@ import logging
 
 import httpx
 
+from .auth import unseal
 from .storage import Store, now_us
 
 log = logging.getLogger("api.outbox")
@@ -35,14 +36,14 @@ async def _token(http: httpx.AsyncClient, base: str, client_id: str, secret: str
     return answer.json()["access_token"]
 
 
-async def deliver(store: Store, http: httpx.AsyncClient, item: dict) -> None:
+async def deliver(store: Store, http: httpx.AsyncClient, item: dict, key: str) -> None:
     client = store.client(item["client_id"])
     attempts = item["attempts"] + 1
     try:
         if client is None or not (client.callback_client_id and client.callback_secret):
             raise RuntimeError("no credentials registered for the client's host (admin: --callback-client-id/-secret)")
         base = item["target"].rsplit(f"/{item['api']}/events", 1)[0]
-        token = await _token(http, base, client.callback_client_id, client.callback_secret)
+        token = await _token(http, base, client.callback_client_id, unseal(client.callback_secret, key))
         answer = await http.post(item["target"], content=item["body"], headers={
             "Authorization": f"Bearer {token}", "Content-Type": "application/cloudevents+json; charset=UTF-8"})
         answer.raise_for_status()
@@ -55,14 +56,14 @@ async def deliver(store: Store, http: httpx.AsyncClient, item: dict) -> None:
     store.outgoing_result(item["seq"], "sent", attempts, now_us(), None)
 
 
-async def run(store: Store, wakeup: asyncio.Event, http: httpx.AsyncClient | None = None) -> None:
-    """Deliver due events until cancelled."""
+async def run(store: Store, wakeup: asyncio.Event, key: str, http: httpx.AsyncClient | None = None) -> None:
+    """Deliver due events until cancelled; ``key`` unseals the stored callback secrets."""
     own = http is None
     http = http or httpx.AsyncClient(timeout=10.0)
     try:
         while True:
             for item in await asyncio.to_thread(store.due_outgoing):
-                await deliver(store, http, item)
+                await deliver(store, http, item, key)
             try:
                 await asyncio.wait_for(wakeup.wait(), POLL_SECONDS)
             except asyncio.TimeoutError:

@@ -215,6 +215,9 @@ def test_request_event_is_answered_at_the_requesters_host(tmp_path):
         carrier = register(settings, "Carrier", "operator", client_id="carrier")
         shipper = register(settings, "Shipper", client_id="shipper", callback_url=recipient.base,
                            callback_client_id="host-a", callback_client_secret="s3cret")
+        stored = sqlite3.connect(tmp_path / "db.sqlite").execute(
+            "SELECT callback_secret FROM clients WHERE client_id = 'shipper'").fetchone()[0]
+        assert stored.startswith("aesgcm1:") and "s3cret" not in stored  # sealed at rest; the host still gets in
         with ServerProcess(tmp_path) as server, httpx.Client(base_url=server.base, timeout=30) as http:
             ops = token(http, *carrier)
             job = upload(http, ops, DEMO_LEGS, share_with="shipper").json()

@@ -12,7 +12,7 @@ import textwrap
 import pytest
 from test_api_support import REPO, store_url  # noqa: F401 (fixture)
 
-from api.auth import check_secret, hash_secret
+from api.auth import check_secret, hash_secret, seal, unseal
 from api.documents import footprint_row, tad_row
 from api.pact import v3_filters
 from api.storage import MIGRATIONS, Client, Store, StoredDocument, StoreError, now_us
@@ -54,6 +54,19 @@ def test_clients_secret_hash_and_update(store):
         store.add_client(Client("alice", "again", "recipient", "x", True))
     assert store.update_client("alice", active=False) and not store.client("alice").active
     assert store.update_client("nobody", active=False) is False
+
+
+def test_sealed_secret_opens_only_with_its_key():
+    sealed = seal("our-secret-at-their-host", "k" * 48)
+    assert sealed.startswith("aesgcm1:") and "our-secret" not in sealed
+    assert sealed != seal("our-secret-at-their-host", "k" * 48)  # a fresh nonce every time
+    assert unseal(sealed, "k" * 48) == "our-secret-at-their-host"
+    with pytest.raises(ValueError, match="cannot be opened"):
+        unseal(sealed, "another-key-" * 4)
+    with pytest.raises(ValueError, match="cannot be opened"):
+        unseal(sealed[:-4] + "AAAA", "k" * 48)  # altered
+    with pytest.raises(ValueError, match="not sealed"):
+        unseal("plain text", "k" * 48)
 
 
 def test_documents_are_stored_once_and_seen_only_by_their_recipients(store):

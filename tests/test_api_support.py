@@ -49,7 +49,7 @@ def register(settings: Settings, name: str, role: str = "recipient", **extra) ->
     store = Store(settings.database_url)
     try:
         store.migrate()
-        return add_client(store, name, role, **extra)
+        return add_client(store, name, role, sealing_key=settings.token_key, **extra)
     finally:
         store.close()
 
