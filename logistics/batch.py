@@ -256,7 +256,8 @@ def _sink(frames, path: Path, schema: Mapping) -> None:
 
     lf = register_io_source(source, schema=schema)
     if kind == ".parquet":
-        lf.sink_parquet(path, compression="zstd")
+        # zstd level 1: a run is CPU-bound, and level 3 costs 7% more time for 10% less size
+        lf.sink_parquet(path, compression="zstd", compression_level=1)
     else:
         lf.sink_csv(path)
 
