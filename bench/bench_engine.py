@@ -29,6 +29,7 @@ def main() -> None:
     for _ in range(repeats):
         t0 = time.perf_counter()
         r = logistics.calculate(df, pack, distance_resolver=None)
+        r.shipments  # summed on first use: part of the work timed here
         times.append(time.perf_counter() - t0)
     best = min(times)
     errors = r.legs["error"].is_not_null().sum()
@@ -48,7 +49,7 @@ def main() -> None:
     calls = 200
     t0 = time.perf_counter()
     for _ in range(calls):
-        logistics.calculate(small, pack, distance_resolver=None)
+        logistics.calculate(small, pack, distance_resolver=None).shipments
     print(f"one 3-leg shipment: {(time.perf_counter() - t0) / calls * 1000:.1f} ms per call ({calls} calls)")
 
 

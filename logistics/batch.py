@@ -5,6 +5,8 @@ the input size.
   CSV or Parquet out, chosen by extension.
 - A shipment's consecutive rows stay in one batch (rows of the batch's last shipment are carried to
   the next), so per-shipment checks see the whole shipment when the file is grouped by shipment.
+- Per-leg results stream into polars' Parquet/CSV sink, which encodes them while the next batches
+  are read and computed.
 - Shipment totals are summed from per-batch partials, hash-partitioned on disk, so a shipment split
   across batches (an ungrouped file) still gets one correct row.
 - Every input row is either in the results with its emissions or in the errors file with its line
