@@ -51,16 +51,17 @@ def add_client(store: Store, name: str, role: str = "recipient", client_id: str 
     client_id = client_id or f"{_slug(name)}-{secrets.token_hex(4)}"
     secret = secret or new_secret()
     store.add_client(Client(client_id, name, role, hash_secret(secret), True, callback_url, callback_client_id,
-                            _sealed(callback_client_secret, sealing_key)))
+                            _sealed(callback_client_secret, sealing_key, client_id)))
     return client_id, secret
 
 
-def _sealed(secret: str | None, key: str | None) -> str | None:
+def _sealed(secret: str | None, key: str | None, client_id: str) -> str | None:
     if secret is None:
         return None
-    if not key:
-        raise StoreError("a callback client secret is stored sealed with the service's key: set LOGISTICS_TOKEN_KEY")
-    return seal(secret, key)
+    try:
+        return seal(secret, key or "", client_id)
+    except ValueError as exc:
+        raise StoreError(f"a callback client secret is stored sealed with the service's key: {exc}") from exc
 
 
 def _env_key() -> str | None:
@@ -98,7 +99,7 @@ def set_callback(
 ) -> None:
     """Set or replace where a client's request answers go and our credentials there."""
     try:
-        sealed = _sealed(callback_client_secret, _env_key())
+        sealed = _sealed(callback_client_secret, _env_key(), client_id)
     except StoreError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)

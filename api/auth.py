@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 SEALED_PREFIX = "aesgcm1:"
+MIN_SEALING_KEY_LENGTH = 32  # as the service requires of LOGISTICS_TOKEN_KEY
 
 
 def new_secret() -> str:
@@ -45,22 +46,27 @@ def _sealing_key(key: str) -> AESGCM:
     return AESGCM(derived)
 
 
-def seal(secret: str, key: str) -> str:
-    """``secret`` encrypted and authenticated under ``key`` (the service's token key)."""
-    if not key:
-        raise ValueError("sealing a secret needs LOGISTICS_TOKEN_KEY (the service's key)")
+def seal(secret: str, key: str, owner: str) -> str:
+    """``secret`` encrypted and authenticated under ``key`` (the service's token key), bound to
+    ``owner`` (the client row it belongs to: copied to another row, it does not open)."""
+    if len(key) < MIN_SEALING_KEY_LENGTH:
+        raise ValueError(f"sealing a secret needs LOGISTICS_TOKEN_KEY (the service's key, {MIN_SEALING_KEY_LENGTH}+ characters)")
     nonce = secrets.token_bytes(12)
-    sealed = nonce + _sealing_key(key).encrypt(nonce, secret.encode(), SEALED_PREFIX.encode())
+    sealed = nonce + _sealing_key(key).encrypt(nonce, secret.encode(), _context(owner))
     return SEALED_PREFIX + base64.urlsafe_b64encode(sealed).decode()
 
 
-def unseal(stored: str, key: str) -> str:
+def _context(owner: str) -> bytes:
+    return SEALED_PREFIX.encode() + owner.encode()
+
+
+def unseal(stored: str, key: str, owner: str) -> str:
     """The secret ``seal`` stored; ValueError when it was sealed under another key or altered."""
     if not stored.startswith(SEALED_PREFIX):
         raise ValueError("the stored secret is not sealed; store it again with: python -m api.admin set-callback")
     try:
         raw = base64.urlsafe_b64decode(stored[len(SEALED_PREFIX):].encode())
-        return _sealing_key(key).decrypt(raw[:12], raw[12:], SEALED_PREFIX.encode()).decode()
+        return _sealing_key(key).decrypt(raw[:12], raw[12:], _context(owner)).decode()
     except (InvalidTag, binascii.Error, ValueError) as exc:
         raise ValueError("the stored secret cannot be opened with this LOGISTICS_TOKEN_KEY (was the key changed?)") from exc
 

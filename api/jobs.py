@@ -175,6 +175,8 @@ def sweep_partial_uploads(data_dir: Path, older_than: float = STALE_PART_SECONDS
                 removed.append(part)
         except FileNotFoundError:  # completed or removed meanwhile
             continue
+        except OSError as exc:  # not ours to remove (a directory, permissions): leave it, say so
+            log.warning("cannot remove interrupted upload %s: %s", part, exc)
     if removed:
         log.info("removed %d interrupted upload(s): %s", len(removed), ", ".join(p.name for p in removed))
     return removed
@@ -219,8 +221,8 @@ class JobWorker:
         while not self._stop.is_set():
             try:
                 if swept is None or time.monotonic() - swept > STALE_PART_SECONDS:
+                    swept = time.monotonic()  # first: a sweep that fails must not keep jobs from running
                     sweep_partial_uploads(self.data_dir)
-                    swept = time.monotonic()
                 if not self.run_once():
                     self.wakeup.wait(min(1.0, self.lease / 2))
                     self.wakeup.clear()

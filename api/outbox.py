@@ -3,8 +3,8 @@
 An answer is queued in the same transaction that accepts the request, so an acknowledged request
 is answered even if the process dies in between. Delivery follows PACT: authenticate at the
 requester's host (OpenID discovery, else ``/auth/token``) with the credentials the admin registered
-for that client (the secret unsealed with the service's key), POST the event to its ``/{2|3}/events``; on failure retry with exponential backoff
-until the deadline (3 days).
+for that client (the secret unsealed with the service's key), POST the event to its
+``/{2|3}/events``; on failure retry with exponential backoff until the deadline (3 days).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ async def deliver(store: Store, http: httpx.AsyncClient, item: dict, key: str) -
         if client is None or not (client.callback_client_id and client.callback_secret):
             raise RuntimeError("no credentials registered for the client's host (admin: --callback-client-id/-secret)")
         base = item["target"].rsplit(f"/{item['api']}/events", 1)[0]
-        token = await _token(http, base, client.callback_client_id, unseal(client.callback_secret, key))
+        token = await _token(http, base, client.callback_client_id, unseal(client.callback_secret, key, client.client_id))
         answer = await http.post(item["target"], content=item["body"], headers={
             "Authorization": f"Bearer {token}", "Content-Type": "application/cloudevents+json; charset=UTF-8"})
         answer.raise_for_status()

@@ -20,7 +20,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
-MIGRATION_LOCK = 70830  # PostgreSQL advisory lock id for migrations
+MIGRATION_LOCK = 70830  # PostgreSQL advisory lock ids: migrations
+SUPERSEDE_LOCK = 70831  # and replacing footprints (Store._supersede)
 IN_CHUNK = 500  # ids per IN (...) list
 
 
@@ -346,7 +347,7 @@ class Store:
             existing = set(self._seqs(tx, family, ids))
             fresh = list({d.doc_id: d for d in docs if d.doc_id not in existing}.values())
             if family in FOOTPRINT_FAMILIES:
-                fresh = self._supersede(tx, family, fresh)
+                fresh = self._supersede(tx, family, fresh, job_id)
             tx.executemany(
                 "INSERT INTO documents (family, doc_id, kind, product_key, status, created_us, updated_us, ref_start_us, "
                 "ref_end_us, valid_from_us, valid_until_us, cpc, geography_country, body, job_id) "
@@ -366,35 +367,50 @@ class Store:
         return new
 
     @staticmethod
-    def _supersede(tx: Tx, family: str, fresh: list[StoredDocument]) -> list[StoredDocument]:
-        """Deprecate the active footprints of the products ``fresh`` recomputes (the status change is
-        the only change made to a stored footprint) and return ``fresh`` with each new footprint
-        naming its predecessors in ``precedingPfIds``."""
+    def _supersede(tx: Tx, family: str, fresh: list[StoredDocument], job_id: str | None) -> list[StoredDocument]:
+        """Deprecate the active footprints that ``fresh`` replaces and return ``fresh`` with each new
+        footprint naming them in ``precedingPfIds``. A footprint replaces one of the same product
+        and reference period uploaded earlier by the same operator (another operator's shipment "S1"
+        is another product; a new year's TOC does not replace last year's; a job never replaces its
+        own). The status change (v2: with statusComment, updated and version) is the only change
+        made to a stored footprint."""
+        if tx.dialect == "postgres":  # two workers must not both replace the same footprint
+            tx.execute("SELECT pg_advisory_xact_lock(?)", (SUPERSEDE_LOCK,))
+        if job_id is None:
+            scope, scope_params = "d.job_id IS NULL", ()
+        else:
+            scope = "d.job_id <> ? AND d.job_id IN (SELECT id FROM jobs WHERE owner = (SELECT owner FROM jobs WHERE id = ?))"
+            scope_params = (job_id, job_id)
         keys = list(dict.fromkeys(d.product_key for d in fresh))
-        earlier: dict[str, list[tuple[int, str, str]]] = {}
+        earlier: dict[tuple, list[tuple[int, str, str]]] = {}
         for start in range(0, len(keys), IN_CHUNK):
             chunk = keys[start:start + IN_CHUNK]
             marks = ", ".join("?" * len(chunk))
-            for seq, doc_id, key, body in tx.all(
-                    f"SELECT seq, doc_id, product_key, body FROM documents WHERE family = ? AND status = 'Active' "
-                    f"AND product_key IN ({marks}) ORDER BY seq", (family, *chunk)):
-                earlier.setdefault(key, []).append((seq, doc_id, body))
-        if not earlier:
+            for seq, doc_id, key, ref_start, ref_end, body in tx.all(
+                    "SELECT d.seq, d.doc_id, d.product_key, d.ref_start_us, d.ref_end_us, d.body FROM documents d "
+                    f"WHERE d.family = ? AND d.status = 'Active' AND d.product_key IN ({marks}) AND {scope} ORDER BY d.seq",
+                    (family, *chunk, *scope_params)):
+                earlier.setdefault((key, ref_start, ref_end), []).append((seq, doc_id, body))
+        replaced = {d.doc_id: earlier.get((d.product_key, d.ref_start_us, d.ref_end_us), []) for d in fresh}
+        if not any(replaced.values()):
             return fresh
-        stamp = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        deprecated = []
-        for old in earlier.values():
+        moment = now_us()
+        stamp = datetime.fromtimestamp(moment / 1e6, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        deprecated = {}
+        for old in replaced.values():
             for seq, _, body in old:
                 doc = json.loads(body)
                 doc["status"] = "Deprecated"
-                if family == "pact2":  # v3 has neither field
+                if family == "pact2":  # v3 has none of these
                     doc["statusComment"] = "superseded by a recomputation (see the new footprint's precedingPfIds)"
                     doc["updated"] = stamp
-                deprecated.append((json.dumps(doc, ensure_ascii=False, separators=(",", ":")), seq))
-        tx.executemany("UPDATE documents SET status = 'Deprecated', body = ? WHERE seq = ?", deprecated)
+                    doc["version"] = int(doc.get("version") or 0) + 1
+                deprecated[seq] = (json.dumps(doc, ensure_ascii=False, separators=(",", ":")), moment, seq)
+        tx.executemany("UPDATE documents SET status = 'Deprecated', body = ?, updated_us = ? WHERE seq = ?",
+                       list(deprecated.values()))
         out = []
         for d in fresh:
-            old_ids = [doc_id for _, doc_id, _ in earlier.get(d.product_key, ())]
+            old_ids = [doc_id for _, doc_id, _ in replaced[d.doc_id]]
             if old_ids:
                 doc = json.loads(d.body)
                 doc["precedingPfIds"] = list(dict.fromkeys([*(doc.get("precedingPfIds") or []), *old_ids]))

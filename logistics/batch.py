@@ -207,6 +207,7 @@ class _Writer:
         self._pq = None
         self._csv = None
         self.schema = None
+        self._closed = False
 
     def write(self, df: pl.DataFrame) -> None:
         if self.schema is None:
@@ -226,6 +227,10 @@ class _Writer:
                 df.write_csv(self._csv, include_header=False)
 
     def close(self, empty_schema: Mapping | None = None) -> None:
+        """Finish the file (with ``empty_schema``'s columns if nothing was written); again: nothing."""
+        if self._closed:
+            return
+        self._closed = True
         if self._pq is None and self._csv is None and empty_schema is not None:
             self.write(pl.DataFrame(schema=empty_schema))
         if self._pq is not None:
@@ -240,6 +245,11 @@ def _output_kind(path: Path) -> tuple[Path, str]:
         raise InputError(f"{path}: unknown output type {path.suffix!r} (expected .csv or .parquet)")
     path.parent.mkdir(parents=True, exist_ok=True)
     return path, kind
+
+
+def _partial(path: Path) -> Path:
+    """Where ``path`` is written until the run has succeeded (same folder, same file type)."""
+    return path.with_name(f"{path.stem}.partial{path.suffix}")
 
 
 def _conform(df: pl.DataFrame, schema: Mapping) -> pl.DataFrame:
@@ -287,8 +297,12 @@ def run(
         raise InputError(f"{path}: no such file")
     pack = F.load_pack(pack)
     report = Report(encoding=encoding or (detect_encoding(path) if path.suffix.lower() != ".parquet" else "parquet"))
-    _output_kind(Path(out))
-    errors_writer = _Writer(Path(errors_out)) if errors_out else None
+    # Outputs are written under a temporary name and renamed when the run succeeds: a failed run
+    # leaves no file that looks complete.
+    outputs = {Path(p): _partial(Path(p)) for p in (out, shipments_out, errors_out) if p}
+    for output in outputs:
+        _output_kind(output)
+    errors_writer = _Writer(outputs[Path(errors_out)]) if errors_out else None
     workdir = Path(tempfile.mkdtemp(prefix="logistics-co2-"))
     partials = workdir / "partials"
     state = {"first_partial": None, "total": None}
@@ -332,15 +346,22 @@ def run(
         schema, batches = _batches(path, batch_rows, separator, workdir, report)
         # the results' columns, from the input's header (a missing required column stops here)
         empty = calculate(pl.DataFrame(schema=schema), pack, tocs=tocs, hocs=hocs, defaults=defaults, daf=daf)
-        _sink(results(_prefetch(_grouped(batches), reader)), Path(out), empty.legs.schema)
+        _sink(results(_prefetch(_grouped(batches), reader)), outputs[Path(out)], empty.legs.schema)
         if failure:
             raise failure[0]
         if errors_writer is not None:
             errors_writer.close(empty_schema={LINE_COLUMN: pl.Int64, "shipment_id": pl.String, "leg_id": pl.String, "error": pl.String})
         if shipments_out:
-            report.shipments = _write_shipments(partials, Path(shipments_out), state["first_partial"], empty.shipments.schema)
+            report.shipments = _write_shipments(partials, outputs[Path(shipments_out)], state["first_partial"],
+                                                empty.shipments.schema)
+        for output, partial in outputs.items():
+            os.replace(partial, output)
     finally:
         reader.shutdown(cancel_futures=True)
+        if errors_writer is not None:
+            errors_writer.close()  # idempotent; closes the file when the run failed
+        for partial in outputs.values():
+            partial.unlink(missing_ok=True)
         shutil.rmtree(workdir, ignore_errors=True)
     report.seconds = time.perf_counter() - started
     return report

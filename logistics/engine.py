@@ -24,7 +24,7 @@ from . import factors as F
 from .io import InputError, drop_raw, read_table, typed_columns
 from .matching import match_rows
 from .japan import JP_METHODS
-from .model import DISTANCE_TYPES, FUEL_UNITS, LEG_COLUMNS, MODES, TEMPERATURE_CONTROLS, fuel_unit_table
+from .model import DISTANCE_TYPES, FUEL_UNITS, LEG_COLUMNS, MODES, TEMPERATURE_CONTROLS, TRANSPORT_MODES, fuel_unit_table
 
 METHODS = ("activity", "toc", "fuel", "hub", *JP_METHODS)
 MAX_MASS_KG = 1e9  # 1,000,000 t: anything above is a unit mistake
@@ -154,7 +154,7 @@ def _normalise(raw: pl.DataFrame, defaults: Mapping[str, str], pack: F.Pack) -> 
         leg_id=pl.col("leg_id").fill_null(pl.col("shipment_id") + "-" + pl.col("leg_seq").cast(pl.String)),
         _k=pl.struct(*vocabulary, *KEY_ROW_FLAGS).hash(seed=0),
     )
-    cache_key = ("vocabulary", tuple((c, str(t)) for c, t in schema if c in VOCABULARY), tuple(sorted(defaults.items())))
+    cache_key = ("vocabulary", tuple(sorted((c, str(t)) for c, t in schema if c in VOCABULARY)), tuple(sorted(defaults.items())))
     known = _vocabulary_keys(df.select("_k", *vocabulary, *KEY_ROW_FLAGS), cache_key, defaults, pack)
     df = df.drop(*vocabulary, *KEY_ROW_FLAGS).join(known, on="_k", how="left", maintain_order="left").drop("_k")
     df = merge_errors(df, "_key_error").drop("_key_error")
@@ -258,7 +258,8 @@ def _row_checks(leg_ids_given: bool) -> list[tuple[pl.Expr, pl.Expr]]:
         (pl.col("mass_kg") > MAX_MASS_KG, pl.format("mass_kg: {} is over 1,000,000 t", "mass_kg")),
         (pl.col("teu") <= 0, pl.format("teu: {} must be greater than 0", "teu")),
         (pl.col("teu") > 1e6, pl.format("teu: {} is over 1,000,000", "teu")),
-        ((pl.col("mode") != "hub") & (pl.col("distance_km") <= 0), pl.format("distance_km: {} must be greater than 0", "distance_km")),
+        (pl.col("mode").is_in(TRANSPORT_MODES) & (pl.col("distance_km") <= 0),
+         pl.format("distance_km: {} must be greater than 0", "distance_km")),
         (pl.col("distance_km") > MAX_DISTANCE_KM, pl.format("distance_km: {} is over 50,000 km", "distance_km")),
         ((pl.col("daf") <= 0) | (pl.col("daf") > 10), pl.format("daf: {} is not between 0 and 10", "daf")),
         (pl.col("fuel_amount") < 0, pl.format("fuel_amount: {} is negative", "fuel_amount")),

@@ -10,6 +10,8 @@ import polars as pl
 import pytest
 from test_api_support import DEMO_LEGS, app_client, bearer, register, settings_for, upload
 
+from api.admin import add_client
+
 from logistics import exchange
 
 # GLEC Framework v3.0 pp.91-92 (glec-methodology.md default road table): artic up to 40 t, diesel,
@@ -224,6 +226,15 @@ def test_corrected_upload_deprecates_the_shipments_earlier_footprint(service, tm
     assert new["pcf"]["pCfExcludingBiogenic"] == "1700.92"
     # the other shipments and the TOCs/HOCs did not change: same ids, still active, nothing added
     assert len(listed) == 12 and sum(d["status"] == "Deprecated" for d in listed) == 1
+    # another carrier's shipment DEMO-001 is another product: it replaces nothing of this one's
+    other = bearer(service, *add_client(service.app_state.store, "Other carrier", "operator", client_id="ops2"))
+    their = tmp_path / "theirs.csv"
+    their.write_text(DEMO_LEGS.read_text().replace("12000", "14000"))
+    upload(service, other, their, share_with="alice")
+    _run_jobs(service)
+    listed = service.get("/2/footprints", headers=service.alice).json()["data"]
+    assert sum(d["status"] == "Deprecated" for d in listed) == 1 and next(
+        d for d in listed if d["id"] == new["id"])["status"] == "Active"
 
 
 def test_idempotency_key_reused_for_another_file(service, tmp_path):

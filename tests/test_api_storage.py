@@ -56,17 +56,22 @@ def test_clients_secret_hash_and_update(store):
     assert store.update_client("nobody", active=False) is False
 
 
-def test_sealed_secret_opens_only_with_its_key():
-    sealed = seal("our-secret-at-their-host", "k" * 48)
+def test_sealed_secret_opens_only_with_its_key_and_client():
+    key = "k" * 48
+    sealed = seal("our-secret-at-their-host", key, "shipper")
     assert sealed.startswith("aesgcm1:") and "our-secret" not in sealed
-    assert sealed != seal("our-secret-at-their-host", "k" * 48)  # a fresh nonce every time
-    assert unseal(sealed, "k" * 48) == "our-secret-at-their-host"
+    assert sealed != seal("our-secret-at-their-host", key, "shipper")  # a fresh nonce every time
+    assert unseal(sealed, key, "shipper") == "our-secret-at-their-host"
     with pytest.raises(ValueError, match="cannot be opened"):
-        unseal(sealed, "another-key-" * 4)
+        unseal(sealed, "another-key-" * 4, "shipper")
     with pytest.raises(ValueError, match="cannot be opened"):
-        unseal(sealed[:-4] + "AAAA", "k" * 48)  # altered
+        unseal(sealed, key, "someone-else")  # copied to another client's row
+    with pytest.raises(ValueError, match="cannot be opened"):
+        unseal(sealed[:-4] + "AAAA", key, "shipper")  # altered
     with pytest.raises(ValueError, match="not sealed"):
-        unseal("plain text", "k" * 48)
+        unseal("plain text", key, "shipper")
+    with pytest.raises(ValueError, match="32"):
+        seal("s", "short", "shipper")
 
 
 def test_documents_are_stored_once_and_seen_only_by_their_recipients(store):

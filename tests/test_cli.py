@@ -211,3 +211,26 @@ def test_export_and_validate_commands(tmp_path):
     bad = write(tmp_path / "bad.json", json.dumps({"data": [{**shipment, "specVersion": "9.9"}]}))
     r3 = run("validate", bad)
     assert r3.exit_code == 1 and "specVersion" in r3.output
+
+
+def test_a_run_that_fails_midway_leaves_no_output_that_looks_complete(tmp_path, monkeypatch):
+    from logistics import batch
+
+    sys.path.insert(0, str(SAMPLES.parents[2] / "bench"))
+    from synthetic import legs as synthetic_legs
+
+    synthetic_legs(3_000, seed=3).write_csv(tmp_path / "legs.csv")
+    real, calls = batch.calculate, []
+
+    def failing_on_the_third_batch(frame, *args, **kwargs):
+        calls.append(frame.height)
+        if len(calls) == 4:  # the first call only gives the results' columns (an empty frame)
+            raise OSError("disk gone")
+        return real(frame, *args, **kwargs)
+
+    monkeypatch.setattr(batch, "calculate", failing_on_the_third_batch)
+    outs = [tmp_path / "out" / name for name in ("legs.parquet", "shipments.csv", "errors.csv")]
+    with pytest.raises(OSError, match="disk gone"):
+        batch.run(tmp_path / "legs.csv", outs[0], shipments_out=outs[1], errors_out=outs[2], batch_rows=1_000)
+    assert calls[0] == 0 and len(calls) == 4
+    assert list((tmp_path / "out").iterdir()) == []  # neither the outputs nor their partial files
