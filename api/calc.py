@@ -20,6 +20,7 @@ import polars as pl
 import logistics
 from logistics import exchange
 from logistics.io import read_table
+from logistics.model import leg_schema
 
 from .models import LEG_FIELDS, SHIPMENT_FIELDS, ShipmentEmissions
 
@@ -77,8 +78,9 @@ class Calculator:
     def calculate_frame(self, legs: pl.DataFrame) -> logistics.Result:
         return logistics.calculate(legs, self.pack, tocs=self.tocs, hocs=self.hocs)
 
-    async def compute(self, shipments: list[logistics.Shipment]) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """(legs, shipments) result frames of these shipments, computed in a coalesced round."""
+    async def compute(self, shipments: list[logistics.Shipment]) -> tuple[pl.DataFrame, pl.DataFrame, list[dict]]:
+        """(legs, shipments) result frames of these shipments, computed in a coalesced round, and
+        the shipments as response rows (totals with their legs nested, in the order posted)."""
         if self._queue is None:
             raise RuntimeError("Calculator.start() was not awaited")
         pending = _Pending(shipments, asyncio.get_running_loop().create_future())
@@ -120,18 +122,15 @@ class Calculator:
                 results.append(exc)
         return results
 
-    def _compute_round(self, requests: list[list[logistics.Shipment]]) -> list[tuple[pl.DataFrame, pl.DataFrame]]:
-        frames = []
+    def _compute_round(self, requests: list[list[logistics.Shipment]]) -> list[tuple[pl.DataFrame, pl.DataFrame, list[dict]]]:
+        rows = []  # the round's legs, built as one frame (a frame per shipment costs more than the engine)
         for n, shipments in enumerate(requests):
             for shipment in shipments:
-                frames.append(shipment.to_frame().with_columns(
-                    pl.lit(n, pl.Int32).alias(TAG),
-                    pl.col("leg_id").is_not_null().alias(GIVEN_LEG_ID),
-                    (pl.lit(f"{n}:") + pl.col("shipment_id")).alias("shipment_id"),
-                ))
+                for row in shipment.rows():
+                    row.update({TAG: n, GIVEN_LEG_ID: row["leg_id"] is not None, "shipment_id": f"{n}:{row['shipment_id']}"})
+                    rows.append(row)
         started = time.perf_counter()
-        # one chunk: polars 2.1 can panic on multi-chunk string columns inside the engine
-        legs_in = pl.concat(frames, how="diagonal_relaxed", rechunk=True)
+        legs_in = pl.DataFrame(rows, schema={**leg_schema(rows[0]), TAG: pl.Int32, GIVEN_LEG_ID: pl.Boolean})
         result = self.calculate_frame(legs_in)
         seconds = time.perf_counter() - started
         if seconds > SLOW_ROUND_SECONDS:
@@ -146,19 +145,28 @@ class Calculator:
             pl.col("shipment_id").str.extract(r"^(\d+):", 1).cast(pl.Int32).alias(TAG),
             pl.col("shipment_id").str.replace(untag, ""),
         )
-        legs_by = legs.partition_by(TAG, as_dict=True, include_key=False)
+        legs_by = legs.drop(GIVEN_LEG_ID).partition_by(TAG, as_dict=True, include_key=False)
         totals_by = totals.partition_by(TAG, as_dict=True, include_key=False)
-        return [(legs_by[(n,)].drop(GIVEN_LEG_ID), totals_by[(n,)]) for n in range(len(requests))]
+        rows_by: dict[int, list[dict]] = {n: [] for n in range(len(requests))}
+        for row in self._response_rows(legs, totals):  # shaped once for the whole round
+            rows_by[row.pop(TAG)].append(row)
+        return [(legs_by[(n,)], totals_by[(n,)], rows_by[n]) for n in range(len(requests))]
 
     # ---- shaping and export
 
     @staticmethod
-    def emissions(legs: pl.DataFrame, shipments: pl.DataFrame) -> list[ShipmentEmissions]:
-        """Per-shipment totals with their legs nested, in the order posted."""
+    def _response_rows(legs: pl.DataFrame, shipments: pl.DataFrame) -> list[dict]:
+        """Per-shipment totals with their legs nested (``ShipmentEmissions`` fields and the request
+        tag), in the order posted."""
         leg_columns = [pl.col(c) if c in legs.columns else pl.lit(None).alias(c) for c in LEG_FIELDS]
-        nested = legs.group_by("shipment_id", maintain_order=True).agg(pl.struct(leg_columns).alias("legs"))
-        rows = shipments.select(SHIPMENT_FIELDS).join(nested, on="shipment_id", how="left", maintain_order="left")
-        return [ShipmentEmissions.model_validate(row) for row in rows.to_dicts()]
+        nested = legs.group_by(TAG, "shipment_id", maintain_order=True).agg(pl.struct(leg_columns).alias("legs"))
+        rows = shipments.select(TAG, *SHIPMENT_FIELDS).join(nested, on=[TAG, "shipment_id"], how="left",
+                                                              maintain_order="left")
+        return rows.to_dicts()
+
+    @staticmethod
+    def emissions(rows: list[dict]) -> list[ShipmentEmissions]:
+        return [ShipmentEmissions.model_validate(row) for row in rows]
 
     def export(self, legs: pl.DataFrame, shipments: pl.DataFrame | None, fmt: str) -> exchange.Export:
         return exchange.build_export(legs, shipments, fmt, self.exchange_config, pack=self.pack,

@@ -32,9 +32,9 @@ FORMAT = Query(None, alias="format", description="return exchange documents inst
 
 async def _respond(request: Request, shipments: list[logistics.Shipment], fmt: str | None) -> Any:
     calculator = request.app.state.calculator
-    legs, totals = await calculator.compute(shipments)
+    legs, totals, rows = await calculator.compute(shipments)
     if fmt is None:
-        return EmissionsResponse(data=calculator.emissions(legs, totals))
+        return EmissionsResponse(data=calculator.emissions(rows))
     built = await asyncio.to_thread(calculator.export, legs, totals, fmt)
     # a shipment with a leg that cannot be computed has no document: ``problems`` says why
     return ExchangeResponse(data=built.documents, problems=built.problems)

@@ -137,7 +137,8 @@ class Shipment(BaseModel):
     teu: float | None = Field(None, ge=0.001, le=1e6)
     legs: list[Leg] = Field(min_length=1, max_length=100)
 
-    def to_frame(self) -> pl.DataFrame:
+    def rows(self) -> list[dict]:
+        """One legs-table row per leg, in order, with the shipment's id, position and mass."""
         rows = []
         for seq, leg in enumerate(self.legs, start=1):
             row = leg.model_dump()
@@ -146,5 +147,13 @@ class Shipment(BaseModel):
             if row["mass_kg"] is None and row["teu"] is None:
                 row["mass_kg"], row["teu"] = self.mass_kg, self.teu
             rows.append(row)
-        schema = {c: LEG_COLUMNS[c] for c in rows[0] if c in LEG_COLUMNS}
-        return pl.DataFrame(rows, schema=schema)
+        return rows
+
+    def to_frame(self) -> pl.DataFrame:
+        rows = self.rows()
+        return pl.DataFrame(rows, schema=leg_schema(rows[0]))
+
+
+def leg_schema(row: dict) -> dict[str, pl.DataType]:
+    """The legs-table types of a row's columns (those the engine knows)."""
+    return {c: LEG_COLUMNS[c] for c in row if c in LEG_COLUMNS}
