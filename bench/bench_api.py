@@ -10,7 +10,8 @@ each scenario runs ``--concurrency`` client tasks for ``--seconds`` (after a 2 s
 - ``GET /2/footprints?limit=50``: the first page of a listing;
 - ``GET /2/footprints?limit=50&after=..&until=..``: a later page (the Link header's URL).
 
-The load generator runs on the same 2 cores as the server, so the figures are a lower bound.
+The load generator runs on the same 2 cores as the server, so the figures are a lower bound. First,
+without HTTP, the time of one calculation round (1 request, and ``--concurrency`` requests).
 """
 
 from __future__ import annotations
@@ -118,12 +119,31 @@ async def load(port: int, raw: bytes, seconds: float, concurrency: int) -> dict:
             "p50_ms": statistics.median(latencies) * 1000, "p99_ms": percentile(latencies, 0.99) * 1000}
 
 
+def round_in_process(requests: int, calls: int = 100) -> float:
+    """ms of one coalesced calculation round of ``requests`` 3-leg shipments, without HTTP: what
+    the service pays per round whatever the transport."""
+    import logistics
+    from api.calc import Calculator
+
+    calculator = Calculator("glec-v3.0")
+    shipments = [[logistics.Shipment.model_validate(SHIPMENT)] for _ in range(requests)]
+    for _ in range(5):
+        calculator._compute_round(shipments)
+    started = time.perf_counter()
+    for _ in range(calls):
+        calculator._compute_round(shipments)
+    return (time.perf_counter() - started) / calls * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--shipments", type=int, default=2000)
     args = parser.parse_args()
+    for requests in (1, args.concurrency):
+        print(f"in process: one calculation round of {requests} 3-leg shipment request(s): "
+              f"{round_in_process(requests):.1f} ms")
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-api-"))
     db = f"sqlite:///{tmp / 'db.sqlite'}"
