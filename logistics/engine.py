@@ -127,7 +127,6 @@ ROW_TEXT_COLUMNS = ("shipment_id", "leg_id", "origin", "destination")
 VOCABULARY = tuple(c for c, t in LEG_COLUMNS.items() if t == pl.String and c not in ROW_TEXT_COLUMNS)
 # Row facts the vocabulary-key work depends on (the method a leg defaults to, assumed vehicle).
 KEY_ROW_FLAGS = {"_has_fuel": pl.col("fuel_amount").is_not_null(), "_has_teu": pl.col("teu").is_not_null()}
-ASSUMPTION_FLAGS = ("_a_temperature", "_a_load", "_a_vehicle")
 
 
 def _normalise(raw: pl.DataFrame, defaults: Mapping[str, str], pack: F.Pack) -> pl.DataFrame:
@@ -216,7 +215,7 @@ def _vocabulary_keys(keys: pl.DataFrame, cache_key: tuple, defaults: Mapping[str
         **flags,
     ).with_columns(fills)
     k = k.with_columns(_kf=pl.struct(FACTOR_KEY_COLUMNS_BUT_FLIGHT).hash(seed=0)).select(
-        "_k", *VOCABULARY, "_key_error", *ASSUMPTION_FLAGS, "_kf")
+        "_k", *VOCABULARY, "_key_error", *flags, "_kf")
     known = k if known is None else pl.concat([known, k])
     if known.height <= MAX_CACHED_KEYS and (cache_key in pack.cache or len(pack.cache) < MAX_CACHE_ENTRIES):
         pack.cache[cache_key] = known
