@@ -1,10 +1,16 @@
 """The service's bridge to the library: calculation of posted shipments, result shaping, exports.
 
-Concurrent requests are coalesced: while one ``logistics.calculate`` call runs (in a worker thread,
-so the event loop keeps serving), newly arriving shipments queue up, and the next call computes all
-of them at once. The engine is vectorised, so 30 shipments cost little more than one; this is what
-lets one worker serve many requests per second. Each request's shipment ids are prefixed with its
-position in the round while computing (two clients may both send ``S1``) and restored afterwards.
+Concurrent requests are coalesced: while one round runs, newly arriving shipments queue up, and the
+next round computes all of them at once. In a round:
+
+- requests of a few shipments whose every leg the library's small path can take
+  (``logistics.small``: descriptors seen before, distances given, nothing rejected) are computed
+  on the event loop in well under a millisecond, with no polars call;
+- the others (new descriptors, places to look up, rejected legs, large batches, exchange formats)
+  go to ``logistics.calculate`` in a worker thread, so the event loop keeps serving. The engine is
+  vectorised, so 30 shipments cost little more than one. Each request's shipment ids are prefixed
+  with its position in the round while computing (two clients may both send ``S1``) and restored
+  afterwards.
 """
 
 from __future__ import annotations
@@ -21,12 +27,14 @@ import logistics
 from logistics import exchange
 from logistics.io import read_table
 from logistics.model import leg_schema
+from logistics.small import SmallCalculator
 
 from .models import LEG_FIELDS, SHIPMENT_FIELDS, ShipmentEmissions
 
 TAG = "api_request"
 GIVEN_LEG_ID = "api_leg_id_given"
 MAX_ROWS_PER_ROUND = 20_000
+SMALL_REQUEST_LEGS = 200  # requests up to this size may take the small path (on the event loop)
 SLOW_ROUND_SECONDS = 2.0
 
 log = logging.getLogger("api.calc")
@@ -36,10 +44,14 @@ class CalculationFailed(RuntimeError):
     pass
 
 
+Computed = tuple[pl.DataFrame | None, pl.DataFrame | None, list[dict]]  # legs, totals (frames) and response rows
+
+
 @dataclass
 class _Pending:
     shipments: list[logistics.Shipment]
-    future: asyncio.Future
+    frames: bool  # the caller needs the result frames (exports): the engine's path
+    future: asyncio.Future | None = None
     rows: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -56,6 +68,7 @@ class Calculator:
                 read_table(own)  # fail at start, not on the first request
         self.tocs, self.hocs = tocs or None, hocs or None
         self.exchange_config = exchange.load_config(exchange_config)
+        self.small = SmallCalculator(self.pack, tocs=self.tocs, hocs=self.hocs)
         self._queue: asyncio.Queue[_Pending] | None = None
         self._task: asyncio.Task | None = None
 
@@ -78,12 +91,13 @@ class Calculator:
     def calculate_frame(self, legs: pl.DataFrame) -> logistics.Result:
         return logistics.calculate(legs, self.pack, tocs=self.tocs, hocs=self.hocs)
 
-    async def compute(self, shipments: list[logistics.Shipment]) -> tuple[pl.DataFrame, pl.DataFrame, list[dict]]:
-        """(legs, shipments) result frames of these shipments, computed in a coalesced round, and
-        the shipments as response rows (totals with their legs nested, in the order posted)."""
+    async def compute(self, shipments: list[logistics.Shipment], *, frames: bool = False) -> Computed:
+        """These shipments computed in a coalesced round, as response rows (totals with their legs
+        nested, in the order posted); with ``frames``, also the (legs, shipments) result frames,
+        which are otherwise None."""
         if self._queue is None:
             raise RuntimeError("Calculator.start() was not awaited")
-        pending = _Pending(shipments, asyncio.get_running_loop().create_future())
+        pending = _Pending(shipments, frames, asyncio.get_running_loop().create_future())
         await self._queue.put(pending)
         return await pending.future
 
@@ -94,8 +108,15 @@ class Calculator:
             while not self._queue.empty() and rows < MAX_ROWS_PER_ROUND:
                 batch.append(self._queue.get_nowait())
                 rows += batch[-1].rows
+            done = self._small_round(batch, learn=False)  # no polars: fine on the event loop
+            for n, result in done.items():
+                if not batch[n].future.done():
+                    batch[n].future.set_result(result)
+            batch = [p for n, p in enumerate(batch) if n not in done]
+            if not batch:
+                continue
             try:
-                results = await asyncio.to_thread(self._compute_round, [p.shipments for p in batch])
+                results = await asyncio.to_thread(self._compute_round, batch)
             except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
                 raise
             except BaseException as exc:  # incl. a panic in native code: the loop must survive it
@@ -115,14 +136,36 @@ class Calculator:
         results: list = []
         for p in batch:
             try:
-                results.extend(await asyncio.to_thread(self._compute_round, [p.shipments]))
+                results.extend(await asyncio.to_thread(self._compute_round, [p]))
             except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
                 raise
             except BaseException as exc:
                 results.append(exc)
         return results
 
-    def _compute_round(self, requests: list[list[logistics.Shipment]]) -> list[tuple[pl.DataFrame, pl.DataFrame, list[dict]]]:
+    def _small_round(self, batch: list[_Pending], learn: bool) -> dict[int, Computed]:
+        """The requests of ``batch`` (by position) that the small path computes completely."""
+        taken = [n for n, p in enumerate(batch) if not p.frames and p.rows <= SMALL_REQUEST_LEGS]
+        if not taken:
+            return {}
+        got = iter(self.small.calculate([s for n in taken for s in batch[n].shipments], learn=learn))
+        done = {}
+        for n in taken:
+            results = [next(got) for _ in batch[n].shipments]
+            if None not in results:
+                done[n] = (None, None, [self._response_row(legs, totals) for legs, totals in results])
+        return done
+
+    def _compute_round(self, batch: list[_Pending]) -> list[Computed]:
+        """A round in the worker thread: the small path learns the new descriptors of the requests
+        it may take; the engine computes what remains."""
+        done = self._small_round(batch, learn=True)
+        rest = [n for n in range(len(batch)) if n not in done]
+        if rest:
+            done.update(zip(rest, self._engine_round([batch[n].shipments for n in rest])))
+        return [done[n] for n in range(len(batch))]
+
+    def _engine_round(self, requests: list[list[logistics.Shipment]]) -> list[Computed]:
         rows = []  # the round's legs, built as one frame (a frame per shipment costs more than the engine)
         for n, shipments in enumerate(requests):
             for shipment in shipments:
@@ -163,6 +206,11 @@ class Calculator:
         rows = shipments.select(TAG, *SHIPMENT_FIELDS).join(nested, on=[TAG, "shipment_id"], how="left",
                                                               maintain_order="left")
         return rows.to_dicts()
+
+    @staticmethod
+    def _response_row(legs: list[dict], totals: dict) -> dict:
+        """``_response_rows`` for one shipment computed by the small path."""
+        return {**{f: totals[f] for f in SHIPMENT_FIELDS}, "legs": [{f: leg[f] for f in LEG_FIELDS} for leg in legs]}
 
     @staticmethod
     def emissions(rows: list[dict]) -> list[ShipmentEmissions]:

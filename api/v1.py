@@ -32,7 +32,7 @@ FORMAT = Query(None, alias="format", description="return exchange documents inst
 
 async def _respond(request: Request, shipments: list[logistics.Shipment], fmt: str | None) -> Any:
     calculator = request.app.state.calculator
-    legs, totals, rows = await calculator.compute(shipments)
+    legs, totals, rows = await calculator.compute(shipments, frames=fmt is not None)
     if fmt is None:
         return EmissionsResponse(data=calculator.emissions(rows))
     built = await asyncio.to_thread(calculator.export, legs, totals, fmt)

@@ -11,7 +11,8 @@ each scenario runs ``--concurrency`` client tasks for ``--seconds`` (after a 2 s
 - ``GET /2/footprints?limit=50&after=..&until=..``: a later page (the Link header's URL).
 
 The load generator runs on the same 2 cores as the server, so the figures are a lower bound. First,
-without HTTP, the time of one calculation round (1 request, and ``--concurrency`` requests).
+without HTTP, the time of one calculation round (1 request, and ``--concurrency`` requests) on the
+small path (``logistics.small``) and on the engine's.
 """
 
 from __future__ import annotations
@@ -119,20 +120,27 @@ async def load(port: int, raw: bytes, seconds: float, concurrency: int) -> dict:
             "p50_ms": statistics.median(latencies) * 1000, "p99_ms": percentile(latencies, 0.99) * 1000}
 
 
-def round_in_process(requests: int, calls: int = 100) -> float:
-    """ms of one coalesced calculation round of ``requests`` 3-leg shipments, without HTTP: what
-    the service pays per round whatever the transport."""
+def round_in_process(requests: int, calls: int = 100) -> tuple[float, float]:
+    """ms of one coalesced calculation round of ``requests`` 3-leg shipments, without HTTP, on the
+    small path (descriptors seen before) and on the engine's path: what the service pays per round
+    whatever the transport."""
     import logistics
-    from api.calc import Calculator
+    from api.calc import Calculator, _Pending
 
     calculator = Calculator("glec-v3.0")
-    shipments = [[logistics.Shipment.model_validate(SHIPMENT)] for _ in range(requests)]
-    for _ in range(5):
-        calculator._compute_round(shipments)
-    started = time.perf_counter()
-    for _ in range(calls):
-        calculator._compute_round(shipments)
-    return (time.perf_counter() - started) / calls * 1000
+    batch = [_Pending([logistics.Shipment.model_validate(SHIPMENT)], frames=False) for _ in range(requests)]
+    calculator._compute_round(batch)  # the small path learns the descriptors
+    assert len(calculator._small_round(batch, learn=False)) == requests, "the small path did not take the shipment"
+    timings = []
+    for run in (lambda: calculator._small_round(batch, learn=False),
+                lambda: calculator._engine_round([p.shipments for p in batch])):
+        for _ in range(5):
+            run()
+        started = time.perf_counter()
+        for _ in range(calls):
+            run()
+        timings.append((time.perf_counter() - started) / calls * 1000)
+    return timings[0], timings[1]
 
 
 def main() -> None:
@@ -142,8 +150,9 @@ def main() -> None:
     parser.add_argument("--shipments", type=int, default=2000)
     args = parser.parse_args()
     for requests in (1, args.concurrency):
+        small, engine = round_in_process(requests)
         print(f"in process: one calculation round of {requests} 3-leg shipment request(s): "
-              f"{round_in_process(requests):.1f} ms")
+              f"small path {small:.2f} ms, engine {engine:.1f} ms")
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-api-"))
     db = f"sqlite:///{tmp / 'db.sqlite'}"

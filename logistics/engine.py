@@ -29,6 +29,10 @@ from .model import DISTANCE_TYPES, FUEL_UNITS, LEG_COLUMNS, MODES, TEMPERATURE_C
 METHODS = ("activity", "toc", "fuel", "hub", *JP_METHODS)
 MAX_MASS_KG = 1e9  # 1,000,000 t: anything above is a unit mistake
 MAX_DISTANCE_KM = 50_000.0
+# Unit changes multiply by the reciprocal: polars divides a column of two rows or more by a number
+# that way but a one-row column exactly, so a leg would differ in the last bit between a request
+# and a file. Multiplying gives the same bits for any length (and logistics.small matches them).
+T_PER_KG = 1 / 1000
 FACTOR_COLUMNS = {
     "factor_id": pl.String,
     "factor_pack": pl.String,
@@ -101,12 +105,9 @@ def calculate(
     pack = F.load_pack(pack)
     raw = read_table(legs)
     df = _normalise(raw, defaults or {}, pack)
-    own = _own_signature(tocs, hocs)
-    toc_table = _cached(pack, ("tocs", own), lambda: _materialise_energy_tocs(_with_own(pack, "tocs", tocs), pack.table("fuels")))
-    hoc_table = _cached(pack, ("hocs", own), lambda: _with_own(pack, "hocs", hocs))
     df = _distances(df, pack, daf or {}, distance_resolver)
     df = _activity(df, pack)
-    df = _resolve_factors(df, pack, toc_table, hoc_table, own)
+    df = resolve_factors(df, pack, *own_tables(pack, tocs, hocs))
     df = _emissions(df, pack)
     if df["method"].is_in(list(JP_METHODS)).any():
         jp_pack = _cached(pack, ("jp", str(jp_pack)), lambda: F.load_pack(jp_pack))
@@ -153,8 +154,7 @@ def _normalise(raw: pl.DataFrame, defaults: Mapping[str, str], pack: F.Pack) -> 
         leg_id=pl.col("leg_id").fill_null(pl.col("shipment_id") + "-" + pl.col("leg_seq").cast(pl.String)),
         _k=pl.struct(*vocabulary, *KEY_ROW_FLAGS).hash(seed=0),
     )
-    cache_key = ("vocabulary", tuple(sorted((c, str(t)) for c, t in schema if c in VOCABULARY)), tuple(sorted(defaults.items())))
-    known = _vocabulary_keys(df.select("_k", *vocabulary, *KEY_ROW_FLAGS), cache_key, defaults, pack)
+    known = vocabulary_keys(df.select("_k", *vocabulary, *KEY_ROW_FLAGS), schema, defaults, pack)
     df = df.drop(*vocabulary, *KEY_ROW_FLAGS).join(known, on="_k", how="left", maintain_order="left").drop("_k")
     df = merge_errors(df, "_key_error").drop("_key_error")
     # generated leg ids are unique by construction; given ones are checked
@@ -185,10 +185,12 @@ def _reading_plan(schema: tuple) -> tuple[list[pl.Expr], list[tuple[pl.Expr, pl.
     return columns, checks
 
 
-def _vocabulary_keys(keys: pl.DataFrame, cache_key: tuple, defaults: Mapping[str, str], pack: F.Pack) -> pl.DataFrame:
-    """Per vocabulary key ``_k``: the vocabulary read and defaulted, the method, the assumption
-    flags, ``_kf`` (hash of the factor-relevant descriptors) and ``_key_error``. Keys seen before
-    (same input schema and defaults) come from the pack's cache."""
+def vocabulary_keys(keys: pl.DataFrame, schema: tuple, defaults: Mapping[str, str], pack: F.Pack) -> pl.DataFrame:
+    """Per vocabulary key ``_k`` (the hash of the raw vocabulary cells and KEY_ROW_FLAGS): the
+    vocabulary read and defaulted, the method, the assumption flags, ``_kf`` (hash of the
+    factor-relevant descriptors) and ``_key_error``. Keys seen before (same input schema and
+    defaults) come from the pack's cache."""
+    cache_key = ("vocabulary", tuple(sorted((c, str(t)) for c, t in schema if c in VOCABULARY)), tuple(sorted(defaults.items())))
     known = pack.cache.get(cache_key)
     new = keys if known is None else keys.join(known.select("_k"), on="_k", how="anti")
     if known is not None and not new.height:
@@ -399,7 +401,7 @@ def _activity(df: pl.DataFrame, pack: F.Pack) -> pl.DataFrame:
     t_per_teu = pack.parameter("teu_mass_t_average", 10.0)
     short_max = pack.parameter("flight_short_haul_max_km", 1500.0)
     df = df.with_columns(
-        mass_t=pl.coalesce(pl.col("mass_kg") / 1000.0, pl.col("teu") * t_per_teu),
+        mass_t=pl.coalesce(pl.col("mass_kg") * T_PER_KG, pl.col("teu") * t_per_teu),
         _a_mass=pl.col("mass_kg").is_null() & pl.col("teu").is_not_null(),
         flight_length=pl.when((pl.col("mode") == "air") & pl.col("flight_length").is_null() & pl.col("distance_km").is_not_null())
         .then(pl.when(pl.col("distance_km") < short_max).then(pl.lit("short_haul")).otherwise(pl.lit("long_haul")))
@@ -407,7 +409,7 @@ def _activity(df: pl.DataFrame, pack: F.Pack) -> pl.DataFrame:
     )
     return df.with_columns(
         tkm=pl.when(pl.col("mode") != "hub").then(pl.col("mass_t") * pl.col("distance_km")),
-        _teu_eff=pl.coalesce("teu", pl.col("mass_t") / t_per_teu),
+        _teu_eff=pl.coalesce("teu", pl.col("mass_t") * (1 / t_per_teu)),
     )
 
 
@@ -424,7 +426,7 @@ FACTOR_KEY_COLUMNS = tuple(dict.fromkeys(
 FACTOR_KEY_COLUMNS_BUT_FLIGHT = tuple(c for c in FACTOR_KEY_COLUMNS if c != "flight_length")
 
 
-def _resolve_factors(df: pl.DataFrame, pack: F.Pack, tocs: pl.DataFrame, hocs: pl.DataFrame, own) -> pl.DataFrame:
+def resolve_factors(df: pl.DataFrame, pack: F.Pack, tocs: pl.DataFrame, hocs: pl.DataFrame, own) -> pl.DataFrame:
     """``df`` with FACTOR_COLUMNS: resolved once per distinct factor key (and kept on the pack for
     later calls with the same own tables), joined back on the key's hash."""
     df = df.with_columns(_fkey=pl.when(pl.col("_error").is_null()).then(pl.struct("_kf", "flight_length").hash(seed=0))).drop("_kf")
@@ -464,6 +466,15 @@ def _own_signature(*own) -> tuple | None:
     return tuple(signature)
 
 
+def own_tables(pack: F.Pack, tocs, hocs) -> tuple[pl.DataFrame, pl.DataFrame, tuple | None]:
+    """The TOC and HOC tables legs are resolved against (the carrier's own rows first), and the
+    signature their cached work is kept under."""
+    own = _own_signature(tocs, hocs)
+    toc_table = _cached(pack, ("tocs", own), lambda: _materialise_energy_tocs(_with_own(pack, "tocs", tocs), pack.table("fuels")))
+    hoc_table = _cached(pack, ("hocs", own), lambda: _with_own(pack, "hocs", hocs))
+    return toc_table, hoc_table, own
+
+
 def _cached(pack: F.Pack, key: tuple, make):
     if key[-1] is None:
         return make()
@@ -476,7 +487,7 @@ def _toc_columns(tocs: pl.DataFrame) -> list[pl.Expr]:
     """Factor columns from a (materialised) TOC row: per tkm when given, else per TEU-km."""
     per_tkm = pl.col("wtw_g_co2e_per_tkm").is_not_null()
     per_teu = pl.col("wtw_g_co2e_per_teu_km").is_not_null()
-    pick = lambda x: pl.when(per_tkm).then(pl.col(f"{x}_g_co2e_per_tkm")).otherwise(pl.col(f"{x}_g_co2e_per_teu_km")) / 1000.0
+    pick = lambda x: pl.when(per_tkm).then(pl.col(f"{x}_g_co2e_per_tkm")).otherwise(pl.col(f"{x}_g_co2e_per_teu_km")) * T_PER_KG
     return [
         pl.col("toc_id").alias("factor_id"),
         pl.col("_pack").alias("factor_pack"),
@@ -730,15 +741,19 @@ JP_DATA_TYPES = {"jp_fuel": "primary", "jp_fuel_economy": "modelled", "jp_improv
                  "jp_conventional_tonkm": "default"}
 
 
-def _assumptions(t_per_teu: float) -> pl.Expr:
-    """The defaults a leg relied on, as readable text, from the ``_a_*`` flags."""
-    parts = {
+def assumption_texts(t_per_teu: float) -> dict[str, str]:
+    """``_a_*`` flag -> the default a leg relied on, as readable text (in the order listed)."""
+    return {
         "_a_temperature": "temperature_control=ambient",
         "_a_load": "load_type=average",
         "_a_vehicle": "vehicle=container_ship",
         "_a_mass": f"mass={t_per_teu:g} t/TEU",
         "_a_teu": f"teu=mass/{t_per_teu:g} t",
     }
+
+
+def _assumptions(t_per_teu: float) -> pl.Expr:
+    parts = assumption_texts(t_per_teu)
     return pl.concat_str([pl.when(pl.col(f)).then(pl.lit(text)) for f, text in parts.items()], separator="; ", ignore_nulls=True).replace("", None)
 
 
@@ -757,11 +772,15 @@ IDENTITY_COLUMNS = (
 )
 
 
+def result_columns(given) -> list[str]:
+    """The columns of the per-leg result of an input with columns ``given``: the identity columns
+    and the input's (typed), then the computed ones."""
+    first = [c for c in dict.fromkeys([*IDENTITY_COLUMNS, *given]) if c not in RESULT_COLUMNS]
+    return [*first, *RESULT_COLUMNS]
+
+
 def _finish(df: pl.DataFrame, given: list[str]) -> pl.DataFrame:
-    """The input's columns (typed) and the identity columns first, then the computed ones."""
-    first = list(dict.fromkeys([*IDENTITY_COLUMNS, *given]))
-    first = [c for c in first if c not in RESULT_COLUMNS]
-    return df.sort("_leg").select(*first, *RESULT_COLUMNS)
+    return df.sort("_leg").select(result_columns(given))
 
 
 def shipment_partials(legs: pl.DataFrame) -> pl.DataFrame:

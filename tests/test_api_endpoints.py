@@ -60,6 +60,26 @@ def test_three_leg_shipment_numbers_and_provenance(service):
     assert shipment["complete"] is True and [leg["leg_id"] for leg in legs] == ["S-1-1", "S-1-2", "S-1-3"]
 
 
+def test_known_descriptors_are_answered_without_the_engine(service):
+    """The second request with the same descriptors takes the small path on the event loop (no
+    worker thread, no polars) and gets the same answer."""
+    first = service.post("/v1/emissions/shipments", json=ROAD_HUB_ROAD, headers=service.alice)
+    calculator = service.app_state.calculator
+
+    def no_thread(batch):
+        raise AssertionError("the round went to the worker thread")
+
+    calculator._compute_round = no_thread
+    second = service.post("/v1/emissions/shipments", json={**ROAD_HUB_ROAD, "mass_kg": 24000}, headers=service.alice)
+    assert second.status_code == 200, second.text
+    assert second.json()["data"][0]["co2e_wtw_kg"] == pytest.approx(2 * 1570.08)
+    third = service.post("/v1/emissions/shipments", json=ROAD_HUB_ROAD, headers=service.alice)
+    assert third.json() == first.json()
+    # a leg the engine must explain still goes to it
+    bad = {**ROAD_HUB_ROAD, "legs": [{**ROAD_HUB_ROAD["legs"][0], "vehicle": "no-such-vehicle"}]}
+    assert service.post("/v1/emissions/shipments", json=bad, headers=service.alice).status_code == 500
+
+
 def test_a_leg_that_cannot_be_computed_is_reported_not_dropped(service):
     body = {"shipment_id": "S-2", "mass_kg": 1000, "legs": [
         {"mode": "road", "distance_km": 100, "vehicle": "artic_40t", "energy_carrier": "diesel", "region": "EU"},

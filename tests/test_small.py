@@ -1,0 +1,152 @@
+"""logistics.small gives engine.calculate's results for the shipments it takes, to the last bit, and
+leaves every shipment the engine would reject or must look a distance up for to the engine."""
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import logistics
+from logistics import Shipment
+from logistics.model import leg_schema
+from logistics.small import SmallCalculator
+
+PACK = logistics.load_pack()
+
+# Values a TMS sends, spelt as they come: most select a default, some in other case or with
+# spaces, some unknown.
+VALUES = {
+    "vehicle": [None, "artic_40t", "rigid_12-20t", "van", " Artic_40t ", "hgv", "container_ship", "freighter", "belly",
+                "bulk_carrier_10000-34999dwt", "motor_vessel_85-110m", "spaceship"],
+    "energy_carrier": [None, "diesel", "Diesel", "electricity", "hfo", "lng", "hvo", "plutonium"],
+    "region": [None, "EU", "eu", "NA", "EU|SA", "XX"],
+    "temperature_control": [None, "ambient", "reefer", "refrigerated", "Frozen", "tepid"],
+    "load_type": [None, "average", "container", "heavy", "cars"],
+    "distance_type": [None, "actual", "sfd", "gcd"],
+    "flight_length": [None, "short_haul", "long_haul"],
+    "hub_type": [None, "transshipment", "warehouse", "maritime_container_terminal", "moon_base"],
+    "toc_id": [None, None, None, "glec3-road-eu-hgv-level1", "glec3-road-eu-van-diesel", "no-such-toc"],
+}
+FUELS = [(None, None), (None, None), (250.0, "l"), (1200.0, "kWh"), (3.5, "kl"), (80.0, "kg"), (10.0, "barrel")]
+
+
+# Legs the pack has a default for, in the spellings a TMS sends.
+COMMON = [
+    {"mode": "road", "vehicle": "artic_40t", "energy_carrier": "diesel", "region": "EU"},
+    {"mode": "road", "vehicle": " Rigid_12-20t", "energy_carrier": "Diesel", "region": "eu", "temperature_control": "reefer"},
+    {"mode": "road", "vehicle": "van", "energy_carrier": "electricity", "region": "EU"},
+    {"mode": "road", "toc_id": "glec3-road-eu-hgv-level1"},
+    {"mode": "road", "vehicle": "artic_40t", "energy_carrier": "diesel", "region": "EU", "fuel_amount": 250.0, "fuel_unit": "l"},
+    {"mode": "rail", "energy_carrier": "electricity", "region": "EU"},
+    {"mode": "rail", "energy_carrier": "diesel", "region": "NA", "load_type": "container"},
+    {"mode": "sea", "vehicle": "container_ship", "trade_lane": None},
+    {"mode": "sea", "vehicle": "bulk_carrier_10000-34999dwt", "energy_carrier": "hfo"},
+    {"mode": "inland_waterway", "vehicle": "motor_vessel_85-110m"},
+    {"mode": "air", "vehicle": "freighter"},
+    {"mode": "air", "vehicle": "belly", "flight_length": "long_haul"},
+    {"mode": "hub", "hub_type": "transshipment"},
+    {"mode": "hub", "hub_type": "warehouse", "temperature_control": "mixed"},
+    {"mode": "hub", "hub_type": "maritime_container_terminal"},
+]
+
+
+@st.composite
+def legs(draw):
+    if draw(st.integers(0, 7)):
+        leg = dict(draw(st.sampled_from(COMMON)))
+    else:
+        leg = {k: draw(st.sampled_from(v)) for k, v in VALUES.items()}
+        leg["mode"] = draw(st.sampled_from(["road", "rail", "sea", "inland_waterway", "air", "hub"]))
+        amount, unit = draw(st.sampled_from(FUELS))
+        if amount is not None and leg["energy_carrier"]:
+            leg.update(fuel_amount=amount, fuel_unit=unit)
+    if leg["mode"] != "hub":
+        leg["distance_km"] = draw(st.one_of(st.none(), *[st.floats(0.5, 20_000)] * 7))
+        leg["distance_type"] = draw(st.sampled_from(VALUES["distance_type"]))
+    if draw(st.booleans()):
+        leg["mass_kg"] = draw(st.floats(1.0, 30_000_000.0))
+    if draw(st.integers(0, 4)) == 0:
+        leg["teu"] = draw(st.floats(0.5, 400.0))
+    if draw(st.integers(0, 6)) == 0:
+        leg["daf"] = draw(st.floats(1.0, 2.0))
+    if draw(st.integers(0, 4)) == 0:
+        leg["leg_id"] = draw(st.sampled_from(["A", "B", "X-1"]))
+    return leg
+
+
+@st.composite
+def shipments(draw):
+    count = draw(st.integers(1, 6))
+    out = []
+    for n in range(count):
+        body = {"shipment_id": f"S{n}", "legs": draw(st.lists(legs(), min_size=1, max_size=5))}
+        if draw(st.booleans()):
+            body["mass_kg"] = draw(st.floats(1.0, 40_000.0))
+        else:
+            body["teu"] = draw(st.floats(0.5, 4.0))
+        out.append(Shipment.model_validate(body))
+    return out
+
+
+def engine(shipment_list):
+    rows = [row for s in shipment_list for row in s.rows()]
+    return logistics.calculate(pl.DataFrame(rows, schema=leg_schema(rows[0])), PACK, distance_resolver=None)
+
+
+SMALL = SmallCalculator(PACK)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(shipments())
+def test_same_results_as_the_engine(shipment_list):
+    got = SMALL.calculate(shipment_list)
+    result = engine(shipment_list)
+    legs_by = result.legs.partition_by("shipment_id", as_dict=True, maintain_order=True)
+    totals_by = {row["shipment_id"]: row for row in result.shipments.to_dicts()}
+    for shipment, small in zip(shipment_list, got):
+        expected = legs_by[(shipment.shipment_id,)].to_dicts()
+        if small is None:
+            # only shipments the engine rejects a leg of, or must look a distance up for
+            assert any(leg["error"] for leg in expected) or any(
+                leg.mode != "hub" and leg.distance_km is None for leg in shipment.legs)
+            continue
+        small_legs, small_totals = small
+        for small_leg, engine_leg in zip(small_legs, expected):  # every column, exactly: no tolerance
+            assert small_leg == engine_leg, {k: (v, engine_leg.get(k)) for k, v in small_leg.items() if v != engine_leg.get(k)}
+        assert len(small_legs) == len(expected)
+        assert list(small_legs[0]) == list(expected[0])  # in the engine's column order
+        assert small_totals == totals_by[shipment.shipment_id]
+
+
+BENCH = {"shipment_id": "BENCH-1", "mass_kg": 12000, "legs": [
+    {"mode": "road", "distance_km": 410, "vehicle": "artic_40t", "energy_carrier": "diesel", "region": "EU"},
+    {"mode": "hub", "hub_type": "transshipment"},
+    {"mode": "road", "distance_km": 510, "vehicle": "rigid_12-20t", "energy_carrier": "diesel", "region": "EU"},
+]}
+
+
+def test_takes_the_common_shipment_and_learns_keys_once():
+    calculator = SmallCalculator(PACK)
+    shipment = Shipment.model_validate(BENCH)
+    assert calculator.calculate([shipment], learn=False) == [None]  # keys not seen yet: for the engine
+    (legs, totals), = calculator.calculate([shipment])
+    # GLEC v3.0 defaults: artic 40 t diesel EU 95 g/tkm WTW (pp.91-92), transshipment hub 0.6 kg/t
+    # (p.87), rigid 12-20 t diesel EU 179 g/tkm: 12 t × 410 km × 0.095 + 12 t × 0.6 + 12 t × 510 km × 0.179
+    assert [leg["co2e_wtw_kg"] for leg in legs] == pytest.approx([467.4, 7.2, 1095.48])
+    assert totals["co2e_wtw_kg"] == pytest.approx(1570.08)
+    assert totals["tkm"] == 11040.0 and totals["complete"] is True
+    assert legs == engine([shipment]).legs.to_dicts()
+    assert calculator.calculate([shipment], learn=False) == [(legs, totals)]  # now without polars
+
+
+def test_leaves_rejected_and_unresolved_shipments_to_the_engine():
+    calculator = SmallCalculator(PACK)
+    good = Shipment.model_validate(BENCH)
+    unknown = Shipment.model_validate({**BENCH, "shipment_id": "U", "legs": [{**BENCH["legs"][0], "vehicle": "spaceship"}]})
+    places = Shipment.model_validate({**BENCH, "shipment_id": "P", "legs": [
+        {**BENCH["legs"][0], "distance_km": None, "origin": "DEHAM", "destination": "DEDUS"}]})
+    twice = Shipment.model_validate({**BENCH, "shipment_id": "D", "legs": [{**BENCH["legs"][0], "leg_id": "L"}] * 2})
+    got = calculator.calculate([good, unknown, places, twice, good])
+    assert got[1:4] == [None, None, None]
+    assert got[0] is not None and got[0] == got[4]  # each shipment on its own
+    assert got[0][1]["co2e_wtw_kg"] == pytest.approx(1570.08)
