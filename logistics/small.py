@@ -18,7 +18,10 @@ belongs to ``engine.calculate``.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+import math
+from collections.abc import Iterable
+from itertools import pairwise
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -123,7 +126,7 @@ class SmallCalculator:
         daf[is_hub] = np.nan
 
         flight_length = np.array([i["flight_length"] for i in info], dtype=object)
-        from_distance = (mode == "air") & (flight_length == None) & ~np.isnan(distance)  # noqa: E711 (elementwise)
+        from_distance = (mode == "air") & np.equal(flight_length, None) & ~np.isnan(distance)
         flight_length[from_distance] = np.where(distance < self.short_haul_max_km, "short_haul", "long_haul")[from_distance]
         factor_keys = list(zip(keys, flight_length.tolist()))
         if learn:
@@ -170,7 +173,7 @@ class SmallCalculator:
         bounds = [*starts, n]
         totals = self._totals(legs, bounds, mass_t, is_hub, tkm, co2e)
         out: list[ShipmentResult | None] = []
-        for s, (a, b) in enumerate(zip(bounds, bounds[1:])):
+        for s, (a, b) in enumerate(pairwise(bounds)):
             own = legs[a:b]
             unique_leg_ids = len({leg["leg_id"] for leg in own}) == len(own)
             out.append((own, totals[s]) if ok[a:b].all() and unique_leg_ids else None)
@@ -180,7 +183,7 @@ class SmallCalculator:
         """Legs the engine computes without an error, distance lookup or Japanese method."""
         text_ok = np.array([all(r.get(c) is None or (isinstance(r[c], str) and r[c] and r[c] == r[c].strip())
                                 for c in ROW_TEXT) and r.get("shipment_id") is not None for r in rows])
-        nan_given = np.array([any(r.get(c) is not None and r[c] != r[c] for c in NUMBERS) for r in rows])
+        nan_given = np.array([any(r.get(c) is not None and math.isnan(r[c]) for c in NUMBERS) for r in rows])
         key_ok = np.array([i["_key_error"] is None and i["mode"] in MODES and i["method"] not in JP_METHODS for i in info])
         factor_ok = np.array([f["factor_error"] is None for f in factor])
         with np.errstate(invalid="ignore"):
@@ -215,7 +218,7 @@ class SmallCalculator:
             if c in computed:
                 v = computed[c]
                 v = v if v is None else v[j]
-                out[c] = None if isinstance(v, float) and v != v else (float(v) if isinstance(v, np.floating) else v)
+                out[c] = None if isinstance(v, float) and math.isnan(v) else (float(v) if isinstance(v, np.floating) else v)
             elif c in factor:
                 out[c] = factor[c]
             elif c in info:
@@ -243,13 +246,13 @@ class SmallCalculator:
         return [
             {"shipment_id": legs[a]["shipment_id"], "legs": b - a, "error_legs": 0,
              **{c: _value(v[s]) for c, v in columns.items()}, "jp_co2_ttw_kg": 0.0, "complete": True}
-            for s, (a, b) in enumerate(zip(bounds, bounds[1:]))
+            for s, (a, b) in enumerate(pairwise(bounds))
         ]
 
 
 def _value(v):
     """A NumPy scalar as the engine's row value: NaN is null."""
-    return None if v != v else float(v)
+    return None if math.isnan(v) else float(v)
 
 
 def _kahan_sums(values: np.ndarray, bounds: list[int]) -> np.ndarray:
