@@ -4,9 +4,9 @@ Concurrent requests are coalesced: while one round runs, newly arriving shipment
 next round computes all of them at once. In a round:
 
 - requests of a few shipments whose every leg the library's small path can take
-  (``logistics.small``: descriptors seen before, distances given, nothing rejected) are computed
-  on the event loop in well under a millisecond, with no polars call;
-- the others (new descriptors, places to look up, rejected legs, large batches, exchange formats)
+  (``logistics.small``: descriptors and places seen before, nothing rejected) are computed on the
+  event loop in about a millisecond, with no polars call;
+- the others (new descriptors or places, rejected legs, large batches, exchange formats)
   go to ``logistics.calculate`` in a worker thread, so the event loop keeps serving. The engine is
   vectorised, so 30 shipments cost little more than one. Each request's shipment ids are prefixed
   with its position in the round while computing (two clients may both send ``S1``) and restored

@@ -11,9 +11,11 @@ few dozen of them, which is nothing next to a file of legs but 20 ms for a singl
   of operations, and shipment totals are summed the way polars sums (Kahan), so the numbers are
   the same to the last bit (``tests/test_small.py`` compares both on random shipments).
 
+Distances from places (``origin`` / ``destination``) come from ``logistics.geo`` as in the engine,
+once per distinct (mode, origin, destination), and are kept too.
+
 It only takes shipments it can compute completely. A shipment with a leg the engine would reject
-(and explain), a distance still to be found from places, or a Japanese method gets ``None``: it
-belongs to ``engine.calculate``.
+(and explain) gets ``None``: it belongs to ``engine.calculate``.
 """
 
 from __future__ import annotations
@@ -42,6 +44,12 @@ SHIPMENT_COLUMNS = (
 # A key not known (learn=False) or beyond MAX_KEYS: its legs go to the engine.
 UNKNOWN_KEY = dict.fromkeys([*E.VOCABULARY, "_kf", "_a_temperature", "_a_load", "_a_vehicle"]) | {"_key_error": "unknown key"}
 
+# What logistics.geo gives a leg from its places; NO_DISTANCE for legs that were not looked up.
+PLACE_KEY = ("mode", "origin", "destination")
+LAT_LON = ("origin_lat", "origin_lon", "destination_lat", "destination_lon")
+PLACE_DISTANCE = ("distance_km", "distance_type", "distance_source", "distance_error")
+NO_DISTANCE = (None, None, None, "not looked up")
+
 ShipmentResult = tuple[list[dict[str, Any]], dict[str, Any]]  # its legs' result rows, its totals row
 
 
@@ -61,6 +69,7 @@ class SmallCalculator:
         self.assumption_texts = E.assumption_texts(self.t_per_teu)
         self._keys: dict[tuple, dict] = {}  # raw vocabulary cells + KEY_ROW_FLAGS -> the key's row
         self._factors: dict[tuple, dict] = {}  # (vocabulary key, flight_length) -> FACTOR_COLUMNS
+        self._distances: dict[tuple, tuple] = {}  # (mode, origin, destination) -> PLACE_DISTANCE columns
 
     # ---- keys: the engine's work, once per key
 
@@ -95,6 +104,18 @@ class SmallCalculator:
         got = E.resolve_factors(frame, self.pack, *E.own_tables(self.pack, self.tocs, self.hocs)).sort("_i")
         self._factors.update(zip(new, got.select(*E.FACTOR_COLUMNS).iter_rows(named=True)))
 
+    def _learn_distances(self, pairs: Iterable[tuple]) -> None:
+        new = [p for p in dict.fromkeys(pairs) if p not in self._distances][: max(0, MAX_KEYS - len(self._distances))]
+        if not new:
+            return
+        from . import geo
+
+        places = pl.DataFrame({"_leg": range(len(new)), **{c: [p[n] for p in new] for n, c in enumerate(PLACE_KEY)}},
+                              schema={"_leg": pl.Int64, **dict.fromkeys(PLACE_KEY, pl.String)})
+        places = places.with_columns(pl.lit(None, pl.Float64).alias(c) for c in LAT_LON)
+        got = geo.resolve_distances(places, pack=self.pack, daf={}).sort("_leg")
+        self._distances.update(zip(new, got.select(PLACE_DISTANCE).iter_rows()))
+
     # ---- the calculation
 
     def calculate(self, shipments: list[Shipment], *, learn: bool = True) -> list[ShipmentResult | None]:
@@ -119,9 +140,18 @@ class SmallCalculator:
             return np.array([r.get(c) for r in rows], dtype=float)  # None -> NaN, the engine's null
 
         mass, teu, given_distance, given_daf, fuel = (number(c) for c in NUMBERS)
-        distance = np.where(is_hub, 0.0, given_distance)
+        from_places = ~is_hub & np.isnan(given_distance)
+        pairs = [(m, r.get("origin"), r.get("destination")) for m, r in zip(mode, rows)]
+        if learn:
+            self._learn_distances(p for p, f, i in zip(pairs, from_places, info) if f and i["_key_error"] is None)
+        placed = [self._distances.get(p, NO_DISTANCE) if f else NO_DISTANCE for p, f in zip(pairs, from_places)]
+        distance = np.where(is_hub, 0.0, np.where(from_places, np.array([d[0] for d in placed], dtype=float), given_distance))
         distance_type = np.array([i["distance_type"] or "actual" for i in info], dtype=object)
-        distance_type[is_hub] = None
+        distance_source = np.full(n, "given", dtype=object)
+        distance_type[from_places] = [d[1] for d, f in zip(placed, from_places) if f]
+        distance_source[from_places] = [d[2] for d, f in zip(placed, from_places) if f]
+        distance_type[is_hub] = distance_source[is_hub] = None
+        place_error = from_places & np.array([d[3] is not None for d in placed])
         daf = np.where(np.isnan(given_daf), self._daf_rule(mode, distance_type, distance), given_daf)
         daf[is_hub] = np.nan
 
@@ -134,7 +164,8 @@ class SmallCalculator:
         no_factor = {c: None for c in E.FACTOR_COLUMNS} | {"factor_error": "unknown key"}
         factor = [self._factors.get(fk, no_factor) for fk in factor_keys]
 
-        ok = self._computable(rows, info, factor, mass, teu, given_distance, given_daf, daf, fuel, is_hub)
+        ok = self._computable(rows, info, factor, mass, teu, given_distance, given_daf, fuel, is_hub) & ~place_error
+        ok &= is_hub | ~(np.isnan(distance) | np.isnan(daf))
 
         mass_t = np.where(np.isnan(mass), teu * self.t_per_teu, mass * E.T_PER_KG)
         tkm = np.where(is_hub, np.nan, mass_t * distance)
@@ -158,7 +189,7 @@ class SmallCalculator:
         computed = {
             "leg_seq": self._leg_seq(rows, starts),
             "distance_km": distance, "distance_type": distance_type,
-            "distance_source": np.where(is_hub, None, "given"),
+            "distance_source": distance_source,
             "daf": daf, "mass_t": mass_t, "teu": np.where(by_teu, teu_eff, teu), "tkm": tkm,
             "flight_length": flight_length, "assumptions": assumptions,
             "co2e_ttw_kg": co2e["ttw"], "co2e_wtt_kg": co2e["wtt"], "co2e_wtw_kg": co2e["wtw"],
@@ -179,8 +210,8 @@ class SmallCalculator:
             out.append((own, totals[s]) if ok[a:b].all() and unique_leg_ids else None)
         return out
 
-    def _computable(self, rows, info, factor, mass, teu, given_distance, given_daf, daf, fuel, is_hub) -> np.ndarray:
-        """Legs the engine computes without an error, distance lookup or Japanese method."""
+    def _computable(self, rows, info, factor, mass, teu, given_distance, given_daf, fuel, is_hub) -> np.ndarray:
+        """Legs whose input the engine accepts, with a factor and not a Japanese method."""
         text_ok = np.array([all(r.get(c) is None or (isinstance(r[c], str) and r[c] and r[c] == r[c].strip())
                                 for c in ROW_TEXT) and r.get("shipment_id") is not None for r in rows])
         nan_given = np.array([any(r.get(c) is not None and math.isnan(r[c]) for c in NUMBERS) for r in rows])
@@ -190,7 +221,7 @@ class SmallCalculator:
             rejected = (
                 (np.isnan(mass) & np.isnan(teu)) | (mass <= 0) | (mass > E.MAX_MASS_KG) | (teu <= 0) | (teu > 1e6)
                 | (~is_hub & (given_distance <= 0)) | (given_distance > E.MAX_DISTANCE_KM) | (fuel < 0)
-                | (given_daf <= 0) | (given_daf > 10) | (~is_hub & (np.isnan(daf) | np.isnan(given_distance)))
+                | (given_daf <= 0) | (given_daf > 10)
             )
         return text_ok & ~nan_given & key_ok & factor_ok & ~rejected
 

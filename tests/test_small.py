@@ -1,5 +1,5 @@
-"""logistics.small gives engine.calculate's results for the shipments it takes, to the last bit, and
-leaves every shipment the engine would reject or must look a distance up for to the engine."""
+"""logistics.small gives engine.calculate's results for the shipments it takes, to the last bit
+(distances from places included), and leaves every shipment the engine would reject to it."""
 
 import polars as pl
 import pytest
@@ -26,6 +26,14 @@ VALUES = {
     "flight_length": [None, "short_haul", "long_haul"],
     "hub_type": [None, "transshipment", "warehouse", "maritime_container_terminal", "moon_base"],
     "toc_id": [None, None, None, "glec3-road-eu-hgv-level1", "glec3-road-eu-van-diesel", "no-such-toc"],
+}
+# Places per mode (UN/LOCODE, IATA, lat,lon), and some that cannot be found.
+PLACES = {
+    "road": [("DEHAM", "DEDUS"), ("DEDUS", "FRPAR"), ("53.55,9.99", "48.86,2.35"), ("DEHAM", "XXZZZ")],
+    "rail": [("DEHAM", "PLWAW"), ("DEDUS", "ITMIL")],
+    "sea": [("NLRTM", "CNSHA"), ("NLRTM", "SGSIN"), ("DEHAM", "NLRTM")],
+    "inland_waterway": [("NLRTM", "DEDUS")],
+    "air": [("NRT", "FRA"), ("FRA", "MUC"), ("CDG", "JFK"), ("NRT", "ZZZ")],
 }
 FUELS = [(None, None), (None, None), (250.0, "l"), (1200.0, "kWh"), (3.5, "kl"), (80.0, "kg"), (10.0, "barrel")]
 
@@ -61,8 +69,10 @@ def legs(draw):
         if amount is not None and leg["energy_carrier"]:
             leg.update(fuel_amount=amount, fuel_unit=unit)
     if leg["mode"] != "hub":
-        leg["distance_km"] = draw(st.one_of(st.none(), *[st.floats(0.5, 20_000)] * 7))
+        leg["distance_km"] = draw(st.one_of(st.none(), *[st.floats(0.5, 20_000)] * 3))
         leg["distance_type"] = draw(st.sampled_from(VALUES["distance_type"]))
+        if leg["distance_km"] is None and draw(st.integers(0, 3)):
+            leg["origin"], leg["destination"] = draw(st.sampled_from(PLACES[leg["mode"]]))
     if draw(st.booleans()):
         leg["mass_kg"] = draw(st.floats(1.0, 30_000_000.0))
     if draw(st.integers(0, 4)) == 0:
@@ -90,7 +100,7 @@ def shipments(draw):
 
 def engine(shipment_list):
     rows = [row for s in shipment_list for row in s.rows()]
-    return logistics.calculate(pl.DataFrame(rows, schema=leg_schema(rows[0])), PACK, distance_resolver=None)
+    return logistics.calculate(pl.DataFrame(rows, schema=leg_schema(rows[0])), PACK)
 
 
 SMALL = SmallCalculator(PACK)
@@ -105,10 +115,8 @@ def test_same_results_as_the_engine(shipment_list):
     totals_by = {row["shipment_id"]: row for row in result.shipments.to_dicts()}
     for shipment, small in zip(shipment_list, got):
         expected = legs_by[(shipment.shipment_id,)].to_dicts()
-        if small is None:
-            # only shipments the engine rejects a leg of, or must look a distance up for
-            assert any(leg["error"] for leg in expected) or any(
-                leg.mode != "hub" and leg.distance_km is None for leg in shipment.legs)
+        if small is None:  # only shipments the engine rejects a leg of
+            assert any(leg["error"] for leg in expected)
             continue
         small_legs, small_totals = small
         for small_leg, engine_leg in zip(small_legs, expected):  # every column, exactly: no tolerance
@@ -143,10 +151,10 @@ def test_leaves_rejected_and_unresolved_shipments_to_the_engine():
     calculator = SmallCalculator(PACK)
     good = Shipment.model_validate(BENCH)
     unknown = Shipment.model_validate({**BENCH, "shipment_id": "U", "legs": [{**BENCH["legs"][0], "vehicle": "spaceship"}]})
-    places = Shipment.model_validate({**BENCH, "shipment_id": "P", "legs": [
-        {**BENCH["legs"][0], "distance_km": None, "origin": "DEHAM", "destination": "DEDUS"}]})
+    nowhere = Shipment.model_validate({**BENCH, "shipment_id": "P", "legs": [
+        {**BENCH["legs"][0], "distance_km": None, "origin": "DEHAM", "destination": "XXZZZ"}]})
     twice = Shipment.model_validate({**BENCH, "shipment_id": "D", "legs": [{**BENCH["legs"][0], "leg_id": "L"}] * 2})
-    got = calculator.calculate([good, unknown, places, twice, good])
+    got = calculator.calculate([good, unknown, nowhere, twice, good])
     assert got[1:4] == [None, None, None]
     assert got[0] is not None and got[0] == got[4]  # each shipment on its own
     assert got[0][1]["co2e_wtw_kg"] == pytest.approx(1570.08)
