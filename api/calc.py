@@ -148,7 +148,11 @@ class Calculator:
         taken = [n for n, p in enumerate(batch) if not p.frames and p.rows <= SMALL_REQUEST_LEGS]
         if not taken:
             return {}
-        got = iter(self.small.calculate([s for n in taken for s in batch[n].shipments], learn=learn))
+        try:
+            got = iter(self.small.calculate([s for n in taken for s in batch[n].shipments], learn=learn))
+        except Exception:  # the engine computes them all; the round (and the event loop) go on
+            log.exception("small path failed on a round of %d requests; the engine takes them", len(taken))
+            return {}
         done = {}
         for n in taken:
             results = [next(got) for _ in batch[n].shipments]

@@ -1,5 +1,6 @@
 """legs/s of logistics.calculate on synthetic legs with given distances (in memory, no I/O), and
-the time of one call on a 3-leg shipment (what the HTTP service pays per request).
+the time of one call on a 3-leg shipment, by the engine and by logistics.small (what the HTTP
+service pays per request).
 
     python bench/bench_engine.py [N_LEGS=1000000] [REPEATS=3]
 """
@@ -17,6 +18,8 @@ import polars as pl  # noqa: E402
 
 import logistics  # noqa: E402
 from synthetic import legs  # noqa: E402
+
+from logistics.small import SmallCalculator  # noqa: E402
 
 
 def main() -> None:
@@ -51,6 +54,19 @@ def main() -> None:
     for _ in range(calls):
         logistics.calculate(small, pack, distance_resolver=None).shipments
     print(f"one 3-leg shipment: {(time.perf_counter() - t0) / calls * 1000:.1f} ms per call ({calls} calls)")
+    # the same shipment through logistics.small (the service's path once its descriptors are known)
+    shipment = logistics.Shipment.model_validate({"shipment_id": "S-1", "mass_kg": 12_000.0, "legs": [
+        {"mode": "road", "distance_km": 410.0, "vehicle": "artic_40t", "energy_carrier": "diesel", "region": "EU"},
+        {"mode": "hub", "hub_type": "transshipment"},
+        {"mode": "road", "distance_km": 510.0, "vehicle": "rigid_12-20t", "energy_carrier": "diesel", "region": "EU"},
+    ]})
+    small = SmallCalculator(pack)
+    small.calculate([shipment])  # learns its descriptors
+    calls = 2000
+    t0 = time.perf_counter()
+    for _ in range(calls):
+        small.calculate([shipment], learn=False)
+    print(f"one 3-leg shipment, logistics.small: {(time.perf_counter() - t0) / calls * 1000:.2f} ms per call ({calls} calls)")
 
 
 if __name__ == "__main__":

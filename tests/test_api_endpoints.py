@@ -80,6 +80,15 @@ def test_known_descriptors_are_answered_without_the_engine(service):
     assert service.post("/v1/emissions/shipments", json=bad, headers=service.alice).status_code == 500
 
 
+def test_a_failing_small_path_leaves_the_request_to_the_engine(service):
+    def broken(shipments, learn=True):
+        raise RuntimeError("bug")
+
+    service.app_state.calculator.small.calculate = broken
+    answer = service.post("/v1/emissions/shipments", json=ROAD_HUB_ROAD, headers=service.alice)
+    assert answer.status_code == 200 and answer.json()["data"][0]["co2e_wtw_kg"] == pytest.approx(1570.08)
+
+
 def test_a_leg_that_cannot_be_computed_is_reported_not_dropped(service):
     body = {"shipment_id": "S-2", "mass_kg": 1000, "legs": [
         {"mode": "road", "distance_km": 100, "vehicle": "artic_40t", "energy_carrier": "diesel", "region": "EU"},
