@@ -32,9 +32,9 @@ from logistics.small import SmallCalculator
 from .models import LEG_FIELDS, SHIPMENT_FIELDS, ShipmentEmissions
 
 TAG = "api_request"
-GIVEN_LEG_ID = "api_leg_id_given"
 MAX_ROWS_PER_ROUND = 20_000
-SMALL_REQUEST_LEGS = 200  # requests up to this size may take the small path (on the event loop)
+SMALL_REQUEST_LEGS = 200  # requests up to this size may take the small path (on the event loop) ...
+SMALL_ROUND_LEGS = 200  # ... up to this many legs per round (a few ms of the event loop)
 SLOW_ROUND_SECONDS = 2.0
 
 log = logging.getLogger("api.calc")
@@ -51,7 +51,7 @@ Computed = tuple[pl.DataFrame | None, pl.DataFrame | None, list[dict]]  # legs, 
 class _Pending:
     shipments: list[logistics.Shipment]
     frames: bool  # the caller needs the result frames (exports): the engine's path
-    future: asyncio.Future | None = None
+    future: asyncio.Future | None = None  # None only outside the service (bench_api times rounds directly)
     rows: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -144,21 +144,27 @@ class Calculator:
         return results
 
     def _small_round(self, batch: list[_Pending], learn: bool) -> dict[int, Computed]:
-        """The requests of ``batch`` (by position) that the small path computes completely."""
-        taken = [n for n, p in enumerate(batch) if not p.frames and p.rows <= SMALL_REQUEST_LEGS]
+        """The requests of ``batch`` (by position) that the small path computes completely. It takes
+        small requests only, and up to SMALL_ROUND_LEGS per round: beyond that the engine is faster
+        (and the event loop must not wait)."""
+        taken, legs = [], 0
+        for n, p in enumerate(batch):
+            if not p.frames and p.rows <= SMALL_REQUEST_LEGS and legs + p.rows <= SMALL_ROUND_LEGS:
+                taken.append(n)
+                legs += p.rows
         if not taken:
             return {}
         try:
             got = iter(self.small.calculate([s for n in taken for s in batch[n].shipments], learn=learn))
+            done = {}
+            for n in taken:
+                results = [next(got) for _ in batch[n].shipments]
+                if None not in results:
+                    done[n] = (None, None, [self._response_row(legs, totals) for legs, totals in results])
+            return done
         except Exception:  # the engine computes them all; the round (and the event loop) go on
             log.exception("small path failed on a round of %d requests; the engine takes them", len(taken))
             return {}
-        done = {}
-        for n in taken:
-            results = [next(got) for _ in batch[n].shipments]
-            if None not in results:
-                done[n] = (None, None, [self._response_row(legs, totals) for legs, totals in results])
-        return done
 
     def _compute_round(self, batch: list[_Pending]) -> list[Computed]:
         """A round in the worker thread: the small path learns the new descriptors of the requests
@@ -174,10 +180,12 @@ class Calculator:
         for n, shipments in enumerate(requests):
             for shipment in shipments:
                 for row in shipment.rows():
-                    row.update({TAG: n, GIVEN_LEG_ID: row["leg_id"] is not None, "shipment_id": f"{n}:{row['shipment_id']}"})
+                    if row["leg_id"] is None:  # the engine's default id, given before the round's prefix
+                        row["leg_id"] = f"{row['shipment_id']}-{row['leg_seq']}"
+                    row.update({TAG: n, "shipment_id": f"{n}:{row['shipment_id']}"})
                     rows.append(row)
         started = time.perf_counter()
-        legs_in = pl.DataFrame(rows, schema={**leg_schema(rows[0]), TAG: pl.Int32, GIVEN_LEG_ID: pl.Boolean})
+        legs_in = pl.DataFrame(rows, schema={**leg_schema(rows[0]), TAG: pl.Int32})
         result = self.calculate_frame(legs_in)
         seconds = time.perf_counter() - started
         if seconds > SLOW_ROUND_SECONDS:
@@ -186,13 +194,13 @@ class Calculator:
         untag = r"^\d+:"  # the round's prefix, "<n>:"
         legs = result.legs.with_columns(
             pl.col("shipment_id").str.replace(untag, ""),
-            pl.when(pl.col(GIVEN_LEG_ID)).then(pl.col("leg_id")).otherwise(pl.col("leg_id").str.replace(untag, "")),
+            pl.col("error").str.replace_all(r"in shipment '\d+:", "in shipment '"),
         )
         totals = result.shipments.with_columns(
             pl.col("shipment_id").str.extract(r"^(\d+):", 1).cast(pl.Int32).alias(TAG),
             pl.col("shipment_id").str.replace(untag, ""),
         )
-        legs_by = legs.drop(GIVEN_LEG_ID).partition_by(TAG, as_dict=True, include_key=False)
+        legs_by = legs.partition_by(TAG, as_dict=True, include_key=False)
         totals_by = totals.partition_by(TAG, as_dict=True, include_key=False)
         rows_by: dict[int, list[dict]] = {n: [] for n in range(len(requests))}
         for row in self._response_rows(legs, totals):  # shaped once for the whole round
@@ -214,7 +222,7 @@ class Calculator:
     @staticmethod
     def _response_row(legs: list[dict], totals: dict) -> dict:
         """``_response_rows`` for one shipment computed by the small path."""
-        return {**{f: totals[f] for f in SHIPMENT_FIELDS}, "legs": [{f: leg[f] for f in LEG_FIELDS} for leg in legs]}
+        return {**{f: totals.get(f) for f in SHIPMENT_FIELDS}, "legs": [{f: leg.get(f) for f in LEG_FIELDS} for leg in legs]}
 
     @staticmethod
     def emissions(rows: list[dict]) -> list[ShipmentEmissions]:

@@ -29,6 +29,8 @@ from .model import DISTANCE_TYPES, FUEL_UNITS, LEG_COLUMNS, MODES, TEMPERATURE_C
 METHODS = ("activity", "toc", "fuel", "hub", *JP_METHODS)
 MAX_MASS_KG = 1e9  # 1,000,000 t: anything above is a unit mistake
 MAX_DISTANCE_KM = 50_000.0
+MAX_TEU = 1e6
+MAX_DAF = 10.0
 # Unit changes multiply by the reciprocal: polars divides a column of two rows or more by a number
 # that way but a one-row column exactly, so a leg would differ in the last bit between a request
 # and a file. Multiplying gives the same bits for any length (and logistics.small matches them).
@@ -210,7 +212,7 @@ def vocabulary_keys(keys: pl.DataFrame, schema: tuple, defaults: Mapping[str, st
         .otherwise(pl.lit("activity"))
     ))
     checks = _key_checks()
-    flags, fills = _assumed()
+    flags, fills = key_assumptions()
     k = k.with_columns(
         _key_error=pl.concat_str([pl.when(c.fill_null(False)).then(m) for c, m in checks], separator="; ", ignore_nulls=True)
         .replace("", None),
@@ -227,7 +229,7 @@ def vocabulary_keys(keys: pl.DataFrame, schema: tuple, defaults: Mapping[str, st
 @lru_cache(maxsize=1)
 def _key_checks() -> list[tuple[pl.Expr, pl.Expr]]:
     """(condition, message) for the rules on a leg's vocabulary; each message names the column and
-    the value."""
+    the value. (logistics.small uses their outcome per key, ``_key_error``.)"""
     mode = pl.col("mode")
     method = pl.col("method")
     return [
@@ -251,18 +253,19 @@ def _key_checks() -> list[tuple[pl.Expr, pl.Expr]]:
 
 @lru_cache(maxsize=2)
 def _row_checks(leg_ids_given: bool) -> list[tuple[pl.Expr, pl.Expr]]:
-    """(condition, message) for the rules on a leg's numbers and identifiers."""
+    """(condition, message) for the rules on a leg's numbers and identifiers. logistics.small
+    repeats their conditions (``SmallCalculator._computable``): change both."""
     checks = [
         (pl.col("shipment_id").is_null(), pl.lit("shipment_id: missing")),
         (pl.col("mass_kg").is_null() & pl.col("teu").is_null(), pl.lit("mass_kg: missing (give mass_kg or teu)")),
         (pl.col("mass_kg") <= 0, pl.format("mass_kg: {} must be greater than 0", "mass_kg")),
         (pl.col("mass_kg") > MAX_MASS_KG, pl.format("mass_kg: {} is over 1,000,000 t", "mass_kg")),
         (pl.col("teu") <= 0, pl.format("teu: {} must be greater than 0", "teu")),
-        (pl.col("teu") > 1e6, pl.format("teu: {} is over 1,000,000", "teu")),
+        (pl.col("teu") > MAX_TEU, pl.format("teu: {} is over 1,000,000", "teu")),
         (pl.col("mode").is_in(TRANSPORT_MODES) & (pl.col("distance_km") <= 0),
          pl.format("distance_km: {} must be greater than 0", "distance_km")),
         (pl.col("distance_km") > MAX_DISTANCE_KM, pl.format("distance_km: {} is over 50,000 km", "distance_km")),
-        ((pl.col("daf") <= 0) | (pl.col("daf") > 10), pl.format("daf: {} is not between 0 and 10", "daf")),
+        ((pl.col("daf") <= 0) | (pl.col("daf") > MAX_DAF), pl.format("daf: {} is not between 0 and 10", "daf")),
         (pl.col("fuel_amount") < 0, pl.format("fuel_amount: {} is negative", "fuel_amount")),
     ]
     if leg_ids_given:
@@ -272,8 +275,8 @@ def _row_checks(leg_ids_given: bool) -> list[tuple[pl.Expr, pl.Expr]]:
 
 
 @lru_cache(maxsize=1)
-def _assumed() -> tuple[dict[str, pl.Expr], list[pl.Expr]]:
-    """Built-in defaults: flags saying which keys rely on them (see _assumptions), and the fills."""
+def key_assumptions() -> tuple[dict[str, pl.Expr], list[pl.Expr]]:
+    """Built-in defaults: flags saying which keys rely on them (see _assumptions; logistics.small reads the flags), and the fills."""
     mode, method_activity = pl.col("mode"), pl.col("method") == "activity"
     assumed = {
         "_a_temperature": (pl.col("temperature_control").is_null() & mode.is_not_null(), "temperature_control", "ambient"),
@@ -801,6 +804,11 @@ def shipment_partials(legs: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+# The shipment table's columns, in order.
+SHIPMENT_COLUMNS = (
+    "shipment_id", "legs", "error_legs", "mass_kg", "tkm", "co2e_ttw_kg", "co2e_wtt_kg", "co2e_wtw_kg",
+    "co2e_wtw_unsplit_kg", "jp_co2_ttw_kg", "intensity_wtw_g_per_tkm", "primary_data_share", "complete",
+)
 SUMMED = ("tkm", "co2e_ttw_kg", "co2e_wtt_kg", "co2e_wtw_kg", "co2e_wtw_unsplit_kg", "primary_wtw_kg", "jp_co2_ttw_kg")
 
 
@@ -814,13 +822,12 @@ def finish_shipments(partials: pl.DataFrame) -> pl.DataFrame:
             # a shipment none of whose legs could be computed has no totals, not zero totals
             pl.when(pl.col("legs") > pl.col("error_legs")).then(pl.col(c)).alias(c) for c in SUMMED
         )
-        .select(
-            "shipment_id", "legs", "error_legs", "mass_kg", "tkm", "co2e_ttw_kg", "co2e_wtt_kg", "co2e_wtw_kg",
-            "co2e_wtw_unsplit_kg", "jp_co2_ttw_kg",
+        .with_columns(
             intensity_wtw_g_per_tkm=pl.when(pl.col("tkm") > 0).then(pl.col("co2e_wtw_kg") * 1000 / pl.col("tkm")),
             primary_data_share=pl.when(pl.col("co2e_wtw_kg") > 0).then(pl.col("primary_wtw_kg") / pl.col("co2e_wtw_kg")),
             complete=pl.col("error_legs") == 0,
         )
+        .select(SHIPMENT_COLUMNS)
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -91,12 +91,16 @@ TEMPERATURE_SYNONYMS = {
 }
 
 
+# Identifiers and descriptors: bounded, since a service keeps the ones it has seen.
+Name = Annotated[str | None, Field(max_length=200)]
+
+
 class Leg(BaseModel):
     """One transport chain element of a shipment: a transport leg or a hub."""
 
     model_config = ConfigDict(extra="forbid")
 
-    leg_id: str | None = None
+    leg_id: Name = None
     mode: Literal["road", "rail", "sea", "inland_waterway", "air", "hub"]
     # Lower bounds are explicit sizes, not "> 0": a subnormal float would pass gt=0.
     mass_kg: float | None = Field(None, ge=0.001, le=1e9, description="actual freight mass, not chargeable weight")
@@ -106,19 +110,19 @@ class Leg(BaseModel):
     distance_km: float | None = Field(None, ge=0.001, le=50_000)
     distance_type: Literal["actual", "sfd", "gcd"] | None = None
     daf: float | None = Field(None, ge=0.01, le=10)
-    toc_id: str | None = None
-    hoc_id: str | None = None
-    vehicle: str | None = None
-    energy_carrier: str | None = None
-    region: str | None = None
-    temperature_control: str | None = None
-    load_type: str | None = None
-    trade_lane: str | None = None
-    flight_length: str | None = None
-    hub_type: str | None = None
+    toc_id: Name = None
+    hoc_id: Name = None
+    vehicle: Name = None
+    energy_carrier: Name = None
+    region: Name = None
+    temperature_control: Name = None
+    load_type: Name = None
+    trade_lane: Name = None
+    flight_length: Name = None
+    hub_type: Name = None
     fuel_amount: float | None = Field(None, ge=0, le=1e12)
-    fuel_unit: str | None = None
-    fuel_region: str | None = None
+    fuel_unit: Name = None
+    fuel_region: Name = None
 
     @model_validator(mode="after")
     def _check(self) -> "Leg":

@@ -15,7 +15,8 @@ Distances from places (``origin`` / ``destination``) come from ``logistics.geo``
 once per distinct (mode, origin, destination), and are kept too.
 
 It only takes shipments it can compute completely. A shipment with a leg the engine would reject
-(and explain) gets ``None``: it belongs to ``engine.calculate``.
+(and explain), or with an identifier or place in surrounding spaces (which the engine trims), gets
+``None``: it belongs to ``engine.calculate``.
 """
 
 from __future__ import annotations
@@ -33,16 +34,15 @@ from . import factors as F
 from .japan import JP_METHODS
 from .model import MODES, Shipment
 
-MAX_KEYS = 10_000  # distinct vocabulary / factor keys kept; shipments with others go to the engine
+# Entries kept per cache (vocabulary keys, factor keys, place pairs); a cache that would grow past
+# it starts afresh. Only keys that resolved without an error are kept.
+MAX_KEYS = 10_000
 NUMBERS = ("mass_kg", "teu", "distance_km", "daf", "fuel_amount")
 ROW_TEXT = E.ROW_TEXT_COLUMNS
-SHIPMENT_COLUMNS = (
-    "shipment_id", "legs", "error_legs", "mass_kg", "tkm", "co2e_ttw_kg", "co2e_wtt_kg", "co2e_wtw_kg",
-    "co2e_wtw_unsplit_kg", "jp_co2_ttw_kg", "intensity_wtw_g_per_tkm", "primary_data_share", "complete",
-)
+KEY_FLAGS = tuple(E.key_assumptions()[0])  # assumption flags worked out per vocabulary key
 
-# A key not known (learn=False) or beyond MAX_KEYS: its legs go to the engine.
-UNKNOWN_KEY = dict.fromkeys([*E.VOCABULARY, "_kf", "_a_temperature", "_a_load", "_a_vehicle"]) | {"_key_error": "unknown key"}
+# A key not known (learn=False) or not kept (an error): its legs go to the engine.
+UNKNOWN_KEY = dict.fromkeys([*E.VOCABULARY, "_kf", *KEY_FLAGS]) | {"_key_error": "unknown key"}
 
 # What logistics.geo gives a leg from its places; NO_DISTANCE for legs that were not looked up.
 PLACE_KEY = ("mode", "origin", "destination")
@@ -55,8 +55,10 @@ ShipmentResult = tuple[list[dict[str, Any]], dict[str, Any]]  # its legs' result
 
 class SmallCalculator:
     """``calculate(shipments)``: per shipment its legs' result rows and its totals row, as
-    ``engine.calculate`` gives them (``Result.legs`` / ``Result.shipments`` rows), or ``None``.
-    Each shipment is computed on its own, as in an engine call where shipment ids are unique."""
+    ``engine.calculate(legs, pack, tocs=tocs, hocs=hocs)`` gives them (``Result.legs`` /
+    ``Result.shipments`` rows, no ``defaults`` or ``daf`` overrides), or ``None``. Each shipment is
+    computed on its own, as in an engine call where shipment ids are unique. A change to the own
+    TOC/HOC files (path and modification time) is picked up as by the engine."""
 
     def __init__(self, pack: str | F.Pack = F.DEFAULT_PACK, *, tocs=None, hocs=None):
         self.pack = F.load_pack(pack)
@@ -70,6 +72,7 @@ class SmallCalculator:
         self._keys: dict[tuple, dict] = {}  # raw vocabulary cells + KEY_ROW_FLAGS -> the key's row
         self._factors: dict[tuple, dict] = {}  # (vocabulary key, flight_length) -> FACTOR_COLUMNS
         self._distances: dict[tuple, tuple] = {}  # (mode, origin, destination) -> PLACE_DISTANCE columns
+        self._own = E._own_signature(tocs, hocs)
 
     # ---- keys: the engine's work, once per key
 
@@ -77,8 +80,16 @@ class SmallCalculator:
     def _vocabulary_key(row: dict) -> tuple:
         return (*(row.get(c) for c in E.VOCABULARY), row.get("fuel_amount") is not None, row.get("teu") is not None)
 
+    @staticmethod
+    def _new(cache: dict, keys: Iterable) -> list:
+        """The keys not in ``cache`` (which starts afresh when they would not fit)."""
+        new = [k for k in dict.fromkeys(keys) if k not in cache]
+        if len(cache) + len(new) > MAX_KEYS:
+            cache.clear()
+        return new[:MAX_KEYS]
+
     def _learn_keys(self, keys: Iterable[tuple]) -> None:
-        new = [k for k in dict.fromkeys(keys) if k not in self._keys][: max(0, MAX_KEYS - len(self._keys))]
+        new = self._new(self._keys, keys)
         if not new:
             return
         columns = [*E.VOCABULARY, *E.KEY_ROW_FLAGS]
@@ -88,10 +99,10 @@ class SmallCalculator:
         schema = tuple((c, pl.String) for c in E.VOCABULARY)
         known = E.vocabulary_keys(frame, schema, {}, self.pack)
         rows = frame.select("_k").join(known, on="_k", how="left", maintain_order="left").drop("_k")
-        self._keys.update(zip(new, rows.iter_rows(named=True)))
+        self._keys.update((k, row) for k, row in zip(new, rows.iter_rows(named=True)) if row["_key_error"] is None)
 
     def _learn_factors(self, keys: Iterable[tuple]) -> None:
-        new = [k for k in dict.fromkeys(keys) if k not in self._factors][: max(0, MAX_KEYS - len(self._factors))]
+        new = self._new(self._factors, keys)
         if not new:
             return
         rows = []
@@ -102,10 +113,11 @@ class SmallCalculator:
         frame = pl.DataFrame(rows, schema={**dict.fromkeys(E.VOCABULARY, pl.String), "_kf": pl.UInt64,
                                            "_error": pl.String, "_i": pl.Int64})
         got = E.resolve_factors(frame, self.pack, *E.own_tables(self.pack, self.tocs, self.hocs)).sort("_i")
-        self._factors.update(zip(new, got.select(*E.FACTOR_COLUMNS).iter_rows(named=True)))
+        self._factors.update((k, f) for k, f in zip(new, got.select(*E.FACTOR_COLUMNS).iter_rows(named=True))
+                             if f["factor_error"] is None)
 
     def _learn_distances(self, pairs: Iterable[tuple]) -> None:
-        new = [p for p in dict.fromkeys(pairs) if p not in self._distances][: max(0, MAX_KEYS - len(self._distances))]
+        new = self._new(self._distances, pairs)
         if not new:
             return
         from . import geo
@@ -114,7 +126,7 @@ class SmallCalculator:
                               schema={"_leg": pl.Int64, **dict.fromkeys(PLACE_KEY, pl.String)})
         places = places.with_columns(pl.lit(None, pl.Float64).alias(c) for c in LAT_LON)
         got = geo.resolve_distances(places, pack=self.pack, daf={}).sort("_leg")
-        self._distances.update(zip(new, got.select(PLACE_DISTANCE).iter_rows()))
+        self._distances.update((p, d) for p, d in zip(new, got.select(PLACE_DISTANCE).iter_rows()) if d[3] is None)
 
     # ---- the calculation
 
@@ -128,6 +140,10 @@ class SmallCalculator:
             rows.extend(shipment.rows())
         if not rows:
             return []
+        own = E._own_signature(self.tocs, self.hocs)  # None for frames: the same objects every call
+        if own != self._own:  # the own TOC/HOC files changed: their factors are learnt again
+            self._factors.clear()
+            self._own = own
         n = len(rows)
         keys = [self._vocabulary_key(r) for r in rows]
         if learn:
@@ -180,7 +196,7 @@ class SmallCalculator:
         with np.errstate(divide="ignore", invalid="ignore"):
             intensity = np.where(tkm > 0, co2e["wtw"] * 1000 / tkm, np.nan)
         flags = {
-            **{flag: [bool(i.get(flag)) for i in info] for flag in ("_a_temperature", "_a_load", "_a_vehicle")},
+            **{flag: [bool(i[flag]) for i in info] for flag in KEY_FLAGS},
             "_a_mass": np.isnan(mass) & ~np.isnan(teu),
             "_a_teu": by_teu & np.isnan(teu),
         }
@@ -197,7 +213,8 @@ class SmallCalculator:
             "jp_co2_ttw_kg": None, "jp_fuel_l": None, "jp_energy_gj": None, "error": None,
         }
         columns = E.result_columns(rows[0])
-        legs = [self._leg_row(j, rows[j], info[j], factor[j], computed, columns) for j in range(n)]
+        values = [self._column(c, rows, info, factor, computed) for c in columns]
+        legs = [dict(zip(columns, row)) for row in zip(*values)]
         for leg in legs:
             leg["leg_id"] = leg["leg_id"] if leg["leg_id"] is not None else f"{leg['shipment_id']}-{leg['leg_seq']}"
 
@@ -219,9 +236,9 @@ class SmallCalculator:
         factor_ok = np.array([f["factor_error"] is None for f in factor])
         with np.errstate(invalid="ignore"):
             rejected = (
-                (np.isnan(mass) & np.isnan(teu)) | (mass <= 0) | (mass > E.MAX_MASS_KG) | (teu <= 0) | (teu > 1e6)
+                (np.isnan(mass) & np.isnan(teu)) | (mass <= 0) | (mass > E.MAX_MASS_KG) | (teu <= 0) | (teu > E.MAX_TEU)
                 | (~is_hub & (given_distance <= 0)) | (given_distance > E.MAX_DISTANCE_KM) | (fuel < 0)
-                | (given_daf <= 0) | (given_daf > 10)
+                | (given_daf <= 0) | (given_daf > E.MAX_DAF)
             )
         return text_ok & ~nan_given & key_ok & factor_ok & ~rejected
 
@@ -243,20 +260,21 @@ class SmallCalculator:
         return [r["leg_seq"] if r.get("leg_seq") is not None else int(p) for r, p in zip(rows, position)]
 
     @staticmethod
-    def _leg_row(j: int, row: dict, info: dict, factor: dict, computed: dict, columns: list[str]) -> dict:
-        out = {}
-        for c in columns:
-            if c in computed:
-                v = computed[c]
-                v = v if v is None else v[j]
-                out[c] = None if isinstance(v, float) and math.isnan(v) else (float(v) if isinstance(v, np.floating) else v)
-            elif c in factor:
-                out[c] = factor[c]
-            elif c in info:
-                out[c] = info[c]
-            else:
-                out[c] = row.get(c)
-        return out
+    def _column(c: str, rows: list[dict], info: list[dict], factor: list[dict], computed: dict) -> list:
+        """Result column ``c`` as Python values (NaN is null): computed, from the factor key, from
+        the vocabulary key, or as given."""
+        if c in computed:
+            v = computed[c]
+            if v is None:
+                return [None] * len(rows)
+            if isinstance(v, np.ndarray) and v.dtype.kind == "f":
+                return [None if math.isnan(x) else x for x in v.tolist()]
+            return v.tolist() if isinstance(v, np.ndarray) else v
+        if c in E.FACTOR_COLUMNS:
+            return [f[c] for f in factor]
+        if c in UNKNOWN_KEY:
+            return [i[c] for i in info]
+        return [r.get(c) for r in rows]
 
     @staticmethod
     def _totals(legs: list[dict], bounds: list[int], mass_t, is_hub, tkm, co2e) -> list[dict]:
@@ -272,13 +290,13 @@ class SmallCalculator:
             mass = np.fmax.reduceat(np.where(is_hub, np.nan, mass_t), bounds[:-1]) * 1000
             intensity = np.where(t["tkm"] > 0, t["co2e_wtw_kg"] * 1000 / t["tkm"], np.nan)
             share = np.where(t["co2e_wtw_kg"] > 0, t["primary_wtw_kg"] / t["co2e_wtw_kg"], np.nan)
-        columns = {"mass_kg": mass, **{c: t[c] for c in SHIPMENT_COLUMNS if c in t},
-                   "intensity_wtw_g_per_tkm": intensity, "primary_data_share": share}
-        return [
-            {"shipment_id": legs[a]["shipment_id"], "legs": b - a, "error_legs": 0,
-             **{c: _value(v[s]) for c, v in columns.items()}, "jp_co2_ttw_kg": 0.0, "complete": True}
-            for s, (a, b) in enumerate(pairwise(bounds))
-        ]
+        columns = {**t, "mass_kg": mass, "intensity_wtw_g_per_tkm": intensity, "primary_data_share": share}
+        out = []
+        for s, (a, b) in enumerate(pairwise(bounds)):
+            row = {"shipment_id": legs[a]["shipment_id"], "legs": b - a, "error_legs": 0, "jp_co2_ttw_kg": 0.0,
+                   "complete": True, **{c: _value(v[s]) for c, v in columns.items()}}
+            out.append({c: row[c] for c in E.SHIPMENT_COLUMNS})
+        return out
 
 
 def _value(v):
@@ -288,16 +306,17 @@ def _value(v):
 
 def _kahan_sums(values: np.ndarray, bounds: list[int]) -> np.ndarray:
     """For each row of ``values`` and each segment [bounds[s], bounds[s+1]) of its columns, the
-    compensated sum of the segment in order, NaN (null) skipped: what polars' sum gives.
-    Vectorised over rows and segments, one step per position in a segment."""
-    starts, lengths = np.array(bounds[:-1]), np.diff(bounds)
-    total = np.zeros((values.shape[0], len(starts)))
-    compensation = np.zeros_like(total)
-    for position in range(int(lengths.max())):
-        v = values[:, np.minimum(starts + position, values.shape[1] - 1)]
-        add = (lengths > position) & ~np.isnan(v)
-        y = v - compensation
-        t = total + y
-        compensation = np.where(add, (t - total) - y, compensation)
-        total = np.where(add, t, total)
-    return total
+    compensated sum of the segment in order, NaN (null) skipped: what polars' sum gives. In plain
+    Python: a few hundred additions cost less than a NumPy step per position."""
+    out = np.zeros((values.shape[0], len(bounds) - 1))
+    for r, row in enumerate(values.tolist()):
+        for s, (a, b) in enumerate(pairwise(bounds)):
+            total = compensation = 0.0
+            for v in row[a:b]:
+                if not math.isnan(v):
+                    y = v - compensation
+                    t = total + y
+                    compensation = (t - total) - y
+                    total = t
+            out[r, s] = total
+    return out
