@@ -147,11 +147,11 @@ class Calculator:
         """The requests of ``batch`` (by position) that the small path computes completely. It takes
         small requests only, and up to SMALL_ROUND_LEGS per round: beyond that the engine is faster
         (and the event loop must not wait)."""
-        taken, legs = [], 0
+        taken, round_legs = [], 0
         for n, p in enumerate(batch):
-            if not p.frames and p.rows <= SMALL_REQUEST_LEGS and legs + p.rows <= SMALL_ROUND_LEGS:
+            if not p.frames and p.rows <= SMALL_REQUEST_LEGS and round_legs + p.rows <= SMALL_ROUND_LEGS:
                 taken.append(n)
-                legs += p.rows
+                round_legs += p.rows
         if not taken:
             return {}
         try:

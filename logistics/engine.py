@@ -276,7 +276,8 @@ def _row_checks(leg_ids_given: bool) -> list[tuple[pl.Expr, pl.Expr]]:
 
 @lru_cache(maxsize=1)
 def key_assumptions() -> tuple[dict[str, pl.Expr], list[pl.Expr]]:
-    """Built-in defaults: flags saying which keys rely on them (see _assumptions; logistics.small reads the flags), and the fills."""
+    """Built-in defaults: flags saying which keys rely on them (see _assumptions; logistics.small
+    reads the flags), and the fills."""
     mode, method_activity = pl.col("mode"), pl.col("method") == "activity"
     assumed = {
         "_a_temperature": (pl.col("temperature_control").is_null() & mode.is_not_null(), "temperature_control", "ambient"),

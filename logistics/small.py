@@ -222,9 +222,9 @@ class SmallCalculator:
         totals = self._totals(legs, bounds, mass_t, is_hub, tkm, co2e)
         out: list[ShipmentResult | None] = []
         for s, (a, b) in enumerate(pairwise(bounds)):
-            own = legs[a:b]
-            unique_leg_ids = len({leg["leg_id"] for leg in own}) == len(own)
-            out.append((own, totals[s]) if ok[a:b].all() and unique_leg_ids else None)
+            its_legs = legs[a:b]
+            unique_leg_ids = len({leg["leg_id"] for leg in its_legs}) == len(its_legs)
+            out.append((its_legs, totals[s]) if ok[a:b].all() and unique_leg_ids else None)
         return out
 
     def _computable(self, rows, info, factor, mass, teu, given_distance, given_daf, fuel, is_hub) -> np.ndarray:
