@@ -456,7 +456,7 @@ MAX_CACHED_KEYS = 100_000  # distinct keys kept per pack and table; a file with 
 MAX_CACHE_ENTRIES = 64  # tables kept per pack (one per own-table signature, input schema and defaults)
 
 
-def _own_signature(*own) -> tuple | None:
+def own_signature(*own) -> tuple | None:
     """What identifies the carrier's own tables between calls (a path and its modification time),
     or None when they cannot be identified (frames): their work is then not kept."""
     signature = []
@@ -473,7 +473,7 @@ def _own_signature(*own) -> tuple | None:
 def own_tables(pack: F.Pack, tocs, hocs) -> tuple[pl.DataFrame, pl.DataFrame, tuple | None]:
     """The TOC and HOC tables legs are resolved against (the carrier's own rows first), and the
     signature their cached work is kept under."""
-    own = _own_signature(tocs, hocs)
+    own = own_signature(tocs, hocs)
     toc_table = _cached(pack, ("tocs", own), lambda: _materialise_energy_tocs(_with_own(pack, "tocs", tocs), pack.table("fuels")))
     hoc_table = _cached(pack, ("hocs", own), lambda: _with_own(pack, "hocs", hocs))
     return toc_table, hoc_table, own

@@ -72,7 +72,7 @@ class SmallCalculator:
         self._keys: dict[tuple, dict] = {}  # raw vocabulary cells + KEY_ROW_FLAGS -> the key's row
         self._factors: dict[tuple, dict] = {}  # (vocabulary key, flight_length) -> FACTOR_COLUMNS
         self._distances: dict[tuple, tuple] = {}  # (mode, origin, destination) -> PLACE_DISTANCE columns
-        self._own = E._own_signature(tocs, hocs)
+        self._own = E.own_signature(tocs, hocs)
 
     # ---- keys: the engine's work, once per key
 
@@ -140,7 +140,7 @@ class SmallCalculator:
             rows.extend(shipment.rows())
         if not rows:
             return []
-        own = E._own_signature(self.tocs, self.hocs)  # None for frames: the same objects every call
+        own = E.own_signature(self.tocs, self.hocs)  # None for frames: the same objects every call
         if own != self._own:  # the own TOC/HOC files changed: their factors are learnt again
             self._factors.clear()
             self._own = own
