@@ -42,17 +42,17 @@ def main() -> None:
     print(f"total WTW: {r.legs['co2e_wtw_kg'].sum() / 1000:,.1f} t CO2e")
     print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB")
     # 12 t: road 410 km, transshipment hub, road 510 km (the service benchmark's shipment)
-    small = pl.DataFrame({
+    three_legs = pl.DataFrame({
         "shipment_id": ["S-1"] * 3, "mode": ["road", "hub", "road"], "mass_kg": [12_000.0] * 3,
         "distance_km": [410.0, None, 510.0], "vehicle": ["artic_40t", None, "rigid_12-20t"],
         "energy_carrier": ["diesel", None, "diesel"], "region": ["EU", None, "EU"], "hub_type": [None, "transshipment", None],
     })
     for _ in range(5):
-        logistics.calculate(small, pack, distance_resolver=None)
+        logistics.calculate(three_legs, pack, distance_resolver=None)
     calls = 200
     t0 = time.perf_counter()
     for _ in range(calls):
-        logistics.calculate(small, pack, distance_resolver=None).shipments
+        logistics.calculate(three_legs, pack, distance_resolver=None).shipments
     print(f"one 3-leg shipment: {(time.perf_counter() - t0) / calls * 1000:.1f} ms per call ({calls} calls)")
     # the same shipment through logistics.small (the service's path once its descriptors are known)
     shipment = logistics.Shipment.model_validate({"shipment_id": "S-1", "mass_kg": 12_000.0, "legs": [
@@ -60,12 +60,12 @@ def main() -> None:
         {"mode": "hub", "hub_type": "transshipment"},
         {"mode": "road", "distance_km": 510.0, "vehicle": "rigid_12-20t", "energy_carrier": "diesel", "region": "EU"},
     ]})
-    small = SmallCalculator(pack)
-    small.calculate([shipment])  # learns its descriptors
+    calculator = SmallCalculator(pack)
+    calculator.calculate([shipment])  # learns its descriptors
     calls = 2000
     t0 = time.perf_counter()
     for _ in range(calls):
-        small.calculate([shipment], learn=False)
+        calculator.calculate([shipment], learn=False)
     print(f"one 3-leg shipment, logistics.small: {(time.perf_counter() - t0) / calls * 1000:.2f} ms per call ({calls} calls)")
 
 
