@@ -1,9 +1,9 @@
-"""``python -m api``: run the service with uvicorn.
+"""``python -m logistics_api``: run the service with uvicorn.
 
-    python -m api --demo                    # embedded SQLite, demo data, prints demo credentials
-    python -m api --host 0.0.0.0 --port 8443 --ssl-certfile cert.pem --ssl-keyfile key.pem
+    python -m logistics_api --demo                    # embedded SQLite, demo data, prints demo credentials
+    python -m logistics_api --host 0.0.0.0 --port 8443 --ssl-certfile cert.pem --ssl-keyfile key.pem
 
-Settings come from ``LOGISTICS_*`` environment variables (``api.settings``). PACT requires HTTPS:
+Settings come from ``LOGISTICS_*`` environment variables (``logistics_api.settings``). PACT requires HTTPS:
 give ``--ssl-certfile``/``--ssl-keyfile`` (uvicorn's TLS), or terminate TLS in a reverse proxy and
 add ``--proxy-headers`` so the pagination links say https. Serve TLS only: the conformance tests
 check that plain HTTP fails.
@@ -60,7 +60,7 @@ def seed_demo(settings: Settings) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m api", description="Run the logistics-co2 HTTP service.")
+    parser = argparse.ArgumentParser(prog="logistics-co2-serve", description="Run the logistics-co2 HTTP service.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--demo", action="store_true", help="demo data and clients; a random token key if none is set")

@@ -1,11 +1,11 @@
-"""Administration of the service's database: ``python -m api.admin COMMAND``.
+"""Administration of the service's database: ``python -m logistics_api.admin COMMAND``.
 
-    python -m api.admin add-client "Shipper Co" --role recipient     # prints client id and secret
-    python -m api.admin add-client "Our TMS" --role operator
-    python -m api.admin add-client "PACT conformance" --callback-url https://host/ \\
+    python -m logistics_api.admin add-client "Shipper Co" --role recipient     # prints client id and secret
+    python -m logistics_api.admin add-client "Our TMS" --role operator
+    python -m logistics_api.admin add-client "PACT conformance" --callback-url https://host/ \\
         --callback-client-id ID --callback-client-secret SECRET     # where its request answers go
-    python -m api.admin set-callback ID --callback-url ... --callback-client-id ... --callback-client-secret ...
-    python -m api.admin list-clients | rotate-secret ID | disable-client ID | enable-client ID | migrate
+    python -m logistics_api.admin set-callback ID --callback-url ... --callback-client-id ... --callback-client-secret ...
+    python -m logistics_api.admin list-clients | rotate-secret ID | disable-client ID | enable-client ID | migrate
 
 The database is ``LOGISTICS_DATABASE_URL`` (or ``--database-url``). Client secrets are printed once
 and stored only as scrypt hashes. Our own secret at a client's host is sealed with the service's
@@ -25,7 +25,7 @@ from .auth import hash_secret, new_secret, seal
 from .settings import DEFAULT_DATABASE_URL
 from .storage import Client, Store, StoreError
 
-app = typer.Typer(name="api.admin", help="Clients and schema of the logistics-co2 service.", no_args_is_help=True,
+app = typer.Typer(name="logistics-co2-admin", help="Clients and schema of the logistics-co2 service.", no_args_is_help=True,
                   add_completion=False)
 
 DatabaseUrl = typer.Option(None, "--database-url", help="default: $LOGISTICS_DATABASE_URL or " + DEFAULT_DATABASE_URL)

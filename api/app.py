@@ -1,5 +1,5 @@
-"""The FastAPI application: ``create_app(settings)``; ``uvicorn api.app:create_app --factory`` reads
-the settings from the environment (see ``api.settings``)."""
+"""The FastAPI application: ``create_app(settings)``; ``uvicorn logistics_api.app:create_app --factory`` reads
+the settings from the environment (see ``logistics_api.settings``)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from .jobs import JobWorker
 from .settings import Settings, from_env
 from .storage import Store
 
-log = logging.getLogger("api")
+log = logging.getLogger("logistics_api")
 
 DESCRIPTION = """GLEC Framework v3.0 / ISO 14083 logistics emissions as a service.
 

@@ -63,7 +63,7 @@ def _context(owner: str) -> bytes:
 def unseal(stored: str, key: str, owner: str) -> str:
     """The secret ``seal`` stored; ValueError when it was sealed under another key or altered."""
     if not stored.startswith(SEALED_PREFIX):
-        raise ValueError("the stored secret is not sealed; store it again with: python -m api.admin set-callback")
+        raise ValueError("the stored secret is not sealed; store it again with: python -m logistics_api.admin set-callback")
     try:
         raw = base64.urlsafe_b64decode(stored[len(SEALED_PREFIX):].encode())
         return _sealing_key(key).decrypt(raw[:12], raw[12:], _context(owner)).decode()

@@ -37,7 +37,7 @@ SMALL_REQUEST_LEGS = 200  # requests up to this size may take the small path (on
 SMALL_ROUND_LEGS = 200  # ... up to this many legs per round (a few ms of the event loop)
 SLOW_ROUND_SECONDS = 2.0
 
-log = logging.getLogger("api.calc")
+log = logging.getLogger("logistics_api.calc")
 
 
 class CalculationFailed(RuntimeError):

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-log = logging.getLogger("api")
+log = logging.getLogger("logistics_api")
 
 PACT_PREFIXES = ("/2/", "/3/", "/auth/")
 

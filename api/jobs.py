@@ -40,7 +40,7 @@ from .documents import footprint_row, tad_row
 from .errors import ApiError
 from .storage import Store, StoredDocument
 
-log = logging.getLogger("api.jobs")
+log = logging.getLogger("logistics_api.jobs")
 
 UPLOAD_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet")
 PARTITION_ROWS = 200_000  # legs exported per partition: bounds the export's memory

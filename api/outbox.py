@@ -17,7 +17,7 @@ import httpx
 from .auth import unseal
 from .storage import Store, now_us
 
-log = logging.getLogger("api.outbox")
+log = logging.getLogger("logistics_api.outbox")
 
 MAX_BACKOFF_SECONDS = 3600
 POLL_SECONDS = 1.0

@@ -2,7 +2,7 @@
 
     python bench/bench_api.py [--seconds 10] [--concurrency 32] [--shipments 2000]
 
-Starts one uvicorn worker (``api.app:create_app``) on a temporary SQLite database, registers a
+Starts one uvicorn worker (``logistics_api.app:create_app``) on a temporary SQLite database, registers a
 client, uploads ``--shipments`` two-leg shipments so that ``/2/footprints`` has pages, then for
 each scenario runs ``--concurrency`` client tasks for ``--seconds`` (after a 2 s warm-up):
 
@@ -36,8 +36,8 @@ import polars as pl
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from api.admin import add_client  # noqa: E402
-from api.storage import Store  # noqa: E402
+from logistics_api.admin import add_client  # noqa: E402
+from logistics_api.storage import Store  # noqa: E402
 
 MAX_REQUESTS = 500_000  # hard bound per scenario, whatever the duration
 SHIPMENT = {
@@ -125,7 +125,7 @@ def round_in_process(requests: int, calls: int = 100) -> tuple[float, float]:
     small path (descriptors seen before) and on the engine's path: what the service pays per round
     whatever the transport."""
     import logistics
-    from api.calc import Calculator, _Pending
+    from logistics_api.calc import Calculator, _Pending
 
     calculator = Calculator("glec-v3.0")
     batch = [_Pending([logistics.Shipment.model_validate(SHIPMENT)], frames=False) for _ in range(requests)]
@@ -172,7 +172,7 @@ def main() -> None:
     env = {**os.environ, "LOGISTICS_DATABASE_URL": db, "LOGISTICS_DATA_DIR": str(tmp / "data"),
            "LOGISTICS_TOKEN_KEY": "bench-" + "k" * 40,
            "LOGISTICS_EXCHANGE_CONFIG": str(REPO / "api" / "demo" / "exchange.toml")}
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1",
+    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "logistics_api.app:create_app", "--factory", "--host", "127.0.0.1",
                                "--port", str(port), "--log-level", "warning", "--no-access-log"],
                               cwd=REPO, env=env)
     try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+from importlib import resources
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -196,7 +197,15 @@ ALLOWED = {
     ("jp_conventional_tonkm", "mode"): {"road", "rail", "sea", "inland_waterway", "air"},
 }
 
-PACKS_DIR = Path(os.environ.get("LOGISTICS_PACKS_DIR", Path(__file__).resolve().parent.parent / "emission_factors"))
+def _shipped_packs_dir() -> Path:
+    """Where the shipped packs are: ``emission_factors/`` of a checkout, or the installed package
+    ``logistics.emission_factors`` (the same files); ``LOGISTICS_PACKS_DIR`` overrides both."""
+    if "LOGISTICS_PACKS_DIR" in os.environ:
+        return Path(os.environ["LOGISTICS_PACKS_DIR"])
+    return Path(str(resources.files("logistics.emission_factors")))
+
+
+PACKS_DIR = _shipped_packs_dir()
 DEFAULT_PACK = "glec-v3.0"
 
 

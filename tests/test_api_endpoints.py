@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 from test_api_support import DEMO_LEGS, app_client, bearer, register, settings_for, upload
 
-from api.admin import add_client
+from logistics_api.admin import add_client
 
 from logistics import exchange
 
@@ -201,7 +201,7 @@ def test_token_endpoint_errors(service):
 
 
 def _run_jobs(service) -> None:
-    from api.jobs import JobWorker
+    from logistics_api.jobs import JobWorker
 
     state = service.app_state
     worker = JobWorker(state.store, state.calculator, state.settings.data_dir, 30, 3)

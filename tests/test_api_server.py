@@ -138,6 +138,7 @@ def _visible(tmp) -> int:
         conn.close()
 
 
+@pytest.mark.slow
 def test_job_killed_mid_run_resumes_after_restart_without_half_written_footprints(tmp_path):
     settings = settings_for(tmp_path)
     carrier = register(settings, "Carrier", "operator", client_id="carrier")

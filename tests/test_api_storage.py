@@ -12,10 +12,10 @@ import textwrap
 import pytest
 from test_api_support import REPO, store_url  # noqa: F401 (fixture)
 
-from api.auth import check_secret, hash_secret, seal, unseal
-from api.documents import footprint_row, tad_row
-from api.pact import v3_filters
-from api.storage import MIGRATIONS, Client, Store, StoredDocument, StoreError, now_us
+from logistics_api.auth import check_secret, hash_secret, seal, unseal
+from logistics_api.documents import footprint_row, tad_row
+from logistics_api.pact import v3_filters
+from logistics_api.storage import MIGRATIONS, Client, Store, StoredDocument, StoreError, now_us
 
 
 def _doc(doc_id: str, product: str, created: str = "2026-04-01T00:00:00Z", geography: str | None = None) -> dict:
@@ -211,7 +211,7 @@ def test_killed_transaction_leaves_nothing(store_url, tmp_path):  # noqa: F811
     Store(store_url).migrate()
     script = textwrap.dedent(f"""
         import os, signal
-        from api.storage import Store, StoredDocument
+        from logistics_api.storage import Store, StoredDocument
         s = Store({store_url!r})
         with s.tx(write=True) as tx:
             docs = [StoredDocument("pact2", f"id-{{i}}", "shipment", f"shipment:{{i}}", "Active", "{{}}") for i in range(50)]
@@ -232,7 +232,7 @@ def test_service_on_both_backends_upload_to_listing(store_url, tmp_path):  # noq
     """The whole path (upload, job, footprints, sharing, listing, paging) on each database."""
     from test_api_support import DEMO_LEGS, app_client, bearer, register, settings_for, upload
 
-    from api.jobs import JobWorker
+    from logistics_api.jobs import JobWorker
 
     settings = settings_for(tmp_path, database_url=store_url)
     ops, alice = register(settings, "Ops", "operator", client_id="ops"), register(settings, "Alice", client_id="alice")

@@ -18,10 +18,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from api.admin import add_client
-from api.app import create_app
-from api.settings import Settings
-from api.storage import Store
+from logistics_api.admin import add_client
+from logistics_api.app import create_app
+from logistics_api.settings import Settings
+from logistics_api.storage import Store
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_CONFIG = REPO / "api" / "demo" / "exchange.toml"
@@ -96,7 +96,7 @@ class ServerProcess:
         self.log = open(self.tmp / f"server-{self.port}.log", "ab")
         tls = ["--ssl-certfile", str(self.tls[0]), "--ssl-keyfile", str(self.tls[1])] if self.tls else []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "api", "--port", str(self.port), "--log-level", "warning", *tls],
+            [sys.executable, "-m", "logistics_api", "--port", str(self.port), "--log-level", "warning", *tls],
             cwd=REPO, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + SERVER_START_SECONDS
         while time.monotonic() < deadline:
