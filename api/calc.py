@@ -1,16 +1,11 @@
 """The service's bridge to the library: calculation of posted shipments, result shaping, exports.
 
 Concurrent requests are coalesced: while one round runs, newly arriving shipments queue up, and the
-next round computes all of them at once. In a round:
-
-- requests of a few shipments whose every leg the library's small path can take
-  (``logistics.small``: descriptors and places seen before, nothing rejected) are computed on the
-  event loop in about a millisecond, with no polars call;
-- the others (new descriptors or places, rejected legs, large batches, exchange formats)
-  go to ``logistics.calculate`` in a worker thread, so the event loop keeps serving. The engine is
-  vectorised, so 30 shipments cost little more than one. Each request's shipment ids are prefixed
-  with its position in the round while computing (two clients may both send ``S1``) and restored
-  afterwards.
+next round computes all of them at once with the service's ``logistics.Calculator``, in a worker
+thread so that the event loop keeps serving. The calculator keeps what it resolved per distinct
+descriptor and place between rounds, and takes a round of a few legs on its NumPy path (about a
+millisecond), larger ones in one polars query. Each request's shipment ids are prefixed with its
+position in the round while computing (two clients may both send ``S1``) and restored afterwards.
 """
 
 from __future__ import annotations
@@ -25,16 +20,13 @@ import polars as pl
 
 import logistics
 from logistics import exchange
-from logistics.io import read_table
 from logistics.model import leg_schema
-from logistics.small import SmallCalculator
+from logistics.vocabulary import default_leg_id
 
-from .models import LEG_FIELDS, SHIPMENT_FIELDS, ShipmentEmissions
+from .models import LEG_FIELDS, LEG_FIELD_SOURCES, SHIPMENT_FIELDS, ShipmentEmissions
 
 TAG = "api_request"
 MAX_ROWS_PER_ROUND = 20_000
-SMALL_REQUEST_LEGS = 200  # requests up to this size may take the small path (on the event loop) ...
-SMALL_ROUND_LEGS = 200  # ... up to this many legs per round (a few ms of the event loop)
 SLOW_ROUND_SECONDS = 2.0
 
 log = logging.getLogger("logistics_api.calc")
@@ -61,14 +53,10 @@ class _Pending:
 class Calculator:
     def __init__(self, pack: str, tocs: str | None = None, hocs: str | None = None,
                  exchange_config: str | None = None):
-        self.pack = logistics.load_pack(pack)
-        # Kept as paths: the engine then keeps its work on them between calls (keyed by path and mtime).
-        for own in (tocs, hocs):
-            if own:
-                read_table(own)  # fail at start, not on the first request
         self.tocs, self.hocs = tocs or None, hocs or None
+        self.calculator = logistics.Calculator(pack, tocs=self.tocs, hocs=self.hocs)  # a bad table fails here, at start
+        self.pack = self.calculator.pack
         self.exchange_config = exchange.load_config(exchange_config)
-        self.small = SmallCalculator(self.pack, tocs=self.tocs, hocs=self.hocs)
         self._queue: asyncio.Queue[_Pending] | None = None
         self._task: asyncio.Task | None = None
 
@@ -89,7 +77,7 @@ class Calculator:
     # ---- calculation
 
     def calculate_frame(self, legs: pl.DataFrame) -> logistics.Result:
-        return logistics.calculate(legs, self.pack, tocs=self.tocs, hocs=self.hocs)
+        return self.calculator.calculate(legs)
 
     async def compute(self, shipments: list[logistics.Shipment], *, frames: bool = False) -> Computed:
         """These shipments computed in a coalesced round, as response rows (totals with their legs
@@ -108,13 +96,6 @@ class Calculator:
             while not self._queue.empty() and rows < MAX_ROWS_PER_ROUND:
                 batch.append(self._queue.get_nowait())
                 rows += batch[-1].rows
-            done = self._small_round(batch, learn=False)  # no polars: fine on the event loop
-            for n, result in done.items():
-                if not batch[n].future.done():
-                    batch[n].future.set_result(result)
-            batch = [p for n, p in enumerate(batch) if n not in done]
-            if not batch:
-                continue
             try:
                 results = await asyncio.to_thread(self._compute_round, batch)
             except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
@@ -143,37 +124,8 @@ class Calculator:
                 results.append(exc)
         return results
 
-    def _small_round(self, batch: list[_Pending], learn: bool) -> dict[int, Computed]:
-        """The requests of ``batch`` (by position) that the small path computes completely. It takes
-        small requests only, and up to SMALL_ROUND_LEGS per round: beyond that the engine is faster
-        (and the event loop must not wait)."""
-        taken, round_legs = [], 0
-        for n, p in enumerate(batch):
-            if not p.frames and p.rows <= SMALL_REQUEST_LEGS and round_legs + p.rows <= SMALL_ROUND_LEGS:
-                taken.append(n)
-                round_legs += p.rows
-        if not taken:
-            return {}
-        try:
-            got = iter(self.small.calculate([s for n in taken for s in batch[n].shipments], learn=learn))
-            done = {}
-            for n in taken:
-                results = [next(got) for _ in batch[n].shipments]
-                if None not in results:
-                    done[n] = (None, None, [self._response_row(legs, totals) for legs, totals in results])
-            return done
-        except Exception:  # the engine computes them all; the round (and the event loop) go on
-            log.exception("small path failed on a round of %d requests; the engine takes them", len(taken))
-            return {}
-
     def _compute_round(self, batch: list[_Pending]) -> list[Computed]:
-        """A round in the worker thread: the small path learns the new descriptors of the requests
-        it may take; the engine computes what remains."""
-        done = self._small_round(batch, learn=True)
-        rest = [n for n in range(len(batch)) if n not in done]
-        if rest:
-            done.update(zip(rest, self._engine_round([batch[n].shipments for n in rest])))
-        return [done[n] for n in range(len(batch))]
+        return self._engine_round([p.shipments for p in batch])
 
     def _engine_round(self, requests: list[list[logistics.Shipment]]) -> list[Computed]:
         rows = []  # the round's legs, built as one frame (a frame per shipment costs more than the engine)
@@ -181,18 +133,19 @@ class Calculator:
             for shipment in shipments:
                 for row in shipment.rows():
                     if row["leg_id"] is None:  # the engine's default id, given before the round's prefix
-                        row["leg_id"] = f"{row['shipment_id']}-{row['leg_seq']}"
-                    row.update({TAG: n, "shipment_id": f"{n}:{row['shipment_id']}"})
+                        row["leg_id"] = default_leg_id(row["shipment_id"], row["leg_seq"])
+                    row["shipment_id"] = f"{n}:{row['shipment_id']}"
                     rows.append(row)
         started = time.perf_counter()
-        legs_in = pl.DataFrame(rows, schema={**leg_schema(rows[0]), TAG: pl.Int32})
+        legs_in = pl.DataFrame(rows, schema=leg_schema(rows[0]))
         result = self.calculate_frame(legs_in)
         seconds = time.perf_counter() - started
         if seconds > SLOW_ROUND_SECONDS:
             log.warning("slow calculation: %d legs of %d requests took %.1f s; first legs: %s", legs_in.height,
                         len(requests), seconds, legs_in.head(3).to_dicts())
         untag = r"^\d+:"  # the round's prefix, "<n>:"
-        legs = result.legs.with_columns(
+        legs = result.with_provenance().with_columns(
+            pl.col("shipment_id").str.extract(r"^(\d+):", 1).cast(pl.Int32).alias(TAG),
             pl.col("shipment_id").str.replace(untag, ""),
             pl.col("error").str.replace_all(r"in shipment '\d+:", "in shipment '"),
         )
@@ -213,16 +166,12 @@ class Calculator:
     def _response_rows(legs: pl.DataFrame, shipments: pl.DataFrame) -> list[dict]:
         """Per-shipment totals with their legs nested (``ShipmentEmissions`` fields and the request
         tag), in the order posted."""
-        leg_columns = [pl.col(c) if c in legs.columns else pl.lit(None).alias(c) for c in LEG_FIELDS]
+        leg_columns = [pl.col(LEG_FIELD_SOURCES.get(c, c)).alias(c) if LEG_FIELD_SOURCES.get(c, c) in legs.columns
+                       else pl.lit(None).alias(c) for c in LEG_FIELDS]
         nested = legs.group_by(TAG, "shipment_id", maintain_order=True).agg(pl.struct(leg_columns).alias("legs"))
         rows = shipments.select(TAG, *SHIPMENT_FIELDS).join(nested, on=[TAG, "shipment_id"], how="left",
                                                               maintain_order="left")
         return rows.to_dicts()
-
-    @staticmethod
-    def _response_row(legs: list[dict], totals: dict) -> dict:
-        """``_response_rows`` for one shipment computed by the small path."""
-        return {**{f: totals.get(f) for f in SHIPMENT_FIELDS}, "legs": [{f: leg.get(f) for f in LEG_FIELDS} for leg in legs]}
 
     @staticmethod
     def emissions(rows: list[dict]) -> list[ShipmentEmissions]:

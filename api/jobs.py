@@ -265,9 +265,11 @@ class JobWorker:
         def on_progress(rows: int, total: int | None) -> None:
             progress["rows"], progress["total"] = rows, total
 
+        # full provenance: the exporter reads each leg's factor provenance and the file's own columns
+        # (share_with, departure_at, ...)
         report = batch.run(job["path"], workdir / "legs.parquet", shipments_out=workdir / "shipments.parquet",
-                           errors_out=workdir / "errors.csv", pack=calc.pack, tocs=calc.tocs, hocs=calc.hocs,
-                           progress=on_progress)
+                           errors_out=workdir / "errors.csv", factors_out=workdir / "factors.parquet",
+                           calculator=calc.calculator, provenance="full", progress=on_progress)
         progress["rows"] = report.rows_read
         problems, counts = self._export(job, workdir)
         summary = report.as_dict()

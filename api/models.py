@@ -25,11 +25,12 @@ class LegEmissions(BaseModel):
     leg_id: str | None
     leg_seq: int | None
     mode: str | None
-    distance_km: float | None
+    distance_km: float | None = Field(description="the transport-activity distance")
     distance_type: str | None = Field(description="actual | sfd | gcd")
     distance_source: str | None
-    daf: float | None = Field(description="distance adjustment factor applied")
-    tkm: float | None
+    daf: float | None = Field(description="distance adjustment factor applied to the emissions")
+    emissions_distance_km: float | None = Field(description="distance_km × daf: the distance the emissions rest on")
+    tkm: float | None = Field(description="mass × distance_km (before any DAF)")
     method: str | None = Field(description="activity | toc | fuel | hub")
     data_type: str | None = Field(description="primary | modelled | default")
     factor_id: str | None
@@ -42,7 +43,8 @@ class LegEmissions(BaseModel):
     co2e_ttw_kg: float | None
     co2e_wtt_kg: float | None
     co2e_wtw_kg: float | None
-    intensity_wtw_g_per_tkm: float | None
+    intensity_wtw_g_per_tkm: float | None = Field(description="co2e_wtw_kg per tkm, in g")
+    error_code: str | None = Field(description="<column>.<reason> of the first error; null when computed")
     error: str | None = Field(description="why this leg could not be computed; null when it was")
 
 
@@ -60,6 +62,8 @@ class ShipmentEmissions(BaseModel):
 
 
 LEG_FIELDS = tuple(LegEmissions.model_fields)
+# Response fields named otherwise in the library's results (with provenance joined)
+LEG_FIELD_SOURCES = {"factor_source": "source", "factor_source_page": "source_page"}
 SHIPMENT_FIELDS = tuple(f for f in ShipmentEmissions.model_fields if f != "legs")
 
 

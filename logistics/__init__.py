@@ -2,13 +2,16 @@
 
     import logistics
     result = logistics.calculate("legs.csv")          # default pack: GLEC Framework v3.0
-    result.legs, result.shipments                      # polars DataFrames
+    result.legs, result.shipments, result.factors      # polars DataFrames
+
+    calc = logistics.Calculator("glec-v3.0", tocs="our_tocs.csv")   # for embedding: keeps its work
+    calc.calculate(legs)
 """
 
-from .engine import Result, calculate
+from .calculator import Calculator, Result, calculate
 from .factors import Pack, PackError, load_pack
 from .io import InputError
 from .model import Leg, Shipment
 
-__all__ = ["calculate", "Result", "load_pack", "Pack", "PackError", "InputError", "Leg", "Shipment"]
-__version__ = "0.1.0"
+__all__ = ["calculate", "Calculator", "Result", "load_pack", "Pack", "PackError", "InputError", "Leg", "Shipment"]
+__version__ = "0.2.0.dev0"

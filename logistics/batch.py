@@ -11,6 +11,8 @@ the input size.
   across batches (an ungrouped file) still gets one correct row.
 - Every input row is either in the results with its emissions or in the errors file with its line
   number and reason: the counts add up.
+- The factors behind the results (one row per ``factor_id``: pack, edition, source, page,
+  licence, adjustments) are written beside them.
 """
 
 from __future__ import annotations
@@ -31,66 +33,18 @@ import pyarrow.parquet as pq
 from polars.io.plugins import register_io_source
 
 from . import factors as F
-from .engine import calculate, finish_shipments, shipment_partials
+from .calculator import Calculator, Provenance
 from .io import InputError, sniff_separator
+from .io import factors_path as default_factors_path
+from .pipeline.shipments import finish, partials
+from .schema import FACTOR_COLUMNS, LINE_COLUMN
+from .summary import Summary
 
 DEFAULT_BATCH_ROWS = 250_000
-LINE_COLUMN = "input_line"  # CSV: the line in the file (header = line 1); Parquet: the row number (1-based)
+# Shipment partials are kept in memory up to this many rows, then spilled to disk by a hash of
+# shipment_id, so that memory stays flat however many shipments a file has.
+PARTIALS_IN_MEMORY = 2_000_000
 Progress = Callable[[int, int | None], None]
-
-
-@dataclass
-class Report:
-    rows_read: int = 0
-    computed: int = 0
-    rejected: int = 0
-    rejected_by_column: Counter = field(default_factory=Counter)
-    co2e_ttw_kg: float = 0.0
-    co2e_wtt_kg: float = 0.0
-    co2e_wtw_kg: float = 0.0
-    co2e_wtw_unsplit_kg: float = 0.0  # WTW of legs whose factor gives no TTW/WTT split (GLEC hub defaults)
-    primary_wtw_kg: float = 0.0
-    tkm: float = 0.0
-    shipments: int = 0
-    seconds: float = 0.0
-    encoding: str = "utf8"
-
-    @property
-    def primary_data_share(self) -> float | None:
-        return self.primary_wtw_kg / self.co2e_wtw_kg if self.co2e_wtw_kg else None
-
-    def add(self, legs: pl.DataFrame) -> None:
-        ok = pl.col("error").is_null()
-        wtw = pl.col("co2e_wtw_kg")
-        computed, *sums = legs.select(
-            ok.sum(), *(pl.col(c).filter(ok).sum() for c in ("co2e_ttw_kg", "co2e_wtt_kg", "co2e_wtw_kg", "tkm")),
-            wtw.filter(ok & (pl.col("data_type") == "primary")).sum().alias("primary"),
-            wtw.filter(ok & pl.col("co2e_ttw_kg").is_null()).sum().alias("unsplit"),
-        ).row(0)
-        self.rows_read += legs.height
-        self.computed += computed
-        self.rejected += legs.height - computed
-        self.co2e_ttw_kg += sums[0]
-        self.co2e_wtt_kg += sums[1]
-        self.co2e_wtw_kg += sums[2]
-        self.tkm += sums[3]
-        self.primary_wtw_kg += sums[4]
-        self.co2e_wtw_unsplit_kg += sums[5]
-        if legs.height > computed:
-            first = legs.filter(~ok).select(
-                pl.col("error").str.split("; ").list.first().str.extract(r"^(\w+):", 1).fill_null("other")
-            ).to_series()
-            self.rejected_by_column.update(dict(first.value_counts().iter_rows()))
-
-    def as_dict(self) -> dict:
-        return {
-            "rows_read": self.rows_read, "computed": self.computed, "rejected": self.rejected,
-            "rejected_by_column": dict(self.rejected_by_column.most_common()), "shipments": self.shipments,
-            "co2e_wtw_t": self.co2e_wtw_kg / 1000, "co2e_ttw_t": self.co2e_ttw_kg / 1000, "co2e_wtt_t": self.co2e_wtt_kg / 1000,
-            "co2e_wtw_unsplit_t": self.co2e_wtw_unsplit_kg / 1000,
-            "tkm": self.tkm, "primary_data_share": self.primary_data_share, "seconds": round(self.seconds, 2),
-            "encoding": self.encoding,
-        }
 
 
 def detect_encoding(path: Path, sample_bytes: int = 1 << 20) -> str:
@@ -133,7 +87,7 @@ def _count_lines(path: Path) -> int:
     return n
 
 
-def _batches(path: Path, batch_rows: int, separator: str | None, workdir: Path, report: Report):
+def _batches(path: Path, batch_rows: int, separator: str | None, workdir: Path, report: Summary):
     """(schema of a batch, iterator of (frame, total rows or None)); CSV cells are text. The file's
     lines are counted on a thread of their own for the progress total while the first batches are
     computed."""
@@ -280,50 +234,59 @@ def run(
     *,
     shipments_out: str | os.PathLike | None = None,
     errors_out: str | os.PathLike | None = None,
+    factors_out: str | os.PathLike | None | bool = True,
     pack: str | F.Pack = F.DEFAULT_PACK,
     tocs=None,
     hocs=None,
     defaults: Mapping[str, str] | None = None,
     daf: Mapping[str, float] | None = None,
+    provenance: Provenance = "lean",
+    calculator: Calculator | None = None,
     encoding: str | None = None,
     separator: str | None = None,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     progress: Progress | None = None,
-) -> Report:
-    """Calculate a legs file of any size; returns the run's counts and totals."""
+) -> Summary:
+    """Calculate a legs file of any size; returns the run's counts and totals. ``factors_out``: the
+    factors table's path (True: beside ``out``; False/None: not written). ``calculator``: one to
+    use instead of building one from ``pack``, ``tocs``, ``hocs``, ``defaults`` and ``daf``."""
     started = time.perf_counter()
     path = Path(legs)
     if not path.exists():
         raise InputError(f"{path}: no such file")
-    pack = F.load_pack(pack)
-    report = Report(encoding=encoding or (detect_encoding(path) if path.suffix.lower() != ".parquet" else "parquet"))
+    calc = calculator or Calculator(pack, tocs=tocs, hocs=hocs, defaults=defaults, daf=daf)
+    engine = calc.engine
+    full = provenance == "full"
+    report = Summary(encoding=encoding or (detect_encoding(path) if path.suffix.lower() != ".parquet" else "parquet"))
+    factors_path = default_factors_path(out) if factors_out is True else (Path(factors_out) if factors_out else None)
     # Outputs are written under a temporary name and renamed when the run succeeds: a failed run
     # leaves no file that looks complete.
-    outputs = {Path(p): _partial(Path(p)) for p in (out, shipments_out, errors_out) if p}
+    outputs = {Path(p): _partial(Path(p)) for p in (out, shipments_out, errors_out, factors_path) if p}
     for output in outputs:
         _output_kind(output)
     errors_writer = _Writer(outputs[Path(errors_out)]) if errors_out else None
     workdir = Path(tempfile.mkdtemp(prefix="logistics-co2-"))
-    partials = workdir / "partials"
-    state = {"first_partial": None, "total": None}
+    shipment_partials = _Partials(workdir / "partials")
+    factors: dict[str, dict] = {}
+    state: dict = {"total": None}
     failure: list[BaseException] = []
 
-    def keep(i: int, columns: list[str], legs: pl.DataFrame) -> None:
-        """Everything of one batch but its per-leg results: errors, counts, shipment partials."""
-        bad = legs.filter(pl.col("error").is_not_null())
-        if errors_writer is not None and bad.height:
-            errors_writer.write(bad.select(LINE_COLUMN, "shipment_id", "leg_id", "error",
-                                           *[c for c in columns if c not in (LINE_COLUMN, "shipment_id", "leg_id")]))
+    def keep(batch: pl.DataFrame, computed) -> None:
+        """Everything of one batch but its per-leg results: errors, counts, shipment partials, factors."""
+        legs = computed.legs
+        failed = legs.get_column("error").is_not_null()
+        if errors_writer is not None and failed.any():
+            # the rejected lines as read, with the reason (results keep the batch's row order)
+            errors_writer.write(pl.concat([
+                legs.filter(failed).select(LINE_COLUMN, "shipment_id", "leg_id", "error_code", "error"),
+                batch.filter(failed).drop(LINE_COLUMN, "shipment_id", "leg_id", strict=False).rechunk(),
+            ], how="horizontal"))
         report.add(legs)
         if shipments_out:
-            partial = shipment_partials(legs)
-            if i == 0:
-                state["first_partial"] = partial  # a one-batch file keeps its shipments in input order
-            else:
-                if state["first_partial"] is not None:
-                    _write_partials(state["first_partial"], partials, 0)
-                    state["first_partial"] = None
-                _write_partials(partial, partials, i)
+            shipment_partials.add(partials(legs, computed.sums).collect())
+        if factors_path is not None:
+            for row in computed.factors.iter_rows(named=True):
+                factors.setdefault(row["factor_id"], row)
         if progress:
             progress(report.rows_read, state["total"])
 
@@ -331,13 +294,13 @@ def run(
         """Per-leg results, batch by batch. The sink pulls them from its own thread: a failure is
         kept and raised again once the sink has stopped."""
         try:
-            for i, (batch, batch_total) in enumerate(batches):
+            for batch, batch_total in batches:
                 state["total"] = batch_total if batch_total is not None else state["total"]
                 if not batch.height:
                     continue
-                legs = calculate(batch, pack, tocs=tocs, hocs=hocs, defaults=defaults, daf=daf).legs
-                keep(i, batch.columns, legs)
-                yield legs
+                computed = engine.compute(batch, full=full)
+                keep(batch, computed)
+                yield computed.legs
         except BaseException as exc:  # noqa: BLE001 - re-raised by run()
             failure.append(exc)
 
@@ -345,15 +308,17 @@ def run(
     try:
         schema, batches = _batches(path, batch_rows, separator, workdir, report)
         # the results' columns, from the input's header (a missing required column stops here)
-        empty = calculate(pl.DataFrame(schema=schema), pack, tocs=tocs, hocs=hocs, defaults=defaults, daf=daf)
+        empty = engine.compute(pl.DataFrame(schema=schema), full=full)
         _sink(results(_prefetch(_grouped(batches), reader)), outputs[Path(out)], empty.legs.schema)
         if failure:
             raise failure[0]
         if errors_writer is not None:
-            errors_writer.close(empty_schema={LINE_COLUMN: pl.Int64, "shipment_id": pl.String, "leg_id": pl.String, "error": pl.String})
+            errors_writer.close(empty_schema={LINE_COLUMN: pl.Int64, "shipment_id": pl.String, "leg_id": pl.String,
+                                              "error_code": pl.String, "error": pl.String})
         if shipments_out:
-            report.shipments = _write_shipments(partials, outputs[Path(shipments_out)], state["first_partial"],
-                                                empty.shipments.schema)
+            report.shipments = shipment_partials.write(outputs[Path(shipments_out)], empty.sums, empty.legs)
+        if factors_path is not None:
+            _write_factors(factors, outputs[factors_path])
         for output, partial in outputs.items():
             os.replace(partial, output)
     finally:
@@ -367,6 +332,57 @@ def run(
     return report
 
 
+def _write_factors(factors: dict[str, dict], path: Path) -> None:
+    table = pl.DataFrame(list(factors.values()), schema=FACTOR_COLUMNS) if factors else pl.DataFrame(schema=FACTOR_COLUMNS)
+    writer = _Writer(path)
+    writer.write(table.sort("factor_id"))
+    writer.close()
+
+
+class _Partials:
+    """Per-batch shipment partials: kept in memory, and spilled to disk by a hash of shipment_id
+    once they exceed PARTIALS_IN_MEMORY rows, so that finishing one hash partition at a time keeps
+    memory flat whatever the number of shipments."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.frames: list[pl.DataFrame] = []
+        self.rows = 0
+        self.spills = 0
+
+    def add(self, partial: pl.DataFrame) -> None:
+        self.frames.append(partial)
+        self.rows += partial.height
+        if self.rows > PARTIALS_IN_MEMORY:
+            self._spill()
+
+    def _spill(self) -> None:
+        _write_partials(pl.concat(self.frames, how="vertical_relaxed"), self.root, self.spills)
+        self.spills += 1
+        self.frames, self.rows = [], 0
+
+    def write(self, out: Path, sums: tuple[str, ...], empty_legs: pl.DataFrame) -> int:
+        """Finish the shipments into ``out`` (one hash partition at a time once spilled); returns
+        their count. ``empty_legs``: the results' columns, for the shipments' when there are none."""
+        if self.spills and self.frames:
+            self._spill()
+        if self.spills:
+            parts = [pl.scan_ipc(d / "*.arrow") for d in sorted(self.root.glob("p*"))]
+        else:
+            parts = [pl.concat(self.frames, how="vertical_relaxed").lazy()] if self.frames else []
+        schema = finish(partials(empty_legs, sums), sums).collect_schema()
+        count = [0]
+
+        def shipments():
+            for partial in parts:
+                frame = finish(partial, sums).collect()
+                count[0] += frame.height
+                yield frame
+
+        _sink(shipments(), out, schema)
+        return count[0]
+
+
 PARTITIONS = 16
 
 
@@ -378,18 +394,3 @@ def _write_partials(partial: pl.DataFrame, root: Path, batch: int) -> None:
         d = root / f"p{p:02d}"
         d.mkdir(parents=True, exist_ok=True)
         frame.drop("_part").write_ipc(d / f"b{batch:06d}.arrow", compression="lz4")  # temporary: fast over small
-
-
-def _write_shipments(root: Path, out: Path, in_memory: pl.DataFrame | None, schema: Mapping) -> int:
-    """Finish the shipment partials one hash partition at a time into ``out``; returns the count."""
-    parts = [in_memory] if in_memory is not None else (pl.scan_ipc(d / "*.arrow").collect() for d in sorted(root.glob("p*")))
-    count = [0]
-
-    def shipments():
-        for partial in parts:
-            frame = finish_shipments(partial)
-            count[0] += frame.height
-            yield frame
-
-    _sink(shipments(), out, schema)
-    return count[0]

@@ -95,6 +95,10 @@ def calculate(
     out: Path = typer.Option(..., "--out", "-o", help="Per-leg results (.csv or .parquet)."),
     shipments_out: Optional[Path] = typer.Option(None, help="Per-shipment totals (.csv or .parquet)."),
     errors_out: Optional[Path] = typer.Option(None, help="Rejected rows with line number and reason."),
+    factors_out: Optional[Path] = typer.Option(None, help="The factors behind the results, one row per factor_id "
+                                               "(default: beside --out, e.g. results.factors.csv)."),
+    provenance: str = typer.Option("lean", help="lean: results name their factor_id; full: also the input as read and "
+                                   "each factor's pack, source, page, licence and adjustments on every row."),
     pack: str = typer.Option(F.DEFAULT_PACK, help="Factor pack: a shipped name or a directory."),
     tocs: Optional[Path] = typer.Option(None, help="Your own TOC table (pack schema), used by toc_id."),
     hocs: Optional[Path] = typer.Option(None, help="Your own HOC table (pack schema), used by hoc_id."),
@@ -113,34 +117,43 @@ def calculate(
     (unreadable file, missing columns, bad pack).
     """
     from .batch import run
+    from .io import factors_path as default_factors_path
     from .factors import PackError
 
+    if provenance not in ("lean", "full"):
+        _fail(f"--provenance: {provenance!r} is not one of lean, full")
+    factors_out = factors_out or default_factors_path(out)
     try:
         with _Progress(progress) as bar:
-            report = run(legs, out, shipments_out=shipments_out, errors_out=errors_out, pack=pack, tocs=tocs, hocs=hocs,
-                         defaults=_pairs(default, "--default"), daf=_pairs(daf, "--daf", float), encoding=encoding,
-                         separator=separator, batch_rows=batch_rows, progress=bar)
+            report = run(legs, out, shipments_out=shipments_out, errors_out=errors_out, factors_out=factors_out, pack=pack,
+                         tocs=tocs, hocs=hocs, defaults=_pairs(default, "--default"), daf=_pairs(daf, "--daf", float),
+                         provenance=provenance, encoding=encoding, separator=separator, batch_rows=batch_rows, progress=bar)
     except (InputError, PackError) as exc:
         _fail(str(exc))
     summary = report.as_dict()
-    _print_summary(summary, out, shipments_out, errors_out)
+    _print_summary(summary, out, shipments_out, errors_out, factors_out)
     if summary_json:
         summary_json.write_text(json.dumps(summary, indent=2))
 
 
-def _print_summary(s: dict, out: Path, shipments_out: Path | None, errors_out: Path | None) -> None:
+def _t(value: float | None, unit: str = "t") -> str:
+    """A total for people: empty totals say so instead of showing 0."""
+    return "none" if value is None else f"{value:,.3f} {unit}"
+
+
+def _print_summary(s: dict, out: Path, shipments_out: Path | None, errors_out: Path | None, factors_out: Path | None) -> None:
     share = "n/a" if s["primary_data_share"] is None else f"{s['primary_data_share']:.1%}"
     lines = [
         f"rows read      {s['rows_read']:,}",
         f"computed       {s['computed']:,}",
         f"rejected       {s['rejected']:,}" + (
-            "  (" + ", ".join(f"{k}: {v:,}" for k, v in s["rejected_by_column"].items()) + ")" if s["rejected"] else ""),
-        f"total WTW      {s['co2e_wtw_t']:,.3f} t CO2e   (TTW {s['co2e_ttw_t']:,.3f} t, WTT {s['co2e_wtt_t']:,.3f} t"
-        + (f", no split {s['co2e_wtw_unsplit_t']:,.3f} t" if s["co2e_wtw_unsplit_t"] else "") + ")",
-        f"transport      {s['tkm']:,.1f} tkm",
+            "  (" + ", ".join(f"{k}: {v:,}" for k, v in s["rejected_by_reason"].items()) + ")" if s["rejected"] else ""),
+        f"total WTW      {_t(s['co2e_wtw_t'], 't CO2e')}   (TTW {_t(s['co2e_ttw_t'])}, WTT {_t(s['co2e_wtt_t'])}"
+        + (f", no split {_t(s['co2e_wtw_unsplit_t'])}" if s["co2e_wtw_unsplit_t"] else "") + ")",
+        f"transport      {s['tkm'] or 0:,.1f} tkm",
         f"primary data   {share} of WTW",
         f"results        {out}" + (f"\nshipments      {shipments_out} ({s['shipments']:,})" if shipments_out else "")
-        + (f"\nerrors         {errors_out}" if errors_out else ""),
+        + (f"\nerrors         {errors_out}" if errors_out else "") + (f"\nfactors        {factors_out}" if factors_out else ""),
         f"time           {s['seconds']:.1f} s",
     ]
     typer.echo("\n".join(lines))

@@ -42,9 +42,9 @@ import polars as pl
 
 from . import factors as F
 # the engine's own fuel lookup and pack label, so both apply one region rule (private in engine today)
-from .engine import fuel_factors, pack_label
+from .pipeline.factors import fuel_factors, pack_label
 from .io import InputError, drop_raw, read_table, typed_columns
-from .model import FUEL_UNITS, TEMPERATURE_CONTROLS, TRANSPORT_MODES
+from .vocabulary import FUEL_UNITS, TEMPERATURE_CONTROLS, TRANSPORT_MODES
 
 SOURCE = "carrier records"
 LICENCE = "carrier's own data"

@@ -301,9 +301,9 @@ def resolve_distances(
     missing = [c for c in ("_leg", "mode") if c not in legs.columns]
     if missing:
         raise ValueError(f"legs: missing column(s) {', '.join(missing)}")
-    from .engine import GCD_DAF_PARAMETERS, daf_rule
+    from .rules.distance import GCD_DAF_PARAMETERS, daf_expr as pack_daf
 
-    daf_expr = daf_rule(pack, daf or {})  # raises on a bad override before any work
+    daf_expr = pack_daf(pack, daf or {})  # raises on a bad override before any work
     mode = pl.col("mode")
     frame = pl.concat(
         [legs.select("_leg", mode.cast(pl.String)), *(_endpoint(legs, side) for side in SIDES)],

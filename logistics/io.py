@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from .model import LOWER_CASE, TEMPERATURE_SYNONYMS, UPPER_CASE
+from .vocabulary import LOWER_CASE, MAX_NUMBER, TEMPERATURE_SYNONYMS, UPPER_CASE
 
 
 class InputError(ValueError):
@@ -38,6 +38,21 @@ def read_table(source, *, encoding: str = "utf8", separator: str | None = None) 
             raise InputError(f"{path}: cannot be read: {exc}") from exc
         raise InputError(f"{path}: unknown file type {suffix!r} (expected .csv or .parquet)")
     raise InputError(f"cannot read legs from {type(source).__name__}; give a DataFrame or a .csv/.parquet path")
+
+
+def parse_number(text: pl.Expr, *, decimal_comma: bool = False) -> pl.Expr:
+    """A text cell as a number (Float64), null when it is not one. With ``decimal_comma`` the cell
+    is written the continental way: ``12.000,5`` is twelve thousand and a half."""
+    cell = text.str.strip_chars()
+    if decimal_comma:
+        cell = cell.str.replace_all(".", "", literal=True).str.replace(",", ".", literal=True)
+    return cell.cast(pl.Float64, strict=False)
+
+
+def bad_number(value: pl.Expr) -> pl.Expr:
+    """True where a value read as a number is still no usable figure: NaN, ±inf or beyond
+    ±MAX_NUMBER (a unit or encoding mistake)."""
+    return ~value.is_finite() | (value.abs() > MAX_NUMBER)
 
 
 RAW_PREFIX = "_raw_"  # text cells kept beside the numbers read from them, for the checks
@@ -88,6 +103,12 @@ def sniff_separator(path: Path, encoding: str) -> str:
     with open(path, encoding="utf-8-sig" if encoding in ("utf8", "utf-8") else encoding, errors="replace") as f:
         header = f.readline()
     return ";" if header.count(";") > header.count(",") else ","
+
+
+def factors_path(results: str | os.PathLike) -> Path:
+    """Where the factors table of a results file goes unless named: beside it, ``<stem>.factors<suffix>``."""
+    results = Path(results)
+    return results.with_name(f"{results.stem}.factors{results.suffix}")
 
 
 def write_table(df: pl.DataFrame, path: str | os.PathLike) -> Path:

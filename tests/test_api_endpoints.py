@@ -60,29 +60,17 @@ def test_three_leg_shipment_numbers_and_provenance(service):
     assert shipment["complete"] is True and [leg["leg_id"] for leg in legs] == ["S-1-1", "S-1-2", "S-1-3"]
 
 
-def test_known_descriptors_are_answered_without_the_engine(service):
-    """The small path (logistics.small) answers exactly as the engine's path; once it has seen a
-    request's descriptors it answers on the event loop (no worker thread, no polars)."""
-    calculator = service.app_state.calculator
-    small = calculator.small.calculate
-    calculator.small.calculate = lambda shipments, learn=True: [None] * len(shipments)  # the engine's path
-    by_engine = service.post("/v1/emissions/shipments", json=ROAD_HUB_ROAD, headers=service.alice)
-    calculator.small.calculate = small
-    learnt = service.post("/v1/emissions/shipments", json=ROAD_HUB_ROAD, headers=service.alice)  # learns in the worker
-    assert by_engine.status_code == learnt.status_code == 200
-    assert learnt.json() == by_engine.json()
+def test_numpy_path_and_query_answer_alike(service, monkeypatch):
+    """A request of a few legs takes the engine's NumPy path; the same request through the polars
+    query (the path of larger rounds) gets the same JSON, to the last digit."""
+    from logistics.pipeline import engine
 
-    def no_thread(batch):
-        raise AssertionError("the round went to the worker thread")
-
-    calculator._compute_round = no_thread
-    heavier = service.post("/v1/emissions/shipments", json={**ROAD_HUB_ROAD, "mass_kg": 24000}, headers=service.alice)
-    assert heavier.status_code == 200, heavier.text
-    assert heavier.json()["data"][0]["co2e_wtw_kg"] == pytest.approx(2 * 1570.08)
-    assert service.post("/v1/emissions/shipments", json=ROAD_HUB_ROAD, headers=service.alice).json() == by_engine.json()
-    # a leg the engine must explain still goes to it (here: to the stub, hence the 500)
-    bad = {**ROAD_HUB_ROAD, "legs": [{**ROAD_HUB_ROAD["legs"][0], "vehicle": "no-such-vehicle"}]}
-    assert service.post("/v1/emissions/shipments", json=bad, headers=service.alice).status_code == 500
+    small = service.post("/v1/emissions/shipments", json=ROAD_HUB_ROAD, headers=service.alice)
+    monkeypatch.setattr(engine, "SMALL_ROWS", 0)
+    query = service.post("/v1/emissions/shipments", json=ROAD_HUB_ROAD, headers=service.alice)
+    assert small.status_code == query.status_code == 200
+    assert small.json() == query.json()
+    assert small.json()["data"][0]["co2e_wtw_kg"] == pytest.approx(1570.08)
 
 
 def test_a_given_leg_id_equal_to_a_generated_one_is_a_duplicate(service):
@@ -90,15 +78,6 @@ def test_a_given_leg_id_equal_to_a_generated_one_is_a_duplicate(service):
     body = {"shipment_id": "S-1", "mass_kg": 1000, "legs": [{**road, "leg_id": "S-1-2"}, road]}  # 2nd: S-1-2
     legs = service.post("/v1/emissions/shipments", json=body, headers=service.alice).json()["data"][0]["legs"]
     assert [leg["error"] for leg in legs] == ["leg_id: 'S-1-2' appears more than once in shipment 'S-1'"] * 2
-
-
-def test_a_failing_small_path_leaves_the_request_to_the_engine(service):
-    def broken(shipments, learn=True):
-        raise RuntimeError("bug")
-
-    service.app_state.calculator.small.calculate = broken
-    answer = service.post("/v1/emissions/shipments", json=ROAD_HUB_ROAD, headers=service.alice)
-    assert answer.status_code == 200 and answer.json()["data"][0]["co2e_wtw_kg"] == pytest.approx(1570.08)
 
 
 def test_a_leg_that_cannot_be_computed_is_reported_not_dropped(service):

@@ -13,7 +13,9 @@ ROAD = {"mode": "road", "vehicle": "artic_40t", "energy_carrier": "diesel", "reg
 
 
 def calc(rows, **kw):
+    """Results with full provenance: the input as read and each factor's provenance on every row."""
     kw.setdefault("distance_resolver", None)
+    kw.setdefault("provenance", "full")
     return logistics.calculate(pl.DataFrame(rows) if not isinstance(rows, pl.DataFrame) else rows, **kw)
 
 

@@ -417,7 +417,8 @@ def test_engine_results_come_out_as_valid_pact_and_parse_back():
     })
     result = logistics.calculate(legs, pack=str(PACK), distance_resolver=False)
     for fmt in ("pact-v2", "pact-v3"):
-        documents = exchange.export_documents(result.legs, result.shipments, fmt, config(), pack=result.pack)
+        documents = exchange.export_documents(result.legs, result.shipments, fmt, config(), pack=result.pack,
+                                              factors=result.factors)
         assert len(documents) == 4 and all(exchange.validate_document(d) == [] for d in documents)  # SF, 2 TOCs, HOC
         [shipment] = [f for f in exchange.parse_footprints(documents) if f.productIds[0].endswith(":shipment:SHP-1")]
         declared = shipment.pcf.pCfExcludingBiogenic if fmt == "pact-v2" else shipment.pcf.pcfExcludingBiogenicUptake
@@ -439,7 +440,8 @@ def test_shipped_glec_pack_with_the_documented_config():
         "region": ["EU", None], "hub_type": [None, "warehouse"],
     })
     result = logistics.calculate(legs, distance_resolver=False)
-    built = exchange.build_export(result.legs, result.shipments, "pact-v2", exchange.load_config(FIXTURES / "exchange.toml"))
+    built = exchange.build_export(result.legs, result.shipments, "pact-v2", exchange.load_config(FIXTURES / "exchange.toml"),
+                                  factors=result.factors)
     assert built.problems == [] and built.notes == []
     assert [exchange.validate_document(d) for d in built.documents] == [[], [], []]
     sf = by_product(built.documents)["shipment:W19"]

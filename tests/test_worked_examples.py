@@ -14,7 +14,9 @@ rel = pytest.approx
 
 
 def calc(rows, **kw):
+    """Results with full provenance: the input as read and each factor's provenance on every row."""
     kw.setdefault("distance_resolver", None)
+    kw.setdefault("provenance", "full")
     return logistics.calculate(pl.DataFrame(rows), **kw)
 
 
@@ -209,7 +211,7 @@ def test_w19_derived_defaults():
     assert legs["adjustment_ids"][0] is None
     # temperature-controlled +12 % (S1 p.94): 95 × 1.12 × 5 = 532.0 kg
     assert legs["co2e_wtw_kg"][1] == rel(532.0)
-    assert legs["factor_multiplier"][1] == rel(1.12)
+    assert legs["multiplier"][1] == rel(1.12)
     # Asia +22 % and temperature +12 % compound (project decision, Q7): 475 × 1.22 × 1.12
     assert legs["co2e_wtw_kg"][2] == rel(475.0 * 1.22 * 1.12)
     assert legs["adjustment_ids"][2].count("+") == 1

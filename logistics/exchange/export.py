@@ -24,7 +24,7 @@ from typing import Any
 import polars as pl
 
 from .. import factors as F
-from ..io import read_table
+from ..io import factors_path, read_table
 from .config import ExchangeConfig, load_config
 from .ileap import (
     BuiltCategory, ExchangeError, hoc_payload, measured_toc_payload, shipment_footprints, tad_payloads, toc_payload,
@@ -52,10 +52,32 @@ class Export:
     notes: list[str] = field(default_factory=list)
 
 
-def prepare_legs(legs: Any) -> pl.DataFrame:
+# The factors table's provenance columns under the names the builders read.
+PROVENANCE_NAMES = {"source": "factor_source", "source_page": "factor_source_page", "multiplier": "factor_multiplier"}
+
+
+def with_factors(legs: pl.DataFrame, factors: Any = None, *, beside: str | os.PathLike | None = None) -> pl.DataFrame:
+    """Lean results with their factors' provenance joined on ``factor_id``: from ``factors`` (a
+    frame or path), else the factors file written beside the results file ``beside``. Results
+    written with full provenance already carry it."""
+    if "factor_pack" not in legs.columns and "factor_id" in legs.columns:
+        if factors is None and beside is not None and factors_path(beside).exists():
+            factors = factors_path(beside)
+        if factors is None:
+            raise ExchangeError("the results name factor_id only: give the factors table written beside them "
+                                "(--factors, or calculate with --provenance full)")
+        table = read_table(factors)
+        extra = [c for c in table.columns if c != "factor_id" and c not in legs.columns]
+        legs = legs.join(table.select("factor_id", *extra).with_columns(pl.col(extra).cast(pl.String)),
+                         on="factor_id", how="left", maintain_order="left")
+    return legs.rename({old: new for old, new in PROVENANCE_NAMES.items() if old in legs.columns and new not in legs.columns})
+
+
+def prepare_legs(legs: Any, factors: Any = None) -> pl.DataFrame:
     """The engine's legs table (frame or CSV/Parquet path) with the columns the exporter reads,
     typed (a CSV holds text), and those it can do without filled with nulls."""
-    df = read_table(legs)
+    beside = legs if isinstance(legs, (str, os.PathLike)) else None
+    df = with_factors(read_table(legs), factors, beside=beside)
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
         raise ExchangeError(f"not an engine result table: missing column(s) {', '.join(missing)}")
@@ -66,7 +88,7 @@ def prepare_legs(legs: Any) -> pl.DataFrame:
         elif df.schema[name] != dtype:
             text = pl.col(name).cast(pl.String).str.strip_chars()
             cast.append(pl.when(text == "").then(None).otherwise(text).cast(dtype, strict=False).alias(name))
-    df = df.with_columns(cast)
+    df = df.with_columns(cast).with_columns(mass_t=pl.coalesce("mass_t", pl.col("mass_kg") / 1000))
     if df["leg_seq"].is_null().any():
         df = df.with_columns(leg_seq=pl.col("leg_seq").fill_null(pl.int_range(1, pl.len() + 1).over("shipment_id")))
     if df["leg_id"].is_null().any():
@@ -184,6 +206,7 @@ def build_export(
     pack: Any = None,
     tocs: Any = None,
     hocs: Any = None,
+    factors: Any = None,
 ) -> Export:
     """The documents of ``fmt`` for every complete shipment of the engine's ``legs`` table (and its
     ``shipments`` table, else totals are recomputed from the legs), plus what could not be built.
@@ -197,7 +220,7 @@ def build_export(
     if not {"company_name", "company_ids"} <= config.model_fields_set:
         notes.append("company_name / company_ids are placeholders: set them in the exchange config before publishing")
     config = config.model_copy(update={"created": config.created_at()})  # one timestamp for the whole export
-    legs = prepare_legs(legs)
+    legs = prepare_legs(legs, factors)
     shipments = shipment_totals(legs) if shipments is None else shipments
     skipped = incomplete_shipments(legs)
     problems = [f"shipment {r['shipment_id']}: not exported: {r['reason']}" for r in skipped.iter_rows(named=True)]
@@ -257,11 +280,12 @@ def export_file(
     pack: Any = None,
     tocs: Any = None,
     hocs: Any = None,
+    factors: Any = None,
 ) -> ExportReport:
     """``logistics-co2 export RESULTS --format FMT``: writes ``{"data": [...]}`` (the shape of a PACT
     list response) to ``out`` (default ``<RESULTS stem>.<fmt>.json`` beside RESULTS)."""
     settings = config if isinstance(config, ExchangeConfig) else load_config(config)
-    result = build_export(results, None, fmt, settings, pack=pack, tocs=tocs, hocs=hocs)
+    result = build_export(results, None, fmt, settings, pack=pack, tocs=tocs, hocs=hocs, factors=factors)
     path = Path(out) if out is not None else Path(results).with_name(f"{Path(results).stem}.{fmt}.json")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"data": result.documents}, indent=2, ensure_ascii=False) + "\n", encoding="utf8")

@@ -1,0 +1,84 @@
+"""Shipment totals: the sum over a shipment's transport chain elements (GLEC v3.0 pp.26–27;
+ISO 14083:2023 §7), written once and used by every path (a call, a batch run, Spark).
+
+Totals are built in two steps so that a shipment whose legs arrive in several batches (or Spark
+partitions) still gets one row: ``partials`` are additive per batch; ``finish`` adds them up.
+A total over no figure is empty, not zero: a shipment whose legs give no TTW/WTT split has no TTW
+total, and one computed only by a Japanese method has no CO2e total.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import polars as pl
+
+from ..rules.emissions import intensity_g_per_tkm, share
+from ..schema import SHIPMENT_COLUMNS, is_pass_through
+
+OK = pl.col("error").is_null()
+# Summed per shipment over its computed legs; each has a count of the legs that gave it, so that a
+# sum over none stays empty.
+SUMMED: dict[str, pl.Expr] = {
+    "tkm": pl.col("tkm"),
+    "co2e_ttw_kg": pl.col("co2e_ttw_kg"),
+    "co2e_wtt_kg": pl.col("co2e_wtt_kg"),
+    "co2e_wtw_kg": pl.col("co2e_wtw_kg"),
+    "co2e_wtw_unsplit_kg": pl.when(pl.col("co2e_ttw_kg").is_null()).then(pl.col("co2e_wtw_kg")),
+    "primary_wtw_kg": pl.when(pl.col("data_type") == "primary").then(pl.col("co2e_wtw_kg")),
+}
+
+
+def _counted(name: str) -> str:
+    return f"{name}__n"
+
+
+def partials(legs: pl.DataFrame | pl.LazyFrame, extra_sums: Sequence[str] = ()) -> pl.LazyFrame:
+    """Additive per-shipment sums of a set of result legs (``extra_sums``: plug-in columns such as
+    ``jp_co2_ttw_kg``), with the first value of each pass-through column."""
+    columns = legs.collect_schema().names()
+    passed = [c for c in columns if is_pass_through(c)]
+    summed = {**SUMMED, **{c: pl.col(c) for c in extra_sums}}
+    return legs.lazy().group_by("shipment_id", maintain_order=True).agg(
+        *(pl.col(c).drop_nulls().first().alias(c) for c in passed),
+        pl.len().cast(pl.UInt32).alias("legs"),
+        (~OK).sum().cast(pl.UInt32).alias("error_legs"),
+        pl.col("mass_kg").filter(pl.col("mode") != "hub").max().alias("mass_kg"),
+        *(expr.filter(OK).sum().alias(name) for name, expr in summed.items()),
+        *(expr.filter(OK).count().cast(pl.UInt32).alias(_counted(name)) for name, expr in summed.items()),
+    )
+
+
+def finish(partial: pl.DataFrame | pl.LazyFrame, extra_sums: Sequence[str] = ()) -> pl.LazyFrame:
+    """One row per shipment from its partials: totals over its computed legs (empty where no leg
+    gave a figure), tkm, intensity, the share of WTW from primary data, and whether every leg was
+    computed (``complete``)."""
+    columns = partial.collect_schema().names()
+    passed = [c for c in columns if is_pass_through(c)]
+    summed = [*SUMMED, *extra_sums]
+    total = lambda c: pl.when(pl.col(_counted(c)) > 0).then(pl.col(c))  # noqa: E731
+    return (
+        partial.lazy().group_by("shipment_id", maintain_order=True)
+        .agg(*(pl.col(c).drop_nulls().first() for c in passed), pl.col("legs", "error_legs").sum(),
+             pl.col("mass_kg").max(), *(pl.col(c, _counted(c)).sum() for c in summed))
+        .with_columns(total(c).alias(c) for c in summed)
+        .with_columns(
+            intensity_wtw_g_per_tkm=pl.when(pl.col("tkm") > 0).then(intensity_g_per_tkm(pl.col("co2e_wtw_kg"), pl.col("tkm"))),
+            primary_data_share=pl.when(pl.col("co2e_wtw_kg") > 0).then(
+                share(pl.col("primary_wtw_kg").fill_null(0.0), pl.col("co2e_wtw_kg"))),
+            complete=pl.col("error_legs") == 0,
+        )
+        .select("shipment_id", *passed, *shipment_columns(extra_sums))
+    )
+
+
+def shipment_columns(extra_sums: Sequence[str] = ()) -> list[str]:
+    """The computed columns of the shipments table (plug-in sums after co2e_wtw_unsplit_kg)."""
+    names = list(SHIPMENT_COLUMNS)
+    at = names.index("co2e_wtw_unsplit_kg") + 1
+    return [*names[:at], *extra_sums, *names[at:]]
+
+
+def shipments(legs: pl.DataFrame, extra_sums: Sequence[str] = ()) -> pl.DataFrame:
+    return finish(partials(legs, extra_sums), extra_sums).collect()
+
