@@ -365,12 +365,14 @@ def resolve_pack_path(pack: str | os.PathLike) -> Path:
     raise PackError(f"pack {str(pack)!r} not found: not a directory, and not one of the shipped packs {known}")
 
 
-def load_pack(pack: str | os.PathLike | Pack = DEFAULT_PACK, *, prefer: str = "parquet", _seen: tuple = ()) -> Pack:
+def load_pack(pack: str | os.PathLike | Pack = DEFAULT_PACK, *, prefer: str = "parquet", includes: bool = True,
+              _seen: tuple = ()) -> Pack:
     """Load a pack by shipped name or directory path. Parquet is read when present, else the CSV.
 
     A ``pack.json`` may list ``includes``: other packs (shipped names, or directories relative to
     this one) whose rows are added to this pack's tables. A row of this pack wins over an included
-    row with the same key; every row keeps its own ``source``, ``pack_version`` and ``licence``."""
+    row with the same key; every row keeps its own ``source``, ``pack_version`` and ``licence``.
+    ``includes=False`` reads the pack's own files only."""
     if isinstance(pack, Pack):
         return pack
     path = resolve_pack_path(pack)
@@ -401,7 +403,7 @@ def load_pack(pack: str | os.PathLike | Pack = DEFAULT_PACK, *, prefer: str = "p
         else:
             continue
         tables[table] = df
-    included = meta.get("includes") or []
+    included = (meta.get("includes") or []) if includes else []
     if not isinstance(included, list) or not all(isinstance(i, str) and i for i in included):
         raise PackError(f"{meta_path}: 'includes' must be a list of pack names or directories")
     for name in included:
