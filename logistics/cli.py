@@ -364,29 +364,35 @@ def jp_calculate(
     method: Optional[str] = typer.Option(None, help="Method for rows that name none: jp_fuel, jp_fuel_economy, jp_improved_tonkm, jp_conventional_tonkm."),
     glec_out: Optional[Path] = typer.Option(None, help="Also calculate GLEC CO2e and write both side by side, per leg."),
     pack: str = typer.Option(F.DEFAULT_PACK, help="Pack for the GLEC figures."),
-    default: Optional[list[str]] = typer.Option(None, help="GLEC descriptors for legs that give none, e.g. vehicle=rigid_7.5-12t."),
+    jp_pack: str = typer.Option("jp-guideline", help="Edition of the Japanese factors: jp-guideline (heat values before FY2023), jp-moe-2007, or a directory."),
+    default: Optional[list[str]] = typer.Option(None, help="GLEC descriptors for legs that give none, e.g. vehicle=rigid_7.5-12t (only for the modes that have that vehicle)."),
     encoding: Optional[str] = typer.Option(None, help="Input encoding (default: detect UTF-8 or Shift_JIS)."),
 ):
     """The Japanese methods' CO2 (TTW, labelled so) and, with --glec-out, GLEC CO2e next to it.
-    The two are never added together."""
-    import polars as pl
-
+    The two are never added together. GLEC figures use a 燃費法 leg's own fuel (distance / km per l)
+    and otherwise the GLEC defaults for the leg's descriptors."""
     from . import calculate as run_engine
     from .io import write_table
-    from .japan import read_japanese_csv, side_by_side
+    from .japan import glec_inputs, read_japanese_csv, side_by_side
 
     try:
-        legs_df = read_japanese_csv(legs, encoding)
+        legs_df = read_japanese_csv(legs, encoding, pack=jp_pack)
         if "shipment_id" not in legs_df.columns:
             legs_df = legs_df.with_columns(shipment_id=pl.int_range(1, pl.len() + 1).cast(pl.String))
-        defaults = _pairs(default, "--default")
-        jp = run_engine(legs_df, pack, defaults={"method": method} if method else None)
+        jp = run_engine(legs_df, pack, defaults={"method": method} if method else None, jp_pack=jp_pack)
         write_table(jp.legs, out)
-        typer.echo(f"{jp.legs.height} legs, CO2 TTW (Japanese method) {(jp.legs['jp_co2_ttw_kg'].sum() or 0) / 1000:,.3f} t -> {out}")
+        editions = ", ".join(sorted(jp.legs["factor_pack"].drop_nulls().unique().to_list())) or jp_pack
+        typer.echo(f"{jp.legs.height} legs, CO2 TTW (Japanese method, {editions}) "
+                   f"{(jp.legs['jp_co2_ttw_kg'].sum() or 0) / 1000:,.3f} t -> {out}")
         if glec_out:
-            glec = run_engine(legs_df.drop("method", strict=False), pack, defaults=defaults)
+            if method:
+                legs_df = legs_df.with_columns(method=pl.col("method").fill_null(method) if "method" in legs_df.columns else pl.lit(method))
+            glec_df, defaults = glec_inputs(legs_df, pack, _pairs(default, "--default"))
+            glec = run_engine(glec_df, pack, defaults=defaults)
             write_table(side_by_side(jp.legs, glec.legs, on="leg_id"), glec_out)
-            typer.echo(f"GLEC CO2e WTW {(glec.legs['co2e_wtw_kg'].sum() or 0) / 1000:,.3f} t (pack {pack}) -> {glec_out}")
+            done = glec.legs["co2e_wtw_kg"].is_not_null().sum()
+            typer.echo(f"GLEC CO2e WTW {(glec.legs['co2e_wtw_kg'].sum() or 0) / 1000:,.3f} t for {done} of {glec.legs.height} legs"
+                       f" (pack {pack}) -> {glec_out}")
     except (InputError, F.PackError, ValueError) as exc:
         _fail(str(exc))
 
@@ -396,10 +402,10 @@ def jp_summary(
     results: Path = typer.Argument(..., help="Output of `logistics-co2 jp calculate`."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the summary (.csv or .parquet)."),
     period: str = typer.Option("fiscal_year", help="fiscal_year (April–March), calendar_year or month."),
+    jp_pack: str = typer.Option("jp-guideline", help="Pack whose crude-oil conversion (kL per GJ) is used."),
 ):
-    """Total t·km and t-CO2 per method and mode for the annual shipper report (特定荷主定期報告)."""
-    import polars as pl
-
+    """Total t·km (on the distance the CO2 rests on), t-CO2, GJ and crude-oil-equivalent kL (原油換算)
+    per method and mode for the annual shipper report (特定荷主定期報告), printed whole."""
     from .io import write_table
     from .japan import annual_summary
 
@@ -408,12 +414,17 @@ def jp_summary(
     # results are our own output: their types can be inferred
     df = pl.read_parquet(results) if results.suffix.lower() == ".parquet" else pl.read_csv(results, infer_schema_length=None)
     try:
-        summary = annual_summary(df, period=period)
-    except ValueError as exc:
+        summary = annual_summary(df, period=period, pack=jp_pack)
+    except (ValueError, F.PackError) as exc:
         _fail(str(exc))
     if out:
         write_table(summary, out)
-    typer.echo(summary)
+    # for people: every row and column, figures rounded (the file keeps full precision)
+    shown = summary.with_columns(pl.col("tkm").round(1), pl.col("co2_ttw_t").round(3), pl.col("energy_gj").round(2),
+                                 pl.col("crude_oil_kl").round(3))
+    with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=10_000, fmt_str_lengths=100, tbl_formatting="MARKDOWN",
+                   tbl_hide_column_data_types=True, tbl_hide_dataframe_shape=True, thousands_separator=","):
+        typer.echo(shown)
 
 
 def main() -> None:

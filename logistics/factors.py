@@ -371,7 +371,7 @@ def load_pack(pack: str | os.PathLike | Pack = DEFAULT_PACK, *, prefer: str = "p
 
     A ``pack.json`` may list ``includes``: other packs (shipped names, or directories relative to
     this one) whose rows are added to this pack's tables. A row of this pack wins over an included
-    row with the same key; every row keeps its own ``source``, ``pack_version`` and ``licence``.
+    row with the same value in any key column (``KEYS``); every row keeps its own ``source``, ``pack_version`` and ``licence``.
     ``includes=False`` reads the pack's own files only."""
     if isinstance(pack, Pack):
         return pack
@@ -414,8 +414,9 @@ def load_pack(pack: str | os.PathLike | Pack = DEFAULT_PACK, *, prefer: str = "p
         inc = load_pack(inc_path, prefer=prefer, _seen=(*_seen, path.resolve()))
         for table, rows in inc.tables.items():
             if table in tables:
-                key = KEYS[table][0]
-                rows = rows.join(tables[table].select(key), on=key, how="anti")
+                # each key column is unique on its own: an included row colliding on any of them yields
+                for key in KEYS[table]:
+                    rows = rows.join(tables[table].select(key), on=key, how="anti", nulls_equal=False)
                 tables[table] = pl.concat([tables[table], rows])
             else:
                 tables[table] = rows
