@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from .rules.allocation import notional_tkm, peq_share
+
 # Passenger equivalents per unit on Ro-Pax ferries (GLEC Framework v3.0 p.51, from ISO 14083).
 PASSENGER_EQUIVALENTS = {
     "passenger": 1.0,  # incl. luggage
@@ -26,13 +28,16 @@ PASSENGER_EQUIVALENTS = {
     "articulated_truck": 18.0,
     "unaccompanied_trailer": 14.0,
 }
+# The unit types that carry freight on a Ro-Pax voyage (GLEC Framework v3.0 p.121: HGVs and
+# unaccompanied trailers; rigid trucks likewise); the other units carry passengers and their vehicles.
+FREIGHT_UNITS = ("rigid_truck", "articulated_truck", "unaccompanied_trailer")
 EMISSION_COLUMNS = ("co2e_ttw_kg", "co2e_wtt_kg", "co2e_wtw_kg")
 
 
 def milk_run_shares(drops: pl.DataFrame, *, mass: str = "mass_kg", base_distance: str = "sfd_km",
                     round_id: str | None = None) -> pl.DataFrame:
     """Adds ``notional_tkm`` (mass in t × SFD base→stop) and ``share`` within each round."""
-    notional = pl.col(mass) / 1000.0 * pl.col(base_distance)
+    notional = notional_tkm(pl.col(mass) / 1000.0, pl.col(base_distance))
     total = notional.sum().over(round_id) if round_id else notional.sum()
     return drops.with_columns(notional_tkm=notional, share=notional / total)
 
@@ -46,7 +51,7 @@ def peq_shares(units: pl.DataFrame, *, unit: str = "unit", count: str = "count")
     if unknown:
         raise ValueError(f"{unit}: unknown unit type(s) {unknown}; known: {', '.join(PASSENGER_EQUIVALENTS)}")
     out = out.with_columns(peq=pl.col(count) * pl.col("_peq")).drop("_peq")
-    return out.with_columns(share=pl.col("peq") / pl.col("peq").sum())
+    return out.with_columns(share=peq_share(pl.col("peq"), pl.col("peq").sum()))
 
 
 def allocate(shares: pl.DataFrame, totals: dict[str, float], *, share: str = "share") -> pl.DataFrame:

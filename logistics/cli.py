@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
+import polars as pl
 import typer
 
 from . import factors as F
@@ -32,6 +33,9 @@ app.add_typer(packs_app, name="packs")
 app.add_typer(tocs_app, name="tocs")
 app.add_typer(hocs_app, name="hocs")
 app.add_typer(jp_app, name="jp")
+allocate_app = typer.Typer(help="Share a vehicle operation's emissions: collection/delivery rounds, Ro-Pax voyages.",
+                           no_args_is_help=True)
+app.add_typer(allocate_app, name="allocate")
 
 
 def _fail(message: str) -> None:
@@ -260,13 +264,20 @@ def tocs_derive(
     pack: str = typer.Option(F.DEFAULT_PACK, help="Pack whose fuel factors and GWPs are used."),
     period: Optional[str] = typer.Option(None, help="Only records of this period (e.g. 2025)."),
     default: Optional[list[str]] = typer.Option(None, help="Value for records that give none, e.g. mode=road."),
+    freight_units: Optional[str] = typer.Option(None, help="Ro-Pax records: the unit types that are this TOC's freight, "
+                                                "comma-separated (default: rigid_truck,articulated_truck,unaccompanied_trailer)."),
 ):
     """TOC intensities (TTW/WTT/WTW per tkm or TEU-km, round trips incl. empty running, refrigerant
-    leakage) from your fuel and transport records, per GLEC Framework v3.0 §1.5."""
+    leakage) from your fuel and transport records, per GLEC Framework v3.0 §1.5. Rounds
+    (`base_distance_km` on each drop) count notional point-to-point tkm; passenger flights
+    (`vehicle` belly with `passengers`, or `seats` and `seat_load_factor`) and Ro-Pax voyages
+    (`units_<type>` counts) keep only their freight's share of the fuel."""
+    from .allocation import FREIGHT_UNITS
     from .derive import derive_tocs
 
+    units = tuple(u.strip() for u in freight_units.split(",") if u.strip()) if freight_units is not None else FREIGHT_UNITS
     try:
-        d = derive_tocs(activity, pack, period=period, defaults=_pairs(default, "--default"))
+        d = derive_tocs(activity, pack, period=period, defaults=_pairs(default, "--default"), freight_units=units)
     except (InputError, F.PackError, ValueError) as exc:
         _fail(str(exc))
     _write_derived("TOCs", d.tocs, d.errors, out, errors_out)
@@ -281,7 +292,10 @@ def hocs_derive(
     period: Optional[str] = typer.Option(None, help="Only records of this period."),
     default: Optional[list[str]] = typer.Option(None, help="Value for records that give none, e.g. hub_type=warehouse."),
 ):
-    """HOC intensities (kg CO2e per outbound tonne or TEU) from a site's energy records."""
+    """HOC intensities (kg CO2e per outbound tonne or TEU) from a site's energy records. A site with
+    ambient and refrigerated freight marks its energy records `energy_use` shared or refrigeration
+    (or `--default energy_use=shared`): shared energy is spread over all outbound freight,
+    refrigeration over the refrigerated freight only (GLEC Framework v3.0 p.123)."""
     from .derive import derive_hocs
 
     try:
@@ -291,6 +305,71 @@ def hocs_derive(
     _write_derived("HOCs", d.hocs, d.errors, out, errors_out)
 
 
+@allocate_app.command("rounds", epilog="Example:\n\n    logistics-co2 allocate rounds drops.csv --rounds rounds.csv --out shares.csv")
+def allocate_rounds(
+    drops: Path = typer.Argument(..., help="One row per drop or collection: round_id, mass_kg, sfd_km (base to the stop)."),
+    out: Path = typer.Option(..., "--out", "-o", help="The drops with notional_tkm, share and their emissions (.csv or .parquet)."),
+    rounds: Optional[Path] = typer.Option(None, help="The rounds' emissions: round_id and co2e_ttw_kg / co2e_wtt_kg / co2e_wtw_kg."),
+):
+    """A collection or delivery round's emissions shared among its drops by notional point-to-point
+    tkm, mass × shortest feasible distance from the base (GLEC Framework v3.0 pp.48, 107)."""
+    from .allocation import EMISSION_COLUMNS, milk_run_shares
+    from .io import read_table, write_table
+
+    try:
+        d = read_table(drops)
+        missing = [c for c in ("round_id", "mass_kg", "sfd_km") if c not in d.columns]
+        if missing:
+            raise InputError(f"{drops}: missing column(s) {', '.join(missing)}")
+        d = d.with_columns(pl.col("round_id").cast(pl.String), *(pl.col(c).cast(pl.Float64, strict=False) for c in ("mass_kg", "sfd_km")))
+        bad = d.filter(pl.col("mass_kg").is_null() | pl.col("sfd_km").is_null() | (pl.col("mass_kg") < 0) | (pl.col("sfd_km") < 0))
+        if bad.height:
+            raise InputError(f"{drops}: row {bad.row(0, named=True)} needs mass_kg and sfd_km of 0 or more")
+        shares = milk_run_shares(d, round_id="round_id")
+        if rounds is not None:
+            r = read_table(rounds)
+            cols = [c for c in EMISSION_COLUMNS if c in r.columns]
+            if "round_id" not in r.columns or not cols:
+                raise InputError(f"{rounds}: needs round_id and one of {', '.join(EMISSION_COLUMNS)}")
+            r = r.select(pl.col("round_id").cast(pl.String), *(pl.col(c).cast(pl.Float64, strict=False).alias(f"_round_{c}") for c in cols))
+            unknown = shares.join(r, on="round_id", how="anti")["round_id"].unique().to_list()
+            if unknown:
+                raise InputError(f"{rounds}: no emissions for round_id {', '.join(map(str, unknown[:5]))}")
+            shares = shares.join(r, on="round_id", how="left").with_columns(
+                (pl.col("share") * pl.col(f"_round_{c}")).alias(c) for c in cols).drop(f"_round_{c}" for c in cols)
+    except (InputError, ValueError) as exc:
+        _fail(str(exc))
+    write_table(shares, out)
+    typer.echo(f"{shares.height} drops of {shares['round_id'].n_unique()} round(s) -> {out}")
+
+
+@allocate_app.command("ropax", epilog="Example:\n\n    logistics-co2 allocate ropax voyage_units.csv --total co2e_wtw_kg=15160000 --out shares.csv")
+def allocate_ropax(
+    units: Path = typer.Argument(..., help="One row per unit type carried: unit (passenger, car, articulated_truck, ...) and count."),
+    out: Path = typer.Option(..., "--out", "-o", help="The units with peq, share and their emissions (.csv or .parquet)."),
+    total: Optional[list[str]] = typer.Option(None, help="The voyage's emissions to share, e.g. co2e_wtw_kg=15160000 (repeatable)."),
+):
+    """A Ro-Pax voyage's emissions shared among passengers, vehicles and freight units by passenger
+    equivalents (GLEC Framework v3.0 p.51, from ISO 14083)."""
+    from .allocation import EMISSION_COLUMNS, allocate, peq_shares
+    from .io import read_table, write_table
+
+    totals = _pairs(total, "--total", float)
+    unknown = sorted(set(totals) - set(EMISSION_COLUMNS))
+    if unknown:
+        _fail(f"--total: {', '.join(unknown)} is not one of {', '.join(EMISSION_COLUMNS)}")
+    try:
+        u = read_table(units)
+        if not {"unit", "count"} <= set(u.columns):
+            raise InputError(f"{units}: needs columns unit and count")
+        shares = allocate(peq_shares(u.with_columns(pl.col("unit").cast(pl.String).str.strip_chars(),
+                                                    pl.col("count").cast(pl.Float64, strict=False))), totals)
+    except (InputError, ValueError) as exc:
+        _fail(str(exc))
+    write_table(shares, out)
+    typer.echo(f"{shares.height} unit types, {shares['peq'].sum():,.1f} passenger equivalents -> {out}")
+
+
 @jp_app.command("calculate", epilog="Example:\n\n    logistics-co2 jp calculate 輸送実績.csv --out jp.csv --glec-out side_by_side.csv --default vehicle=rigid_7.5-12t --default region=AS")
 def jp_calculate(
     legs: Path = typer.Argument(..., help="A shipper's CSV with Japanese headers (UTF-8 or Shift_JIS), 算定方法 per row or --method."),
@@ -298,29 +377,35 @@ def jp_calculate(
     method: Optional[str] = typer.Option(None, help="Method for rows that name none: jp_fuel, jp_fuel_economy, jp_improved_tonkm, jp_conventional_tonkm."),
     glec_out: Optional[Path] = typer.Option(None, help="Also calculate GLEC CO2e and write both side by side, per leg."),
     pack: str = typer.Option(F.DEFAULT_PACK, help="Pack for the GLEC figures."),
-    default: Optional[list[str]] = typer.Option(None, help="GLEC descriptors for legs that give none, e.g. vehicle=rigid_7.5-12t."),
+    jp_pack: str = typer.Option("jp-guideline", help="Edition of the Japanese factors: jp-guideline (heat values before FY2023), jp-moe-2007, or a directory."),
+    default: Optional[list[str]] = typer.Option(None, help="GLEC descriptors for legs that give none, e.g. vehicle=rigid_7.5-12t (only for the modes that have that vehicle)."),
     encoding: Optional[str] = typer.Option(None, help="Input encoding (default: detect UTF-8 or Shift_JIS)."),
 ):
     """The Japanese methods' CO2 (TTW, labelled so) and, with --glec-out, GLEC CO2e next to it.
-    The two are never added together."""
-    import polars as pl
-
+    The two are never added together. GLEC figures use a 燃費法 leg's own fuel (distance / km per l)
+    and otherwise the GLEC defaults for the leg's descriptors."""
     from . import calculate as run_engine
     from .io import write_table
-    from .japan import read_japanese_csv, side_by_side
+    from .japan import glec_inputs, read_japanese_csv, side_by_side
 
     try:
-        legs_df = read_japanese_csv(legs, encoding)
+        legs_df = read_japanese_csv(legs, encoding, pack=jp_pack)
         if "shipment_id" not in legs_df.columns:
             legs_df = legs_df.with_columns(shipment_id=pl.int_range(1, pl.len() + 1).cast(pl.String))
-        defaults = _pairs(default, "--default")
-        jp = run_engine(legs_df, pack, defaults={"method": method} if method else None)
+        jp = run_engine(legs_df, pack, defaults={"method": method} if method else None, jp_pack=jp_pack)
         write_table(jp.legs, out)
-        typer.echo(f"{jp.legs.height} legs, CO2 TTW (Japanese method) {(jp.legs['jp_co2_ttw_kg'].sum() or 0) / 1000:,.3f} t -> {out}")
+        editions = ", ".join(sorted(jp.legs["factor_pack"].drop_nulls().unique().to_list())) or jp_pack
+        typer.echo(f"{jp.legs.height} legs, CO2 TTW (Japanese method, {editions}) "
+                   f"{(jp.legs['jp_co2_ttw_kg'].sum() or 0) / 1000:,.3f} t -> {out}")
         if glec_out:
-            glec = run_engine(legs_df.drop("method", strict=False), pack, defaults=defaults)
+            if method:
+                legs_df = legs_df.with_columns(method=pl.col("method").fill_null(method) if "method" in legs_df.columns else pl.lit(method))
+            glec_df, defaults = glec_inputs(legs_df, pack, _pairs(default, "--default"))
+            glec = run_engine(glec_df, pack, defaults=defaults)
             write_table(side_by_side(jp.legs, glec.legs, on="leg_id"), glec_out)
-            typer.echo(f"GLEC CO2e WTW {(glec.legs['co2e_wtw_kg'].sum() or 0) / 1000:,.3f} t (pack {pack}) -> {glec_out}")
+            done = glec.legs["co2e_wtw_kg"].is_not_null().sum()
+            typer.echo(f"GLEC CO2e WTW {(glec.legs['co2e_wtw_kg'].sum() or 0) / 1000:,.3f} t for {done} of {glec.legs.height} legs"
+                       f" (pack {pack}) -> {glec_out}")
     except (InputError, F.PackError, ValueError) as exc:
         _fail(str(exc))
 
@@ -330,10 +415,10 @@ def jp_summary(
     results: Path = typer.Argument(..., help="Output of `logistics-co2 jp calculate`."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the summary (.csv or .parquet)."),
     period: str = typer.Option("fiscal_year", help="fiscal_year (April–March), calendar_year or month."),
+    jp_pack: str = typer.Option("jp-guideline", help="Pack whose crude-oil conversion (kL per GJ) is used."),
 ):
-    """Total t·km and t-CO2 per method and mode for the annual shipper report (特定荷主定期報告)."""
-    import polars as pl
-
+    """Total t·km (on the distance the CO2 rests on), t-CO2, GJ and crude-oil-equivalent kL (原油換算)
+    per method and mode for the annual shipper report (特定荷主定期報告), printed whole."""
     from .io import write_table
     from .japan import annual_summary
 
@@ -342,12 +427,17 @@ def jp_summary(
     # results are our own output: their types can be inferred
     df = pl.read_parquet(results) if results.suffix.lower() == ".parquet" else pl.read_csv(results, infer_schema_length=None)
     try:
-        summary = annual_summary(df, period=period)
-    except ValueError as exc:
+        summary = annual_summary(df, period=period, pack=jp_pack)
+    except (ValueError, F.PackError) as exc:
         _fail(str(exc))
     if out:
         write_table(summary, out)
-    typer.echo(summary)
+    # for people: every row and column, figures rounded (the file keeps full precision)
+    shown = summary.with_columns(pl.col("tkm").round(1), pl.col("co2_ttw_t").round(3), pl.col("energy_gj").round(2),
+                                 pl.col("crude_oil_kl").round(3))
+    with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=10_000, fmt_str_lengths=100, tbl_formatting="MARKDOWN",
+                   tbl_hide_column_data_types=True, tbl_hide_dataframe_shape=True, thousands_separator=","):
+        typer.echo(shown)
 
 
 def main() -> None:

@@ -1,8 +1,8 @@
 """A carrier's own TOC and HOC intensities from its fuel and energy records (primary data).
 
-GLEC Framework v3.0 §1.5 / ISO 14083 (S1 pp.28–34, 41):
+GLEC Framework v3.0 (Smart Freight Centre, revision 2024-04-02) §1.5 / ISO 14083, pp.28–34, 41:
     tkm_TOC   = Σ mass × distance over every leg of the period, round trips and empty legs included
-    E_TOC,x   = Σ fuel × EF_x (pack ``fuels``)  + refrigerant loss × GWP100 in TTW (S1 pp.17, 101–106)
+    E_TOC,x   = Σ fuel × EF_x (pack ``fuels``)  + refrigerant loss × GWP100 in TTW (pp.17, 101–106)
     EI_TOC,x  = E_TOC,x / tkm_TOC            g CO2e per tkm, or per TEU-km for container records
     EI_HOC,x  = E_HOC,x / outbound tonnes    kg CO2e per t, or per outbound TEU
     x ∈ {TTW, WTT, WTW}; refrigerant production is excluded, so its WTT is 0.
@@ -13,15 +13,27 @@ Records (a polars/pandas frame or a CSV/Parquet file); one row may carry several
 - transport (TOCs): ``tkm``, or ``mass_kg`` + ``distance_km``, and/or ``teu`` + ``distance_km`` (or
   ``teu_km``). An empty leg has mass 0 (or teu 0): it adds distance and no activity. Records giving
   tkm per period may give ``loaded_distance_km`` / ``empty_distance_km``. ``empty_running`` (empty km
-  / all km) reads each transport record as one vehicle movement, as in S1 Tables 21–22;
+  / all km) reads each transport record as one vehicle movement, as in GLEC v3.0 Tables 21–22
+  (pp.149–150);
+- drops and collections of a round (TOCs): ``mass_kg`` + ``base_distance_km``, the shortest feasible
+  distance from the round's base to the stop: the record's activity is that notional point-to-point
+  tkm, not the distance driven (pp.48, 107); the round's fuel and driven km sit on its own record;
+- passenger flights (TOCs, ``vehicle`` ``belly``): ``passengers``, or ``seats`` + ``seat_load_factor``,
+  or ``passenger_mass_kg``; the record's fuel is split by mass between its freight (``mass_kg``) and
+  its passengers (pp.38, 115–116). An air record with fuel must say ``freighter`` or ``belly``;
+- Ro-Pax voyages (TOCs): ``units_<type>`` counts (``units_passenger``, ``units_car``,
+  ``units_articulated_truck``, ...; the types of ``logistics.allocation.PASSENGER_EQUIVALENTS``): the
+  record's fuel is split by passenger equivalents, the ``freight_units``' share kept (p.51);
 - outbound freight (HOCs): ``outbound_t`` and/or ``outbound_teu``;
+- shared and refrigeration energy (HOCs): ``energy_use`` ``shared`` (spread over all outbound freight)
+  or ``refrigeration`` (over the refrigerated outbound freight only), p.123;
 - refrigerant: ``refrigerant_loss_kg`` with ``refrigerant`` (GWP100 from the ``refrigerants``
   argument, else the pack's ``refrigerants`` table) or an explicit ``gwp100``.
 Every record names its ``toc_id`` / ``hoc_id``. Optional: ``period``, ``temperature_control`` and the
 pack's descriptor columns (``mode``, ``vehicle``, ... for TOCs; ``hub_type``, ``region`` for HOCs),
 which a derived row carries when they are the same on all its records.
 
-One derived row per id, period and temperature condition (S1 pp.30, 32–34). Ids stay as given unless
+One derived row per id, period and temperature condition (pp.30, 32–34). Ids stay as given unless
 that would repeat one: ``<id>-<temperature_control>`` when an id's records have several conditions
 (each record must then name its own), ``<id>@<period>`` when the records span several periods.
 
@@ -41,15 +53,27 @@ from typing import Mapping
 import polars as pl
 
 from . import factors as F
-# the engine's own fuel lookup and pack label, so both apply one region rule (private in engine today)
+from .allocation import FREIGHT_UNITS, PASSENGER_EQUIVALENTS
+# the engine's own fuel lookup and pack label, so both apply one region rule
 from .pipeline.factors import fuel_factors, pack_label
 from .io import InputError, drop_raw, read_table, typed_columns
+from .rules.allocation import belly_freight_share, notional_tkm, passenger_mass_kg, passengers_from_seats, peq_share
 from .vocabulary import FUEL_UNITS, TEMPERATURE_CONTROLS, TRANSPORT_MODES
 
 SOURCE = "carrier records"
 LICENCE = "carrier's own data"
 TEXT_COLUMNS = ("period", "temperature_control", "energy_carrier", "fuel_unit", "fuel_region", "region", "refrigerant")
 SHARED_NUMERIC = ("fuel_amount", "refrigerant_loss_kg", "gwp100")
+# Passenger flights (belly freight) and Ro-Pax voyages: what the records give to split the fuel.
+BELLY_COLUMNS = ("passengers", "seats", "seat_load_factor", "passenger_mass_kg")
+PEQ_COLUMNS = tuple(f"units_{u}" for u in PASSENGER_EQUIVALENTS)
+ENERGY_USES = ("shared", "refrigeration")
+SPLIT_NOTES = {
+    "belly": "passenger flights: freight's share of the fuel by mass (GLEC Framework v3.0 pp.38, 115-116)",
+    "ropax": "Ro-Pax: freight's share of the fuel by passenger equivalents (GLEC Framework v3.0 p.51)",
+    "shared": "shared site energy spread over all outbound freight by outbound tonnes (GLEC Framework v3.0 p.123)",
+    "refrigeration": "refrigeration energy over the refrigerated outbound freight only (GLEC Framework v3.0 p.123)",
+}
 
 
 @dataclass
@@ -85,7 +109,7 @@ class _Kind:
 
 TOC = _Kind(
     "tocs", "toc_id", "TOC", F.TOC_DESCRIPTORS, "mode",
-    ("tkm", "mass_kg", "distance_km", "teu", "teu_km", "loaded_distance_km", "empty_distance_km"),
+    ("tkm", "mass_kg", "distance_km", "base_distance_km", "teu", "teu_km", "loaded_distance_km", "empty_distance_km"),
     (("tkm", "g_co2e_per_tkm", 1000.0), ("teu_km", "g_co2e_per_teu_km", 1000.0)),
     "tkm: TOC '{}' has fuel but no transport activity (tkm and TEU-km sum to 0)",
     "teu: TOC '{}' mixes records with only a mass and records with only TEU; give both on every loaded record",
@@ -105,6 +129,7 @@ def derive_tocs(
     refrigerants=None,
     period: str | None = None,
     defaults: Mapping[str, str] | None = None,
+    freight_units: tuple[str, ...] = FREIGHT_UNITS,
 ) -> DerivedTocs:
     """TOC intensities from a carrier's fuel, transport and refrigerant records.
 
@@ -115,8 +140,13 @@ def derive_tocs(
     period: use only the records of this period (when they have a ``period`` column), and label the
         derived rows with it (``source_page``).
     defaults: values for text columns that records leave empty, e.g. ``{"mode": "road", "region": "EU"}``.
+    freight_units: on Ro-Pax records (``units_<type>`` columns), the unit types whose passenger
+        equivalents are this TOC's freight (default: rigid and articulated trucks, unaccompanied trailers).
     """
-    table, errors = _derive(activity, TOC, pack, refrigerants, period, defaults or {})
+    unknown = sorted(set(freight_units) - set(PASSENGER_EQUIVALENTS))
+    if unknown or not freight_units:
+        raise InputError(f"freight_units: {', '.join(unknown) or 'none given'}; known unit types: {', '.join(PASSENGER_EQUIVALENTS)}")
+    table, errors = _derive(activity, TOC, pack, refrigerants, period, defaults or {}, tuple(freight_units))
     return DerivedTocs(tocs=table, errors=errors)
 
 
@@ -131,14 +161,14 @@ def derive_hocs(
     """HOC intensities per hub (``hoc_id``) and period: energy and refrigerant records divided by the
     outbound tonnes (``outbound_t``) and/or outbound TEU (``outbound_teu``). Arguments as
     ``derive_tocs``; every derived row needs a ``hub_type``."""
-    table, errors = _derive(energy, HOC, pack, refrigerants, period, defaults or {})
+    table, errors = _derive(energy, HOC, pack, refrigerants, period, defaults or {}, ())
     return DerivedHocs(hocs=table, errors=errors)
 
 
 # --------------------------------------------------------------------------------------------
 
 
-def _derive(records, kind: _Kind, pack, refrigerants, period, defaults) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _derive(records, kind: _Kind, pack, refrigerants, period, defaults, freight_units) -> tuple[pl.DataFrame, pl.DataFrame]:
     pack = F.load_pack(pack)
     raw = read_table(records)
     if kind.id_col not in raw.columns:
@@ -147,6 +177,7 @@ def _derive(records, kind: _Kind, pack, refrigerants, period, defaults) -> tuple
     df = _activity(df, kind)
     df = _fuel_emissions(df, pack)
     df = _refrigerant_emissions(df, pack, refrigerants)
+    df = _freight_share(df, pack, freight_units) if kind is TOC else _shared_hub_energy(df)
     df = _temperature_groups(df, kind)
     group = [kind.id_col, "period", "temperature_control"]
 
@@ -155,7 +186,7 @@ def _derive(records, kind: _Kind, pack, refrigerants, period, defaults) -> tuple
     withheld = (
         df.filter(pl.col(kind.id_col).is_not_null())
         .group_by(kind.id_col, "period")
-        .agg(_n_bad=pl.col("_bad").sum(), _first_bad=pl.col("_row").filter(pl.col("_bad")).min())
+        .agg(_n_bad=pl.col("_row").filter(pl.col("_bad")).n_unique(), _first_bad=pl.col("_row").filter(pl.col("_bad")).min())
     )
     df = df.join(withheld, on=[kind.id_col, "period"], how="left", nulls_equal=True).with_columns(
         _withheld=pl.col(kind.id_col).is_null() | (pl.col("_n_bad") > 0)
@@ -173,6 +204,7 @@ def _derive(records, kind: _Kind, pack, refrigerants, period, defaults) -> tuple
     errors = (
         df.with_columns(error=row_error)
         .filter(pl.col("error").is_not_null())
+        .unique("_row", keep="first", maintain_order=True)  # a shared hub record is split in copies
         .sort("_row")
         .select(pl.col("_row").cast(pl.Int64).alias("row"), kind.id_col, "error")
     )
@@ -185,8 +217,8 @@ def _derive(records, kind: _Kind, pack, refrigerants, period, defaults) -> tuple
 def _normalise(raw: pl.DataFrame, kind: _Kind, period, defaults: Mapping[str, str]) -> pl.DataFrame:
     """Typed, trimmed, case-normalised columns (as the engine reads legs), defaults filled, and the
     record's parse errors in ``_errors``."""
-    text = list(dict.fromkeys((kind.id_col, *kind.descriptors, *TEXT_COLUMNS)))
-    numeric = [*kind.activity_columns, *SHARED_NUMERIC]
+    text = list(dict.fromkeys((kind.id_col, *kind.descriptors, *TEXT_COLUMNS, *(("energy_use",) if kind is HOC else ()))))
+    numeric = [*kind.activity_columns, *SHARED_NUMERIC, *((*BELLY_COLUMNS, *PEQ_COLUMNS) if kind is TOC else ())]
     unknown = sorted(set(defaults) - set(text))
     if unknown:
         raise InputError(f"defaults: unknown column(s) {', '.join(unknown)}; allowed: {', '.join(text)}")
@@ -195,7 +227,13 @@ def _normalise(raw: pl.DataFrame, kind: _Kind, period, defaults: Mapping[str, st
     df = drop_raw(raw.with_row_index("_row", offset=1).select("_row", *cols).with_columns(
         _errors=pl.concat_list(parse_errors).list.drop_nulls() if parse_errors else pl.lit([], pl.List(pl.String))
     ))
-    df = df.with_columns(pl.col(name).fill_null(pl.lit(str(value))) for name, value in defaults.items())
+    energy_record = pl.col("fuel_amount").is_not_null() | pl.col("refrigerant_loss_kg").is_not_null()
+    df = df.with_columns(
+        # energy_use describes energy: its default fills energy and refrigerant records only
+        (pl.when(energy_record).then(pl.col(name).fill_null(pl.lit(str(value)))).otherwise(pl.col(name)) if name == "energy_use"
+         else pl.col(name).fill_null(pl.lit(str(value))))
+        for name, value in defaults.items()
+    )
     if period is not None and "period" not in raw.columns:
         df = df.with_columns(period=pl.lit(str(period)))
     elif period is not None:
@@ -217,6 +255,12 @@ def _normalise(raw: pl.DataFrame, kind: _Kind, period, defaults: Mapping[str, st
         pl.when(pl.col("temperature_control").is_not_null() & ~pl.col("temperature_control").is_in(TEMPERATURE_CONTROLS))
         .then(pl.format(f"temperature_control: '{{}}' is not one of {', '.join(TEMPERATURE_CONTROLS)}", "temperature_control")),
     ]
+    if kind is HOC:
+        df = df.with_columns(energy_use=pl.col("energy_use").str.to_lowercase())
+        checks.append(pl.when(pl.col("energy_use").is_not_null() & ~pl.col("energy_use").is_in(ENERGY_USES))
+                      .then(pl.format(f"energy_use: '{{}}' is not one of {', '.join(ENERGY_USES)}", "energy_use"))
+                      .when(pl.col("energy_use").is_not_null() & ~energy_record)
+                      .then(pl.lit("energy_use: given on a record without fuel_amount or refrigerant_loss_kg")))
     return df.with_columns(_errors=pl.concat_list("_errors", *checks).list.drop_nulls())
 
 
@@ -226,7 +270,10 @@ def _activity(df: pl.DataFrame, kind: _Kind) -> pl.DataFrame:
     given = pl.any_horizontal(pl.col(c).is_not_null() for c in kind.activity_columns)
     if kind is TOC:
         df = df.with_columns(
-            _a_tkm=pl.coalesce("tkm", pl.col("mass_kg") / 1000.0 * pl.col("distance_km")),
+            # a drop of a collection or delivery round counts its notional point-to-point activity
+            # (GLEC Framework v3.0 pp.48, 107), never the distance driven to it
+            _a_tkm=pl.coalesce("tkm", notional_tkm(pl.col("mass_kg") / 1000.0, pl.col("base_distance_km")),
+                               pl.col("mass_kg") / 1000.0 * pl.col("distance_km")),
             _a_teu_km=pl.coalesce("teu_km", pl.col("teu") * pl.col("distance_km")),
         )
         moving = (pl.col("_a_tkm").fill_null(0) > 0) | (pl.col("_a_teu_km").fill_null(0) > 0)
@@ -236,11 +283,15 @@ def _activity(df: pl.DataFrame, kind: _Kind) -> pl.DataFrame:
             _loaded_km=pl.col("loaded_distance_km").fill_null(0) + pl.when(moving).then(pl.col("distance_km")).otherwise(0).fill_null(0),
             _empty_km=pl.col("empty_distance_km").fill_null(0) + pl.when(empty_leg).then(pl.col("distance_km")).otherwise(0).fill_null(0),
             # a moving record without any distance leaves empty running unknown
-            _km_gap=moving & pl.col("distance_km").is_null() & pl.col("loaded_distance_km").is_null(),
+            _km_gap=moving & pl.col("distance_km").is_null() & pl.col("loaded_distance_km").is_null()
+            & pl.col("base_distance_km").is_null(),
         )
         checks = [
-            pl.when(pl.col("mass_kg").is_not_null() & pl.col("tkm").is_null() & pl.col("distance_km").is_null())
-            .then(pl.lit("distance_km: missing for mass_kg (or give tkm)")),
+            pl.when(pl.col("mass_kg").is_not_null() & pl.col("tkm").is_null() & pl.col("distance_km").is_null()
+                    & pl.col("base_distance_km").is_null())
+            .then(pl.lit("distance_km: missing for mass_kg (or give tkm, or base_distance_km for a drop of a round)")),
+            pl.when(pl.col("base_distance_km").is_not_null() & pl.col("mass_kg").is_null())
+            .then(pl.lit("mass_kg: missing for base_distance_km (the mass dropped or collected at the stop)")),
             pl.when(pl.col("teu").is_not_null() & pl.col("teu_km").is_null() & pl.col("distance_km").is_null())
             .then(pl.lit("distance_km: missing for teu (or give teu_km)")),
             pl.when(pl.col("distance_km").is_not_null() & no_load)
@@ -326,6 +377,112 @@ def _refrigerant_emissions(df: pl.DataFrame, pack: F.Pack, refrigerants) -> pl.D
     )
 
 
+def _freight_share(df: pl.DataFrame, pack: F.Pack, freight_units: tuple[str, ...]) -> pl.DataFrame:
+    """A record that moved passengers too keeps only its freight's share of its emissions
+    (``_share``; 1 elsewhere):
+
+    - a passenger flight (``vehicle`` ``belly``, or passenger data given): by mass, the record's
+      freight ``mass_kg`` over freight plus passengers with luggage, from ``passenger_mass_kg``, else
+      ``passengers`` (or ``seats`` × ``seat_load_factor``) × the pack's ``passenger_equivalent_mass_kg``
+      (100 kg, GLEC Framework v3.0 pp.38, 115–116). A belly-freight flight without passenger data is
+      refused: charging all its fuel to the freight overstates the intensity several times;
+    - a Ro-Pax voyage (``units_<type>`` counts): by passenger equivalents, the ``freight_units``'
+      over all (GLEC Framework v3.0 p.51; worked example p.121).
+    An air record that gives fuel must say ``vehicle`` ``freighter`` or ``belly``."""
+    kg_per_pax = pack.parameter("passenger_equivalent_mass_kg")
+    counted = (pl.col("passengers") if kg_per_pax is None else pl.coalesce(
+        "passengers", passengers_from_seats(pl.col("seats"), pl.col("seat_load_factor"))))
+    pax_kg = pl.coalesce("passenger_mass_kg", passenger_mass_kg(counted, kg_per_pax) if kg_per_pax is not None else None)
+    pax_data = pl.any_horizontal(pl.col(c).is_not_null() for c in BELLY_COLUMNS)
+    belly = (pl.col("vehicle") == "belly").fill_null(False) | pax_data
+    peq_given = pl.any_horizontal(pl.col(c).is_not_null() for c in PEQ_COLUMNS)
+    peq = lambda units: pl.sum_horizontal(pl.col(f"units_{u}").fill_null(0) * PASSENGER_EQUIVALENTS[u] for u in units)  # noqa: E731
+    has_emissions = pl.col("_e_wtw").fill_null(0) > 0
+    share = (
+        pl.when(belly & pax_data & pl.col("mass_kg").is_not_null()).then(belly_freight_share(pl.col("mass_kg"), pax_kg))
+        .when(peq_given).then(peq_share(peq(freight_units), peq(tuple(PASSENGER_EQUIVALENTS))))
+        .otherwise(1.0)
+    )
+    checks = [
+        pl.when(belly & ~pax_data & has_emissions).then(pl.lit(
+            "passengers: missing for a passenger flight (vehicle belly); give passengers, seats with seat_load_factor,"
+            " or passenger_mass_kg, so that its fuel is split by mass (GLEC Framework v3.0 pp.38, 115-116)")),
+        pl.when(pax_data & pl.col("passengers").is_null() & pl.col("passenger_mass_kg").is_null()
+                & (pl.col("seats").is_null() | pl.col("seat_load_factor").is_null()))
+        .then(pl.lit("passengers: give passengers, seats with seat_load_factor, or passenger_mass_kg")),
+        pl.when(pax_data & pl.col("passenger_mass_kg").is_null() & (kg_per_pax is None))
+        .then(pl.lit(f"passenger_mass_kg: pack {pack.name} has no passenger_equivalent_mass_kg; give the passengers' mass")),
+        pl.when(belly & pax_data & has_emissions & pl.col("mass_kg").is_null())
+        .then(pl.lit("mass_kg: the freight mass of the passenger flight is needed to split its fuel")),
+        pl.when(pl.col("seat_load_factor") > 1).then(pl.format("seat_load_factor: {} is above 1 (give a fraction)", "seat_load_factor")),
+        pl.when(belly & peq_given).then(pl.lit("units_*: a record is a passenger flight or a Ro-Pax voyage, not both")),
+        pl.when(peq_given & (peq(tuple(PASSENGER_EQUIVALENTS)) == 0)).then(pl.lit("units_*: all unit counts are 0")),
+        pl.when((pl.col("mode") == "air") & pl.col("vehicle").is_null() & ~pax_data & has_emissions).then(pl.lit(
+            "vehicle: an air record with fuel must say freighter or belly; a passenger flight's fuel is split"
+            " between passengers and freight (GLEC Framework v3.0 pp.38, 115-116)")),
+    ]
+    return df.with_columns(_share=share, _split=pl.when(belly & pax_data).then(pl.lit("belly")).when(peq_given).then(pl.lit("ropax"))).with_columns(
+        *(pl.col(f"_e_{x}") * pl.col("_share") for x in ("ttw", "wtt", "wtw")),
+        _fuel_canonical=pl.col("_fuel_canonical") * pl.col("_share"),
+        _errors=pl.concat_list("_errors", *checks).list.drop_nulls(),
+    )
+
+
+def _shared_hub_energy(df: pl.DataFrame) -> pl.DataFrame:
+    """A site handling ambient and temperature-controlled freight (GLEC Framework v3.0 p.123): records
+    with ``energy_use`` ``shared`` spread over all outbound freight, those with ``refrigeration`` over
+    the refrigerated outbound freight only. Each shared record is split between the temperature
+    conditions of the outbound records in proportion to their outbound tonnes (TEU where the hub gives
+    only TEU), so that each derived row is ``shared / all outbound`` (+ ``refrigeration /
+    refrigerated outbound`` for the refrigerated row)."""
+    if df["energy_use"].is_null().all():
+        return df.with_columns(_share=pl.lit(1.0), _split=pl.lit(None, pl.String))
+    key = ["hoc_id", "period"]
+    use = pl.col("energy_use")
+    outbound = pl.coalesce("_a_outbound_t", "_a_outbound_teu")
+    by_temp = (
+        df.filter(outbound.is_not_null() & pl.col("hoc_id").is_not_null())
+        .group_by(*key, pl.col("temperature_control").alias("_temp"))
+        .agg(_t=pl.col("_a_outbound_t").sum(), _teu=pl.col("_a_outbound_teu").sum())
+        .with_columns(_tot_t=pl.col("_t").sum().over(key), _tot_teu=pl.col("_teu").sum().over(key))
+        .with_columns(_temp_share=pl.when(pl.col("_tot_t") > 0).then(pl.col("_t") / pl.col("_tot_t"))
+                      .otherwise(pl.col("_teu") / pl.col("_tot_teu")))
+    )
+    temps = by_temp.group_by(key).agg(_out_temps=pl.col("_temp"), _has_cold=(pl.col("_temp") == "refrigerated").any())
+    df = df.join(temps, on=key, how="left", nulls_equal=True)
+    hub_uses_split = use.is_not_null().any().over(key)
+    checks = [
+        pl.when((use == "shared") & pl.col("temperature_control").is_not_null()).then(pl.format(
+            "temperature_control: '{}' on a record of shared energy, which is spread over all outbound freight; leave it empty",
+            "temperature_control")),
+        pl.when((use == "refrigeration") & pl.col("temperature_control").is_not_null() & (pl.col("temperature_control") != "refrigerated"))
+        .then(pl.format("temperature_control: '{}' on a record of refrigeration energy", "temperature_control")),
+        pl.when((use == "refrigeration") & ~pl.col("_has_cold").fill_null(False))
+        .then(pl.lit("energy_use: refrigeration energy, but the hub gives no refrigerated outbound freight")),
+        pl.when(hub_uses_split & outbound.is_not_null() & pl.col("temperature_control").is_null())
+        .then(pl.lit("temperature_control: missing on outbound freight of a hub with shared and refrigeration energy")),
+        pl.when(hub_uses_split & use.is_null() & pl.col("_e_wtw").is_not_null() & (pl.col("_e_wtw") > 0))
+        .then(pl.lit("energy_use: missing (shared or refrigeration) on an energy record of a hub that splits its energy")),
+    ]
+    df = df.with_columns(
+        temperature_control=pl.when(use == "refrigeration").then(pl.lit("refrigerated")).otherwise(pl.col("temperature_control")),
+        _errors=pl.concat_list("_errors", *checks).list.drop_nulls(),
+    )
+    # one copy of each shared record per temperature condition of the hub's outbound freight
+    shared = df.filter(use == "shared").join(
+        by_temp.select(*key, "_temp", "_temp_share"), on=key, how="left", nulls_equal=True
+    ).with_columns(
+        temperature_control=pl.col("_temp"),
+        _share=pl.col("_temp_share").fill_null(1.0),
+        **{f"_e_{x}": pl.col(f"_e_{x}") * pl.col("_temp_share").fill_null(1.0) for x in ("ttw", "wtt", "wtw")},
+        _fuel_canonical=pl.col("_fuel_canonical") * pl.col("_temp_share").fill_null(1.0),
+    ).drop("_temp", "_temp_share")
+    rest = df.filter((use != "shared") | use.is_null()).with_columns(_share=pl.lit(1.0))
+    return pl.concat([rest, shared.select(rest.columns)]).sort("_row").with_columns(
+        _split=pl.when(use == "shared").then(pl.lit("shared")).when(use == "refrigeration").then(pl.lit("refrigeration")),
+    ).drop("_out_temps", "_has_cold")
+
+
 def _temperature_groups(df: pl.DataFrame, kind: _Kind) -> pl.DataFrame:
     """Within an id and period, records without a temperature condition take the one condition the
     others give; with several conditions each record must name its own. Also the derived row's id."""
@@ -346,7 +503,7 @@ def _temperature_groups(df: pl.DataFrame, kind: _Kind) -> pl.DataFrame:
             "_errors",
             pl.when(missing).then(pl.format(
                 f"temperature_control: missing; {kind.label} '{{}}' has records for {{}} and each needs its own"
-                " (GLEC v3.0 pp.30, 32–34)", kind.id_col, pl.col("_temps").list.join(", "))),
+                " (GLEC Framework v3.0 pp.30, 32–34)", kind.id_col, pl.col("_temps").list.join(", "))),
         ).list.drop_nulls(),
     )
     return df.with_columns(_out_id=pl.concat_str(
@@ -368,7 +525,8 @@ def _aggregate(df: pl.DataFrame, kind: _Kind, group: list[str]) -> pl.DataFrame:
     bases = [b for b, _, _ in kind.bases]
     aggs = [
         pl.col("_out_id").first(),
-        pl.len().alias("_records"),
+        pl.col("_row").n_unique().alias("_records"),
+        pl.col("_split").drop_nulls().unique().sort().str.join(",").alias("_splits"),
         fuel_given.sum().alias("_fuel_records"),
         *(_sum_known(f"_e_{x}").alias(f"_e_{x}") for x in ("ttw", "wtt", "wtw")),
         pl.col("_fell_back").any(),
@@ -440,6 +598,7 @@ def _output(good: pl.DataFrame, kind: _Kind, pack: F.Pack, source: str, records:
         pl.lit("fuel: ") + pl.col("_fuel_note"),
         *(pl.when(pl.col(f"_sum_{b}") > 0).then(pl.lit(f"{b} ") + _number(pl.col(f"_sum_{b}"))) for b, _, _ in kind.bases),
         pl.lit("refrigerant: ") + pl.col("_leak_note"),
+        *(pl.when(pl.col("_splits").str.contains(k)).then(pl.lit(text)) for k, text in SPLIT_NOTES.items()),
         pl.format("kg CO2e TTW {} WTT {} WTW {}", split("ttw"), split("wtt"), split("wtw")),
         pl.when(pl.col("_fell_back")).then(pl.lit("fuel_region not in pack: highest regional factor (GLEC v3.0 p.76)")),
     ]

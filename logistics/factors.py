@@ -6,7 +6,7 @@ Parquet is built from it by ``logistics-co2 packs build`` and a test proves they
 
 Descriptor columns (``vehicle``, ``region``, ...) of ``tocs``/``hocs``/``adjustments`` follow one
 rule: an empty cell means "any value", and a cell may list alternatives separated by ``|``
-(``EU|SA``). Matching is explained in ``logistics.engine``.
+(``EU|SA``). Matching is explained in ``logistics.matching``.
 """
 
 from __future__ import annotations
@@ -103,6 +103,36 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "gwp_basis": pl.String,
         **PROVENANCE,
     },
+    # Emissions of a transport chain element that are not per tkm or per tonne: a count of operations
+    # (``unit``, e.g. ``cleaning``) times kg CO2e per operation. Legs give the count in the column named
+    # in ``input_column`` (``cleanings`` for tank cleaning, GLEC Framework v3.0 pp.132, 138).
+    "tce_addons": {
+        "addon_id": pl.String,
+        "activity": pl.String,
+        "input_column": pl.String,
+        "unit": pl.String,
+        "ttw_kg_co2e_per_unit": pl.Float64,
+        "wtt_kg_co2e_per_unit": pl.Float64,
+        "wtw_kg_co2e_per_unit": pl.Float64,
+        **PROVENANCE,
+    },
+    # Location-based electricity: kg CO2e per kWh by country (ISO 3166-1 alpha-2) and, within it, grid
+    # region (empty = the whole country). TTW is 0 for electricity (GLEC Framework v3.0 p.77). ``basis``
+    # says what the figure covers (``generation``: per kWh generated, no transmission and distribution
+    # losses; ``consumption``: per kWh consumed, losses included), ``gases`` whether it is CO2 or CO2e.
+    "grid_electricity": {
+        "factor_id": pl.String,
+        "country": pl.String,
+        "grid_region": pl.String,
+        "grid_region_name": pl.String,
+        "data_year": pl.Int64,
+        "basis": pl.String,
+        "gases": pl.String,
+        "ttw_kg_co2e_per_kwh": pl.Float64,
+        "wtt_kg_co2e_per_kwh": pl.Float64,
+        "wtw_kg_co2e_per_kwh": pl.Float64,
+        **PROVENANCE,
+    },
     # Named constants of the method (TEU masses, the air +95 km, ...).
     "parameters": {
         "name": pl.String,
@@ -159,6 +189,8 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "hocs": ("hoc_id", "hub_type", "data_type"),
     "adjustments": ("adjustment_id", "mode", "descriptor", "from_value", "to_value", "multiplier"),
     "refrigerants": ("refrigerant", "gwp100", "gwp_basis"),
+    "tce_addons": ("addon_id", "activity", "input_column", "unit", "wtw_kg_co2e_per_unit"),
+    "grid_electricity": ("factor_id", "country", "data_year", "basis", "gases", "wtw_kg_co2e_per_kwh"),
     "parameters": ("name", "value", "unit"),
     "jp_fuels": ("factor_id", "energy_carrier", "unit", "co2_kg_per_unit"),
     "jp_improved_tonkm": (
@@ -179,6 +211,8 @@ KEYS = {
     "hocs": ("hoc_id",),
     "adjustments": ("adjustment_id",),
     "refrigerants": ("refrigerant",),
+    "tce_addons": ("addon_id", "input_column"),
+    "grid_electricity": ("factor_id",),
     "parameters": ("name",),
     "jp_fuels": ("factor_id", "energy_carrier"),
     "jp_improved_tonkm": ("factor_id", "energy_carrier"),
@@ -194,6 +228,8 @@ ALLOWED = {
     ("tocs", "temperature_control"): {"ambient", "refrigerated", "mixed"},
     ("hocs", "temperature_control"): {"ambient", "refrigerated", "mixed"},
     ("jp_fuels", "unit"): {"l"},
+    ("grid_electricity", "basis"): {"generation", "consumption", "not_stated"},
+    ("grid_electricity", "gases"): {"CO2", "CO2e"},
     ("jp_conventional_tonkm", "mode"): {"road", "rail", "sea", "inland_waterway", "air"},
 }
 
@@ -299,7 +335,8 @@ def conform_table(raw: pl.DataFrame, table: str, where: str) -> pl.DataFrame:
 
 def _check_values(df: pl.DataFrame, table: str, where: str) -> None:
     """Numeric sanity: no negative factors, WTW = TTW + WTT within rounding where all three are given."""
-    for prefix_unit in ("kg_co2e_per_unit", "g_co2e_per_tkm", "g_co2e_per_teu_km", "kg_co2e_per_t", "kg_co2e_per_teu"):
+    for prefix_unit in ("kg_co2e_per_unit", "g_co2e_per_tkm", "g_co2e_per_teu_km", "kg_co2e_per_t", "kg_co2e_per_teu",
+                        "kg_co2e_per_kwh"):
         ttw, wtt, wtw = (f"{x}_{prefix_unit}" for x in ("ttw", "wtt", "wtw"))
         if wtw not in df.columns:
             continue
@@ -328,8 +365,14 @@ def resolve_pack_path(pack: str | os.PathLike) -> Path:
     raise PackError(f"pack {str(pack)!r} not found: not a directory, and not one of the shipped packs {known}")
 
 
-def load_pack(pack: str | os.PathLike | Pack = DEFAULT_PACK, *, prefer: str = "parquet") -> Pack:
-    """Load a pack by shipped name or directory path. Parquet is read when present, else the CSV."""
+def load_pack(pack: str | os.PathLike | Pack = DEFAULT_PACK, *, prefer: str = "parquet", includes: bool = True,
+              _seen: tuple = ()) -> Pack:
+    """Load a pack by shipped name or directory path. Parquet is read when present, else the CSV.
+
+    A ``pack.json`` may list ``includes``: other packs (shipped names, or directories relative to
+    this one) whose rows are added to this pack's tables. A row of this pack wins over an included
+    row with the same value in any key column (``KEYS``); every row keeps its own ``source``, ``pack_version`` and ``licence``.
+    ``includes=False`` reads the pack's own files only."""
     if isinstance(pack, Pack):
         return pack
     path = resolve_pack_path(pack)
@@ -360,6 +403,23 @@ def load_pack(pack: str | os.PathLike | Pack = DEFAULT_PACK, *, prefer: str = "p
         else:
             continue
         tables[table] = df
+    included = (meta.get("includes") or []) if includes else []
+    if not isinstance(included, list) or not all(isinstance(i, str) and i for i in included):
+        raise PackError(f"{meta_path}: 'includes' must be a list of pack names or directories")
+    for name in included:
+        local = path / name
+        inc_path = local.resolve() if local.is_dir() else resolve_pack_path(name)
+        if inc_path in _seen or inc_path == path.resolve():
+            raise PackError(f"{meta_path}: includes {name!r}, which includes this pack again")
+        inc = load_pack(inc_path, prefer=prefer, _seen=(*_seen, path.resolve()))
+        for table, rows in inc.tables.items():
+            if table in tables:
+                # each key column is unique on its own: an included row colliding on any of them yields
+                for key in KEYS[table]:
+                    rows = rows.join(tables[table].select(key), on=key, how="anti", nulls_equal=False)
+                tables[table] = pl.concat([tables[table], rows])
+            else:
+                tables[table] = rows
     if not tables:
         raise PackError(f"{path}: no tables found (expected some of {', '.join(f'{t}.csv' for t in SCHEMAS)})")
     return Pack(name=meta["name"], version=str(meta["version"]), path=path, meta=meta, tables=tables)

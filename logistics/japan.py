@@ -297,13 +297,25 @@ def calculate_jp_table(legs: pl.DataFrame, pack: Pack | str = JP_PACK) -> pl.Dat
 # The shipper's annual figures
 
 
-def annual_summary(results: pl.DataFrame, period: str | None = "fiscal_year", date_column: str = "date") -> pl.DataFrame:
-    """Total t·km and t-CO2 (TTW) per method and mode, per period when ``date_column`` is present.
+def crude_oil_equivalent_kl(energy_gj, kl_per_gj):
+    """Crude-oil equivalent (原油換算) of an energy use, in kL, for the specified-shipper report under
+    省エネ法: GJ × 0.0258 kL/GJ (the pack parameter ``crude_oil_kl_per_gj``)."""
+    return energy_gj * kl_per_gj
+
+
+def annual_summary(results: pl.DataFrame, period: str | None = "fiscal_year", date_column: str = "date",
+                   pack: Pack | str = JP_PACK) -> pl.DataFrame:
+    """Total t·km, t-CO2 (TTW), energy (GJ) and its crude-oil equivalent (kL) per method and mode, per
+    period when ``date_column`` is present (dates as ``read_japanese_csv`` reads them, 和暦 included).
 
     period: ``fiscal_year`` (Japanese fiscal year, April–March, labelled ``FY2023`` for 2023-04-01 to
     2024-03-31, the reporting year of 省エネ法, J11), ``calendar_year``, ``month`` or None.
     ``results`` holds ``method``, ``mode``, ``co2_ttw_kg`` and ``tkm`` (or ``mass_kg`` and
-    ``distance_km``), e.g. from ``calculate_jp_table``. Rows with an error (``jp_error`` or ``error``) are counted in
+    ``distance_km``), e.g. from ``calculate_jp_table`` or the engine. t·km are on the distance the
+    CO2 rests on: the engine computes a Japanese method on its distance × ``daf`` (a great-circle
+    distance adjusted to the road), so the summary's t·km are ``tkm × daf`` where ``daf`` is given.
+    Results of one edition only (``factor_pack``, e.g. ``jp-guideline@0.2.0``) are summed; its name
+    is in ``jp_pack``; ``pack`` gives ``crude_oil_kl_per_gj``. Rows with an error (``jp_error`` or ``error``) are counted in
     ``error_legs`` and left out of the totals. A total that some computed leg cannot supply (t·km
     of a fuel-only leg, energy of 従来トンキロ法) is null rather than understated. Rows of any other
     method are GLEC CO2e figures and are refused: the two bases are never added together.
@@ -319,6 +331,12 @@ def annual_summary(results: pl.DataFrame, period: str | None = "fiscal_year", da
     df = results
     if "tkm" not in df.columns:
         df = df.with_columns(tkm=pl.col("mass_kg") / 1000 * pl.col("distance_km"))
+    if "daf" in df.columns:
+        df = df.with_columns(tkm=pl.col("tkm") * pl.col("daf").cast(pl.Float64, strict=False).fill_null(1.0))
+    editions = sorted(df["factor_pack"].drop_nulls().unique().to_list()) if "factor_pack" in df.columns else []
+    if len(editions) > 1:
+        raise ValueError(f"annual_summary: the results mix editions {', '.join(editions)}; summarise each edition apart")
+    kl_per_gj = load_pack(pack).parameter("crude_oil_kl_per_gj")
     if "jp_energy_gj" not in df.columns:
         df = df.with_columns(jp_energy_gj=pl.lit(None, pl.Float64))
     if period not in _PERIODS:
@@ -327,7 +345,7 @@ def annual_summary(results: pl.DataFrame, period: str | None = "fiscal_year", da
     if period is not None and date_column in df.columns:
         date = pl.col(date_column)
         if df.schema[date_column] == pl.String:
-            date = _parse_date(date.str.strip_chars())
+            date = _parse_date(date)
         df = df.with_columns(period=_period(date, period))
         keys = ["period", *keys]
 
@@ -355,18 +373,34 @@ def annual_summary(results: pl.DataFrame, period: str | None = "fiscal_year", da
         )
         .with_columns(
             method_ja=pl.col("method").replace_strict(JP_METHODS),
+            crude_oil_kl=crude_oil_equivalent_kl(pl.col("energy_gj"), kl_per_gj) if kl_per_gj is not None else pl.lit(None, pl.Float64),
             emission_basis=pl.lit(EMISSION_BASIS),
+            jp_pack=pl.lit(editions[0] if editions else None, pl.String),
             _order=pl.col("method").replace_strict(order),
         )
         .sort([*(["period"] if "period" in keys else []), "_order", "mode"], nulls_last=True)
         .select(
-            *keys[:-2], "method", "method_ja", "mode", "legs", "error_legs", "tkm", "co2_ttw_t", "energy_gj", "emission_basis"
+            *keys[:-2], "method", "method_ja", "mode", "legs", "error_legs", "tkm", "co2_ttw_t", "energy_gj", "crude_oil_kl",
+            "emission_basis", "jp_pack",
         )
     )
 
 
+# Japanese eras (和暦): the Gregorian year before each era's first year (令和元年 = 2019).
+ERAS = {"令和": 2018, "R": 2018, "平成": 1988, "H": 1988, "昭和": 1925, "S": 1925, "大正": 1911, "T": 1911}
+_WAREKI = r"^(令和|平成|昭和|大正|[RHST])\s*(元|\d{1,2})\s*[年./\-]\s*(\d{1,2})\s*[月./\-]\s*(\d{1,2})\s*日?$"
+DATE_FORMATS = "YYYY/MM/DD, YYYY-MM-DD, YYYY年M月D日, YYYYMMDD, or 和暦 such as 令和5年4月1日 or R5.4.1"
+
+
 def _parse_date(text: pl.Expr) -> pl.Expr:
-    return pl.coalesce(text.str.to_date(fmt, strict=False) for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y年%m月%d日", "%Y%m%d"))
+    """A date from text: ISO and Japanese Gregorian forms, or 和暦 (令和5年4月1日, 令和元年5月1日, R5.4.1,
+    H31/4/30); full-width digits are read too."""
+    text = text.str.normalize("NFKC").str.strip_chars()
+    parts = text.str.to_uppercase().str.extract_groups(_WAREKI)
+    era_year = pl.when(parts.struct.field("2") == "元").then(pl.lit("1")).otherwise(parts.struct.field("2")).cast(pl.Int32, strict=False)
+    wareki = pl.format("{}-{}-{}", parts.struct.field("1").replace_strict(ERAS, default=None, return_dtype=pl.Int32) + era_year,
+                       parts.struct.field("3"), parts.struct.field("4")).str.to_date("%Y-%m-%d", strict=False)
+    return pl.coalesce(*(text.str.to_date(fmt, strict=False) for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y年%m月%d日", "%Y%m%d")), wareki)
 
 
 _PERIODS = ("fiscal_year", "calendar_year", "month", None)
@@ -390,6 +424,42 @@ def _as_jp_results(df: pl.DataFrame) -> pl.DataFrame:
     return df
 
 
+def glec_inputs(legs: pl.DataFrame, pack: Pack | str, defaults: dict[str, str] | None = None) -> tuple[pl.DataFrame, dict[str, str]]:
+    """The legs of a Japanese-method file made ready for a GLEC calculation of the same legs, and the
+    defaults left for the engine, so that every leg with enough data gets a GLEC figure:
+
+    - the Japanese ``method`` is dropped (the GLEC engine chooses its own);
+    - a 燃費法 leg (distance and its own fuel economy, no measured fuel) becomes a fuel-based leg on
+      distance / km per l litres of its fuel: the leg's own vehicle data come before a default
+      intensity (GLEC Framework v3.0 p.29);
+    - a ``vehicle`` default applies only to legs of the modes that have that vehicle in the pack's
+      TOC table (``vehicle=rigid_7.5-12t`` is for trucks, not for a rail leg of the same file); the
+      other defaults apply to every leg."""
+    pack = load_pack(pack)
+    defaults = dict(defaults or {})
+    df = legs
+    if "method" in df.columns and {"fuel_economy_km_per_l", "distance_km"} <= set(df.columns):
+        by_economy = ((pl.col("method") == "jp_fuel_economy") & pl.col("fuel_economy_km_per_l").is_not_null()
+                      & (pl.col("fuel_economy_km_per_l") > 0) & pl.col("distance_km").is_not_null())
+        if "fuel_amount" in df.columns:
+            by_economy = by_economy & pl.col("fuel_amount").is_null()
+        df = df.with_columns(
+            fuel_amount=pl.when(by_economy).then(pl.col("distance_km") / pl.col("fuel_economy_km_per_l"))
+            .otherwise(pl.col("fuel_amount") if "fuel_amount" in df.columns else None),
+            fuel_unit=pl.when(by_economy).then(pl.lit("l"))
+            .otherwise(pl.col("fuel_unit") if "fuel_unit" in df.columns else pl.lit(None, pl.String)),
+        )
+    df = df.drop("method", strict=False)
+    vehicle = defaults.pop("vehicle", None)
+    if vehicle is not None:
+        modes = pack.table("tocs").filter(pl.col("vehicle").str.split("|").list.contains(vehicle))["mode"].unique().to_list()
+        if not modes:
+            raise ValueError(f"vehicle: {vehicle!r} is not a vehicle of pack {pack.name}")
+        given = pl.col("vehicle") if "vehicle" in df.columns else pl.lit(None, pl.String)
+        df = df.with_columns(vehicle=pl.when(given.is_null() & pl.col("mode").is_in(modes)).then(pl.lit(vehicle)).otherwise(given))
+    return df, defaults
+
+
 def side_by_side(jp: pl.DataFrame, glec: pl.DataFrame, on: str | list[str] = "leg_id") -> pl.DataFrame:
     """One row per leg with the Japanese-method CO2 (TTW) next to the GLEC CO2e figures of the same
     leg. The column names carry the basis (``jp_co2_ttw_kg`` vs ``glec_co2e_wtw_kg``) so that neither
@@ -406,6 +476,7 @@ def side_by_side(jp: pl.DataFrame, glec: pl.DataFrame, on: str | list[str] = "le
     )
     right = glec.select(
         *keys,
+        *([pl.col("method").alias("glec_method")] if "method" in glec.columns else []),
         pl.col("co2e_ttw_kg").alias("glec_co2e_ttw_kg"),
         pl.col("co2e_wtw_kg").alias("glec_co2e_wtw_kg"),
         pl.col("factor_id").alias("glec_factor_id"),
@@ -533,11 +604,11 @@ def read_japanese_csv(
             parsed.append(value.alias(column))
             errors.append(error)
     if "date" in df.columns:
-        date = _parse_date(pl.col("date").str.normalize("NFKC").str.strip_chars())
+        date = _parse_date(pl.col("date"))
         parsed.append(date.alias("date"))
         errors.append(
             pl.when(pl.col("date").is_not_null() & date.is_null()).then(
-                pl.format("date: '{}' is not a date (YYYY/MM/DD, YYYY-MM-DD or YYYY年M月D日)", "date")
+                pl.format(f"date: '{{}}' is not a date ({DATE_FORMATS})", "date")
             )
         )
     df = df.with_columns(*parsed, jp_input_error=_join_messages(errors))

@@ -12,12 +12,17 @@ Rules, for a leg key and a table row:
   same specificity are an ambiguity error, never a guess;
 - with no direct match, adjustments rewrite one descriptor of the key (``from_value`` ->
   ``to_value``) times a multiplier; adjusted keys are tried with as few adjustments as possible
-  (two adjustments on different descriptors compound).
+  (two adjustments on different descriptors compound). ``from_value`` ``*`` rewrites any value of
+  the descriptor, an empty one too (a proxy: "a leg in any region may use the UK row").
 """
 
 from __future__ import annotations
 
 import polars as pl
+
+
+# An adjustment whose from_value is ANY applies to every value of its descriptor, and to none.
+ANY = "*"
 
 
 def explode_alternatives(table: pl.DataFrame, descriptors: tuple[str, ...]) -> pl.DataFrame:
@@ -51,7 +56,12 @@ def _adjust(variants: pl.DataFrame, adj: pl.DataFrame) -> pl.DataFrame:
         a = adj.filter(pl.col("descriptor") == d).select(
             "mode", pl.col("vehicle").alias("_adj_vehicle"), "from_value", "to_value", "multiplier", "adjustment_id"
         )
-        v = variants.join(a, left_on=["mode", d], right_on=["mode", "from_value"], how="inner")
+        # from_value "*" rewrites any value, an empty one included (a proxy such as "any region -> UK")
+        v = pl.concat([
+            variants.join(a.filter(pl.col("from_value") != ANY), left_on=["mode", d], right_on=["mode", "from_value"], how="inner"),
+            variants.join(a.filter(pl.col("from_value") == ANY).drop("from_value"), on="mode", how="inner")
+            .filter(pl.col(d).is_null() | (pl.col(d) != pl.col("to_value"))),
+        ], how="vertical_relaxed")
         v = v.filter(
             (pl.col("_adj_vehicle").is_null() | (pl.col("_adj_vehicle") == pl.col("vehicle")).fill_null(False))
             # the same adjustment is never applied twice

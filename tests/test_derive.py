@@ -217,7 +217,7 @@ def test_a_record_without_its_temperature_condition_withholds_the_toc():
     assert d.tocs.height == 0
     assert d.errors["row"].to_list() == [1, 2, 3, 4]
     assert d.errors["error"][2] == ("temperature_control: missing; TOC 'city' has records for ambient, refrigerated"
-                                    " and each needs its own (GLEC v3.0 pp.30, 32–34)")
+                                    " and each needs its own (GLEC Framework v3.0 pp.30, 32–34)")
     assert d.errors["error"][0] == "toc_id: TOC 'city' not derived: 1 of its records have errors (first on row 3)"
 
 

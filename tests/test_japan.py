@@ -75,7 +75,7 @@ def test_pack_leaves_unverified_tables_out(pack):
     # 従来トンキロ法 has no truck row (p.9 table unverified) and only the three verified modes.
     conventional = dict(zip(pack.table("jp_conventional_tonkm")["mode"], pack.table("jp_conventional_tonkm")["g_co2_per_tkm"]))
     assert conventional == {"rail": 22.0, "sea": 39.0, "air": 1490.0}
-    assert set(pack.tables) == {"jp_fuels", "jp_improved_tonkm", "jp_conventional_tonkm", "jp_prefectures"}
+    assert set(pack.tables) == {"jp_fuels", "jp_improved_tonkm", "jp_conventional_tonkm", "jp_prefectures", "parameters"}
 
 
 def test_pack_prefectures_cover_jis_01_to_47(pack):
@@ -282,8 +282,8 @@ def test_one_row_per_input_row_in_order_with_labels(pack):
     row = out.row(0, named=True)
     assert row["emission_basis"] == EMISSION_BASIS == "CO2 TTW (Japanese method)"
     assert row["jp_method_ja"] == "従来トンキロ法"
-    assert row["factor_pack"] == "jp-guideline@0.1.0"
-    assert "J3" in row["factor_source_page"]
+    assert row["factor_pack"] == "jp-guideline@0.2.0"
+    assert "SCMOPT notebooks" in row["factor_source"] and row["factor_source_page"] == "nbs/05lnd.ipynb"
 
 
 # --------------------------------------------------------------------------------------------
@@ -353,7 +353,8 @@ def test_header_units_and_bad_cells(tmp_path):
     path.write_text(
         "伝票番号,発地,輸送トン数,輸送距離(m),燃料使用量(kL),最大積載量(t),日付\n"
         "X1,㈱東京倉庫①,2.5,1500,0.2,4,2023年4月1日\n"
-        "X2,,abc,1000,0.1,4,令和5年4月1日\n",
+        "X2,,abc,1000,0.1,4,令和5年13月1日\n"
+        "X3,,1,1000,0.1,4,令和5年4月1日\n",
         encoding="cp932",
     )
     df = read_japanese_csv(path)
@@ -364,8 +365,10 @@ def test_header_units_and_bad_cells(tmp_path):
     assert df["origin_name"][0] == "㈱東京倉庫①"  # cp932-only characters
     assert df["jp_input_error"][0] is None
     assert df["jp_input_error"][1] == (
-        "輸送トン数: 'abc' is not a number; date: '令和5年4月1日' is not a date (YYYY/MM/DD, YYYY-MM-DD or YYYY年M月D日)"
+        "輸送トン数: 'abc' is not a number; date: '令和5年13月1日' is not a date (YYYY/MM/DD, YYYY-MM-DD, YYYY年M月D日,"
+        " YYYYMMDD, or 和暦 such as 令和5年4月1日 or R5.4.1)"
     )
+    assert str(df["date"][2]) == "2023-04-01" and df["jp_input_error"][2] is None  # 和暦: 令和5年 = 2023
     # the reader's message is the row's error in the calculation
     out = calculate_jp_table(df.with_columns(method=pl.lit("jp_fuel"), energy_carrier=pl.lit("diesel")))
     assert out["jp_error"][1].startswith("輸送トン数: 'abc' is not a number")
