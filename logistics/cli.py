@@ -392,7 +392,7 @@ def jp_calculate(
         legs_df = read_japanese_csv(legs, encoding, pack=jp_pack)
         if "shipment_id" not in legs_df.columns:
             legs_df = legs_df.with_columns(shipment_id=pl.int_range(1, pl.len() + 1).cast(pl.String))
-        jp = run_engine(legs_df, pack, defaults={"method": method} if method else None, jp_pack=jp_pack)
+        jp = run_engine(legs_df, pack, defaults={"method": method} if method else None, jp_pack=jp_pack, provenance="full")
         write_table(jp.legs, out)
         editions = ", ".join(sorted(jp.legs["factor_pack"].drop_nulls().unique().to_list())) or jp_pack
         typer.echo(f"{jp.legs.height} legs, CO2 TTW (Japanese method, {editions}) "

@@ -235,9 +235,9 @@ class Engine:
             given = todo.select(
                 ROW, pl.col(L.k("method")).alias("method"), pl.col(L.k("mode")).alias("mode"),
                 pl.col(out("mass_kg")).alias("mass_kg"), pl.col(out("emissions_distance_km")).alias("distance_km"),
-                pl.col(number("fuel_amount")).alias("fuel_amount"), pl.col(L.k("fuel_unit")).alias("fuel_unit"),
+                plan.number("fuel_amount").alias("fuel_amount"), pl.col(L.k("fuel_unit")).alias("fuel_unit"),
                 pl.col(L.k("energy_carrier")).alias("energy_carrier"),
-                *((pl.col(number(c)) if c in NUMBER_COLUMNS else pl.col(L.k(c))).alias(c) for c in plugin.inputs),
+                *((plan.number(c) if c in NUMBER_COLUMNS else pl.col(L.k(c))).alias(c) for c in plugin.inputs),
             )
             got, factors = plugin.compute(given)
             factor_rows.append(factors)
@@ -257,6 +257,12 @@ class Engine:
                 pl.when(pl.col(out("tkm")) > 0).then(pl.col(out("co2e_wtw_kg")) * 1000.0 / pl.col(out("tkm")))
                 .alias(out("intensity_wtw_g_per_tkm")),
             ).drop(pl.selectors.starts_with("__g_"))
+            if plan.full:  # the plug-in's factors' provenance on its legs
+                provenance = [c for c in FACTOR_COLUMNS if c not in ("factor_id", "data_type") and c in factors.columns]
+                legs = legs.join(factors.select(pl.col("factor_id").alias("__g_id"), *(pl.col(c).alias(f"__g_{c}") for c in provenance)),
+                                 left_on=out("factor_id"), right_on="__g_id", how="left", maintain_order="left")
+                legs = legs.with_columns(pl.coalesce(f"__g_{c}", L.f(c)).alias(L.f(c)) for c in provenance
+                                         ).drop(pl.selectors.starts_with("__g_"))
         return legs, factor_rows
 
 
@@ -316,6 +322,10 @@ class Plan:
                             and all(schema[c].is_numeric() for c in NUMBER_COLUMNS if c in columns)
                             and all(schema[c] == pl.String for c in (*VOCABULARY_COLUMNS, "shipment_id", "leg_id", "origin", "destination")
                                     if c in columns))
+
+    def number(self, name: str) -> pl.Expr:
+        """Number column ``name`` as read (null when the input has no such column)."""
+        return pl.col(number(name)) if name in self.numbers else pl.lit(None, pl.Float64)
 
     # ------------------------------------------------------------------ 1. prepare
 
@@ -540,8 +550,7 @@ class Plan:
         read = {c: pl.col(L.k(c)) for c in VOCABULARY_COLUMNS}
         read["flight_length"] = pl.coalesce(band, read["flight_length"])  # as the distance decided it
         vocabulary = [read[c].alias(c) for c in VOCABULARY_COLUMNS if c not in taken]
-        numbers = [(pl.col(number(c)) if c in self.numbers else pl.lit(None, pl.Float64)).alias(c)
-                   for c in NUMBER_COLUMNS if c not in taken]
+        numbers = [self.number(c).alias(c) for c in NUMBER_COLUMNS if c not in taken]
         others = [pl.col(c) for c in columns if c not in LEG_COLUMNS and c not in taken and not is_pass_through(c)]
         provenance = [pl.col(L.f(c)).alias(c) for c in FACTOR_COLUMNS if c not in ("factor_id", "data_type")]
         return [*first, *passed, *vocabulary, *numbers, *others, *body, *provenance, *errors]
