@@ -15,18 +15,28 @@ Distance rules (GLEC Framework v3.0, "S1" in shared/reference/glec-methodology.m
 GCD is the geodesic on the WGS84 ellipsoid (pyproj). DAFs come from pack parameters and can be
 overridden per call. Every result row names its distance type and source.
 
+The UN/LOCODE table is cross-checked with searoute's ports and the airport table when it is
+built (``logistics/data/build_unlocode.py``): where a port or an airport lies more than 50 km
+from a code's point, sea legs start or end at the port and air legs at the airport, and the
+result's ``distance_source`` names the end and the source that gave it.
+
 Work is done once per distinct place and once per distinct coordinate pair, then joined back:
-a million legs over five thousand distinct pairs route five thousand times.
+a million legs over five thousand distinct pairs route five thousand times. Sea distances come
+from one shortest-path run per distinct origin node of the network, giving every destination at
+once; places and node-pair distances are kept in bounded, thread-safe caches, so a service that
+sees the same few hundred places pays for each once.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import threading
 import warnings
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -58,6 +68,60 @@ IATA = r"^[A-Z]{3}$"
 ICAO = r"^[A-Z]{4}$"
 
 _GEOD = Geod(ellps="WGS84")
+# Where a UN/LOCODE's point and a mode's source (searoute's port, the airport) lie farther apart
+# than this, the mode's source wins for that mode (decided when the table is built, by
+# logistics/data/build_unlocode.py). Between UNECE's points and searoute's ports the
+# number of disagreements falls steeply up to 50 km (2023-1: 590 over 10 km, 416 over 25 km, 208
+# over 50 km) and hardly at all beyond (186 over 100 km, 162 over 200 km): below 50 km they are
+# the spread of one place (a town and its terminals, a city and its airport, UNECE's one-minute
+# grid), above it mostly slips (a digit, a sign, another place's code).
+CROSS_CHECK_KM = 50.0
+# Mean earth radius searoute measures its routes with (km): the network's edge lengths use it, so
+# distances over the network equal searoute's own.
+SEAROUTE_EARTH_RADIUS_KM = 6371.0088
+# Bounds of the process-wide caches (entries): distinct place texts, and node pairs of the sea
+# network. A service sees a few hundred places; a batch run with more distinct values than
+# PLACE_CACHE_BYPASS resolves them in one vectorised pass without the cache.
+PLACE_CACHE_SIZE = 65_536
+PLACE_CACHE_BYPASS = 4_096
+SEA_CACHE_SIZE = 262_144
+
+
+class BoundedCache:
+    """A least-recently-used mapping of at most ``maxsize`` entries, safe to share between threads."""
+
+    def __init__(self, maxsize: int):
+        self.maxsize = maxsize
+        self._data: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get_many(self, keys: Iterable) -> dict:
+        found = {}
+        with self._lock:
+            for key in keys:
+                if key in self._data:
+                    self._data.move_to_end(key)
+                    found[key] = self._data[key]
+            self.hits += len(found)
+        return found
+
+    def put_many(self, items: Iterable[tuple[Any, Any]]) -> None:
+        with self._lock:
+            for key, value in items:
+                self._data[key] = value
+                self._data.move_to_end(key)
+                self.misses += 1
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+            self.hits = self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._data)
 
 
 # --------------------------------------------------------------------------- reference tables
@@ -65,8 +129,13 @@ _GEOD = Geod(ellps="WGS84")
 
 @cache
 def unlocode_table() -> pl.DataFrame:
-    """UN/LOCODE: locode, name, lat, lon, coordinates (UNECE text), coord_problem."""
-    return pl.read_parquet(UNLOCODE_PATH, columns=["locode", "name", "lat", "lon", "coordinates", "coord_problem"])
+    """UN/LOCODE: locode, name, lat, lon, coord_source, coordinates (UNECE text), coord_problem,
+    and each mode's own point where it differs (sea_lat/sea_lon/sea_km from searoute's ports,
+    air_iata/air_lat/air_lon/air_km from the airport table; see logistics/data/README.md)."""
+    return pl.read_parquet(UNLOCODE_PATH, columns=[
+        "locode", "name", "lat", "lon", "coord_source", "coordinates", "coord_problem",
+        "sea_lat", "sea_lon", "sea_km", "air_iata", "air_lat", "air_lon", "air_km",
+    ])
 
 
 def _airportsdata_file(name: str) -> Path:
@@ -100,14 +169,44 @@ def city_code_table() -> pl.DataFrame:
 # --------------------------------------------------------------------------- locations
 
 
+LOCATION_SCHEMA = {
+    "value": pl.String, "lat": pl.Float64, "lon": pl.Float64, "kind": pl.String, "name": pl.String,
+    "error": pl.String, "note": pl.String, "sea_lat": pl.Float64, "sea_lon": pl.Float64, "sea_note": pl.String,
+    "air_lat": pl.Float64, "air_lon": pl.Float64, "air_note": pl.String,
+}
+_PLACES = BoundedCache(PLACE_CACHE_SIZE)
+_SOURCE_NAMES = {"searoute": "searoute's ports", "airportsdata": "the airport table"}
+
+
 def resolve_locations(values: pl.Series) -> pl.DataFrame:
     """Resolve each distinct non-null value to coordinates.
 
     Returns one row per distinct value: ``value``, ``lat``, ``lon``, ``kind`` (``unlocode`` |
-    ``iata`` | ``icao`` | ``latlon``, null when unrecognised), ``name`` (of the place, when known)
-    and ``error`` (null, or why the value gives no coordinates, naming it).
+    ``iata`` | ``icao`` | ``latlon``, null when unrecognised), ``name`` (of the place, when known),
+    ``error`` (null, or why the value gives no coordinates, naming it) and ``note`` (null, or which
+    source gave the point where UN/LOCODE's own disagreed). A UN/LOCODE whose port or airport
+    lies more than 50 km from its point also has ``sea_lat``/``sea_lon``/``sea_note`` (the port,
+    for sea legs) or ``air_lat``/``air_lon``/``air_note`` (the airport, for air legs).
+
+    Values seen before come from a bounded cache shared by all threads.
     """
-    frame = pl.DataFrame({"value": values.cast(pl.String)}).drop_nulls().unique(maintain_order=True)
+    distinct = values.cast(pl.String).drop_nulls().unique(maintain_order=True)
+    if distinct.len() > PLACE_CACHE_BYPASS:
+        return _resolve_locations(distinct)
+    keys = distinct.to_list()
+    known = _PLACES.get_many(keys)
+    missing = [k for k in keys if k not in known]
+    if missing:
+        fresh = _resolve_locations(pl.Series(missing, dtype=pl.String))
+        rows = dict(zip(fresh["value"].to_list(), fresh.iter_rows()))
+        _PLACES.put_many(rows.items())
+        known.update(rows)
+    return pl.DataFrame([known[k] for k in keys], schema=LOCATION_SCHEMA, orient="row")
+
+
+def _resolve_locations(distinct: pl.Series) -> pl.DataFrame:
+    """``resolve_locations`` without the cache, on distinct values."""
+    frame = pl.DataFrame({"value": distinct})
     code = pl.col("value").str.strip_chars().str.to_uppercase()
     locode = code.str.replace(r"^([A-Z]{2}) ([A-Z0-9]{3})$", "${1}${2}")
     latlon = pl.col("value").str.extract_groups(LATLON)
@@ -127,13 +226,19 @@ def resolve_locations(values: pl.Series) -> pl.DataFrame:
         .then(pl.lit("icao"))
     )
     key = lambda kind, column: pl.when(pl.col("kind") == kind).then(pl.col(column))  # noqa: E731
-    airports = airport_table()
+    frame = frame.with_columns(
+        _locode_key=key("unlocode", "_locode"), _iata_key=key("iata", "_code"), _icao_key=key("icao", "_code")
+    )
+    # Only the rows asked for take part in the joins (a request names a few of 115,770 codes).
+    codes = unlocode_table().filter(pl.col("locode").is_in(frame["_locode_key"].drop_nulls().implode()))
+    airports = airport_table().filter(
+        pl.col("iata").is_in(frame["_iata_key"].drop_nulls().implode())
+        | pl.col("icao").is_in(frame["_icao_key"].drop_nulls().implode())
+    )
     frame = (
-        frame.with_columns(
-            _locode_key=key("unlocode", "_locode"), _iata_key=key("iata", "_code"), _icao_key=key("icao", "_code")
-        )
+        frame
         .join(
-            unlocode_table().rename({"lat": "u_lat", "lon": "u_lon", "name": "u_name"}).with_columns(u_known=True),
+            codes.rename({"lat": "u_lat", "lon": "u_lon", "name": "u_name"}).with_columns(u_known=True),
             left_on="_locode_key", right_on="locode", how="left", maintain_order="left",
         )
         .join(
@@ -173,6 +278,9 @@ def resolve_locations(values: pl.Series) -> pl.DataFrame:
         .when(kind.is_null())
         .then(pl.format("{} is not a UN/LOCODE, an IATA or ICAO airport code, or 'lat,lon'", quoted))
     )
+    unlocode = kind == "unlocode"
+    km = lambda column: pl.col(column).round(0).cast(pl.Int64)  # noqa: E731
+    moved = unlocode & pl.col("coord_problem").str.contains("point is not in subdivision", literal=True)
     return frame.select(
         "value",
         lat=pl.coalesce("_lat", "u_lat", "i_lat", "c_lat"),
@@ -180,15 +288,31 @@ def resolve_locations(values: pl.Series) -> pl.DataFrame:
         kind="kind",
         name=pl.coalesce("u_name", "i_name", "c_name"),
         error=error,
+        note=pl.when(moved).then(pl.format(
+            "{} from {} ({})", "value",
+            pl.col("coord_source").replace_strict(_SOURCE_NAMES, default=pl.col("coord_source")), "coord_problem",
+        )),
+        sea_lat=pl.when(unlocode).then("sea_lat"),
+        sea_lon=pl.when(unlocode).then("sea_lon"),
+        sea_note=pl.when(unlocode).then(
+            pl.format("{} from searoute's ports (UN/LOCODE's point is {} km away)", "value", km("sea_km"))
+        ),
+        air_lat=pl.when(unlocode).then("air_lat"),
+        air_lon=pl.when(unlocode).then("air_lon"),
+        air_note=pl.when(unlocode).then(
+            pl.format("{} from airport {} (UN/LOCODE's point is {} km away)", "value", "air_iata", km("air_km"))
+        ),
     ).with_columns(
-        pl.when(pl.col("error").is_null()).then(pl.col(c)).alias(c) for c in ("lat", "lon", "name")
+        pl.when(pl.col("error").is_null()).then(pl.col(c)).alias(c) for c in list(LOCATION_SCHEMA)[1:] if c not in ("kind", "error")
     )
 
 
 def _endpoint(legs: pl.DataFrame, side: str) -> pl.DataFrame:
-    """``{side}_lat``, ``{side}_lon``, ``{side}_error`` for every leg, in leg order.
+    """``{side}_lat``, ``{side}_lon``, ``{side}_error``, ``{side}_note`` for every leg, in leg order.
 
-    Explicit ``{side}_lat``/``{side}_lon`` columns win over the ``{side}`` text when given.
+    Explicit ``{side}_lat``/``{side}_lon`` columns win over the ``{side}`` text when given. A sea
+    leg uses a code's port and an air leg its airport where they disagree with UN/LOCODE's point;
+    ``{side}_note`` then says so (and also where the code's point itself is another source's).
     """
     lat_col, lon_col = f"{side}_lat", f"{side}_lon"
 
@@ -196,12 +320,21 @@ def _endpoint(legs: pl.DataFrame, side: str) -> pl.DataFrame:
         return pl.col(name) if name in legs.columns else pl.repeat(None, pl.len(), dtype=dtype)
 
     raw = legs.select(
+        mode=pl.col("mode").cast(pl.String),
         text=column(side, pl.String).cast(pl.String).str.strip_chars().replace("", None),
         raw_lat=column(lat_col, pl.Float64),
         raw_lon=column(lon_col, pl.Float64),
     )
-    resolved = resolve_locations(raw["text"]).select("value", t_lat="lat", t_lon="lon", t_err="error")
+    resolved = resolve_locations(raw["text"]).rename(lambda c: c if c == "value" else f"t_{c}")
     frame = raw.join(resolved, left_on="text", right_on="value", how="left", maintain_order="left")
+    # The source that fits the mode: searoute's port for sea legs, the airport for air legs.
+    mode = pl.col("mode")
+    own = {m: (mode == m) & pl.col(f"t_{m}_lat").is_not_null() for m in ("sea", "air")}
+    frame = frame.with_columns(
+        t_lat=pl.when(own["sea"]).then("t_sea_lat").when(own["air"]).then("t_air_lat").otherwise("t_lat"),
+        t_lon=pl.when(own["sea"]).then("t_sea_lon").when(own["air"]).then("t_air_lon").otherwise("t_lon"),
+        t_note=pl.when(own["sea"]).then("t_sea_note").when(own["air"]).then("t_air_note").otherwise("t_note"),
+    )
 
     def number(which: str) -> pl.Expr:
         return pl.col(f"raw_{which}").cast(pl.Float64, strict=False)
@@ -233,13 +366,14 @@ def _endpoint(legs: pl.DataFrame, side: str) -> pl.DataFrame:
         .then(pl.when(numbers_error != "").then(numbers_error))
         .when(pl.col("text").is_null())
         .then(pl.lit(f"{side}: missing (give {side} or {lat_col}/{lon_col})"))
-        .when(pl.col("t_err").is_not_null())
-        .then(pl.format("{}: {}", pl.lit(side), pl.col("t_err")))
+        .when(pl.col("t_error").is_not_null())
+        .then(pl.format("{}: {}", pl.lit(side), pl.col("t_error")))
     )
     return frame.select(
         pl.when(numbers_given).then(number("lat")).otherwise("t_lat").alias(lat_col),
         pl.when(numbers_given).then(number("lon")).otherwise("t_lon").alias(lon_col),
         error.alias(f"{side}_error"),
+        pl.when(~numbers_given).then(pl.format("{} {}", pl.lit(side), "t_note")).alias(f"{side}_note"),
     )
 
 
@@ -255,10 +389,11 @@ def geodesic_km(lat1, lon1, lat2, lon2) -> np.ndarray:
 
 @lru_cache(maxsize=65536)
 def sea_route_km(o_lat: float, o_lon: float, d_lat: float, d_lon: float) -> float | None:
-    """SFD over searoute's maritime network, km, or None when there is no usable route.
+    """SFD of one pair by searoute's own routing call, km, or None when there is no usable route.
 
-    The route runs between the network nodes nearest each end; the straight connectors from the
-    ends to those nodes are added. Cached, so a place pair seen before costs nothing.
+    The reference that ``sea_distances_km`` is tested and benchmarked against: the route runs
+    between the network nodes nearest each end; the straight connectors from the ends to those
+    nodes are added. Costs a shortest-path search per pair (cached per pair).
     """
     import searoute
 
@@ -281,6 +416,115 @@ def sea_route_km(o_lat: float, o_lon: float, d_lat: float, d_lon: float) -> floa
     if connectors.max() > SEA_MAX_SNAP_KM:
         return None
     return float(route.properties["length"] + connectors.sum())
+
+
+def _haversine_km(lon1, lat1, lon2, lat2) -> np.ndarray:
+    """searoute's great-circle formula (mean earth radius), so edge lengths add up to its routes'."""
+    lon1, lat1, lon2, lat2 = (np.radians(np.asarray(a, dtype=np.float64)) for a in (lon1, lat1, lon2, lat2))
+    a = np.sin((lat2 - lat1) / 2) ** 2 + np.sin((lon2 - lon1) / 2) ** 2 * np.cos(lat1) * np.cos(lat2)
+    return 2 * np.arctan2(np.sqrt(a), np.sqrt(1 - a)) * SEAROUTE_EARTH_RADIUS_KM
+
+
+class SeaNetwork:
+    """searoute's maritime network as an igraph graph, for many routes at once.
+
+    Each edge weighs its great-circle length (searoute's formula), passages in
+    ``SEA_RESTRICTIONS`` are left out, and an end snaps to the nearest node as searoute does
+    (plain distance in degrees of longitude and latitude). ``node_km`` runs one Dijkstra search
+    per distinct origin node for all the destinations asked with it (about 2 ms each), and keeps node-pair
+    distances in a bounded cache; the graph is used under a lock (igraph's core is not
+    re-entrant), so one network serves all threads.
+    """
+
+    def __init__(self, cache_size: int = SEA_CACHE_SIZE):
+        import igraph
+        from searoute.data.marnet_dict import edge_list, node_list
+
+        nodes = list(node_list)
+        index = {node: i for i, node in enumerate(nodes)}
+        self.lon = np.array([n[0] for n in nodes], dtype=np.float64)
+        self.lat = np.array([n[1] for n in nodes], dtype=np.float64)
+        pairs = {
+            (min(index[u], index[v]), max(index[u], index[v]))
+            for u, targets in edge_list.items()
+            for v, attributes in targets.items()
+            if attributes.get("passage") not in SEA_RESTRICTIONS and u != v
+        }
+        edges = np.array(sorted(pairs), dtype=np.int64)
+        self.graph = igraph.Graph(n=len(nodes), edges=edges.tolist(), directed=False)
+        self.graph.es["km"] = _haversine_km(self.lon[edges[:, 0]], self.lat[edges[:, 0]],
+                                     self.lon[edges[:, 1]], self.lat[edges[:, 1]]).tolist()
+        self._lock = threading.Lock()
+        self.cache = BoundedCache(cache_size)
+
+    def nearest(self, lat, lon) -> np.ndarray:
+        """Index of the node nearest each point (degrees, as searoute's own search)."""
+        lat, lon = np.asarray(lat, dtype=np.float64), np.asarray(lon, dtype=np.float64)
+        out = np.empty(len(lat), dtype=np.int64)
+        for start in range(0, len(lat), 256):  # bounded memory: 256 points x all nodes at a time
+            part = slice(start, start + 256)
+            d2 = (self.lon[None, :] - lon[part, None]) ** 2 + (self.lat[None, :] - lat[part, None]) ** 2
+            out[part] = d2.argmin(axis=1)
+        return out
+
+    def node_km(self, origins: np.ndarray, destinations: np.ndarray) -> np.ndarray:
+        """Shortest distance over the network between node pairs, km (inf where unconnected)."""
+        keys = list(zip(origins.tolist(), destinations.tolist()))
+        known = self.cache.get_many(set(keys))
+        todo: dict[int, set[int]] = {}
+        for o, d in keys:
+            if (o, d) not in known:
+                todo.setdefault(o, set()).add(d)
+        if todo:
+            fresh = []
+            origins = sorted(todo)
+            with self._lock:
+                # One call per block of origins: igraph runs a Dijkstra search per origin, in C,
+                # to the destinations that block needs.
+                for start in range(0, len(origins), 64):
+                    block = origins[start:start + 64]
+                    targets = sorted(set().union(*(todo[o] for o in block)))
+                    rows = self.graph.distances(source=block, target=targets, weights="km")
+                    column = {d: j for j, d in enumerate(targets)}
+                    fresh.extend(((o, d), row[column[d]]) for o, row in zip(block, rows) for d in todo[o])
+            self.cache.put_many(fresh)
+            known.update(fresh)
+        return np.array([known[k] for k in keys], dtype=np.float64)
+
+
+_NETWORK_LOCK = threading.Lock()
+
+
+def sea_network() -> SeaNetwork:
+    """The process's sea network, built on first use (about a second)."""
+    global _NETWORK
+    with _NETWORK_LOCK:
+        if _NETWORK is None:
+            _NETWORK = SeaNetwork()
+        return _NETWORK
+
+
+_NETWORK: SeaNetwork | None = None
+
+
+def sea_distances_km(o_lat, o_lon, d_lat, d_lon) -> np.ndarray:
+    """SFD over searoute's network for each pair, km; NaN where there is no usable route.
+
+    The same distance as ``sea_route_km`` (searoute's own call: nearest nodes, shortest path,
+    straight connectors from each end to its node, no route when a connector exceeds
+    ``SEA_MAX_SNAP_KM``), computed for all pairs at once.
+    """
+    o_lat, o_lon, d_lat, d_lon = (np.asarray(a, dtype=np.float64) for a in (o_lat, o_lon, d_lat, d_lon))
+    if not len(o_lat):
+        return np.empty(0)
+    net = sea_network()
+    o_node, d_node = net.nearest(o_lat, o_lon), net.nearest(d_lat, d_lon)
+    connectors = geodesic_km(np.r_[o_lat, d_lat], np.r_[o_lon, d_lon],
+                             net.lat[np.r_[o_node, d_node]], net.lon[np.r_[o_node, d_node]])
+    o_connector, d_connector = connectors[: len(o_lat)], connectors[len(o_lat):]
+    km = net.node_km(o_node, d_node) + o_connector + d_connector
+    usable = np.isfinite(km) & (np.maximum(o_connector, d_connector) <= SEA_MAX_SNAP_KM)
+    return np.where(usable, km, np.nan)
 
 
 def resolve_distances(
@@ -328,8 +572,7 @@ def resolve_distances(
     pairs = pairs.with_columns(gcd_km=pl.Series(geodesic_km(*(pairs[c] for c in pair)), dtype=pl.Float64))
     sea_pairs = usable.filter(mode == "sea").select(pair).unique().join(pairs, on=pair).filter(pl.col("gcd_km") > 0)
     sea_pairs = sea_pairs.select(
-        *pair,
-        sfd_km=pl.Series([sea_route_km(*row) for row in sea_pairs.select(pair).iter_rows()], dtype=pl.Float64),
+        *pair, sfd_km=pl.Series(sea_distances_km(*(sea_pairs[c] for c in pair)), dtype=pl.Float64, nan_to_null=True)
     )
     frame = frame.join(pairs, on=pair, how="left", maintain_order="left").join(
         sea_pairs, on=pair, how="left", maintain_order="left"
@@ -341,11 +584,14 @@ def resolve_distances(
     frame = frame.with_columns(
         distance_km=pl.when(on_network).then("sfd_km").otherwise(gcd),
         distance_type=pl.when(on_network).then(pl.lit("sfd")).otherwise(pl.lit("gcd")),
-        distance_source=pl.when(on_network)
-        .then(pl.lit(SEAROUTE_SOURCE))
-        .when(mode == "sea")
-        .then(pl.lit(SEA_FALLBACK_SOURCE))
-        .otherwise(pl.lit(GEODESIC_SOURCE)),
+        distance_source=pl.concat_str(
+            pl.when(on_network)
+            .then(pl.lit(SEAROUTE_SOURCE))
+            .when(mode == "sea")
+            .then(pl.lit(SEA_FALLBACK_SOURCE))
+            .otherwise(pl.lit(GEODESIC_SOURCE)),
+            "origin_note", "destination_note", separator="; ", ignore_nulls=True,
+        ),
     ).with_columns(
         daf=daf_expr,
     ).with_columns(
