@@ -79,12 +79,13 @@ CROSS_CHECK_KM = 50.0
 # Mean earth radius searoute measures its routes with (km): the network's edge lengths use it, so
 # distances over the network equal searoute's own.
 SEAROUTE_EARTH_RADIUS_KM = 6371.0088
-# Bounds of the process-wide caches (entries): distinct place texts, and node pairs of the sea
-# network. A service sees a few hundred places; a batch run with more distinct values than
+# Bounds of the process-wide caches (entries): distinct place texts; origin nodes of the sea
+# network whose distances to every node are kept (9,708 nodes x 8 bytes = 78 kB each, 40 MB in
+# all). A service sees a few hundred places; a batch run with more distinct values than
 # PLACE_CACHE_BYPASS resolves them in one vectorised pass without the cache.
 PLACE_CACHE_SIZE = 65_536
 PLACE_CACHE_BYPASS = 4_096
-SEA_CACHE_SIZE = 262_144
+SEA_CACHE_ORIGINS = 512
 
 
 class BoundedCache:
@@ -307,48 +308,38 @@ def _resolve_locations(distinct: pl.Series) -> pl.DataFrame:
     )
 
 
-def _endpoint(legs: pl.DataFrame, side: str) -> pl.DataFrame:
-    """``{side}_lat``, ``{side}_lon``, ``{side}_error``, ``{side}_note`` for every leg, in leg order.
+@cache
+def _endpoint(side: str) -> dict[str, pl.Expr]:
+    """Expressions for ``_{side}_lat``, ``_{side}_lon``, ``{side}_error`` and ``{side}_note`` of
+    a frame holding the leg's ``mode``, ``{side}``, ``{side}_lat``, ``{side}_lon`` (as given) and
+    the place its text resolves to (``resolve_locations``' columns prefixed ``{side}_t_``).
 
     Explicit ``{side}_lat``/``{side}_lon`` columns win over the ``{side}`` text when given. A sea
     leg uses a code's port and an air leg its airport where they disagree with UN/LOCODE's point;
     ``{side}_note`` then says so (and also where the code's point itself is another source's).
     """
     lat_col, lon_col = f"{side}_lat", f"{side}_lon"
-
-    def column(name: str, dtype: pl.DataType) -> pl.Expr:
-        return pl.col(name) if name in legs.columns else pl.repeat(None, pl.len(), dtype=dtype)
-
-    raw = legs.select(
-        mode=pl.col("mode").cast(pl.String),
-        text=column(side, pl.String).cast(pl.String).str.strip_chars().replace("", None),
-        raw_lat=column(lat_col, pl.Float64),
-        raw_lon=column(lon_col, pl.Float64),
-    )
-    resolved = resolve_locations(raw["text"]).rename(lambda c: c if c == "value" else f"t_{c}")
-    frame = raw.join(resolved, left_on="text", right_on="value", how="left", maintain_order="left")
+    t = lambda name: pl.col(f"{side}_t_{name}")  # noqa: E731
     # The source that fits the mode: searoute's port for sea legs, the airport for air legs.
     mode = pl.col("mode")
-    own = {m: (mode == m) & pl.col(f"t_{m}_lat").is_not_null() for m in ("sea", "air")}
-    frame = frame.with_columns(
-        t_lat=pl.when(own["sea"]).then("t_sea_lat").when(own["air"]).then("t_air_lat").otherwise("t_lat"),
-        t_lon=pl.when(own["sea"]).then("t_sea_lon").when(own["air"]).then("t_air_lon").otherwise("t_lon"),
-        t_note=pl.when(own["sea"]).then("t_sea_note").when(own["air"]).then("t_air_note").otherwise("t_note"),
-    )
+    own = {m: (mode == m) & t(f"{m}_lat").is_not_null() for m in ("sea", "air")}
 
-    def number(which: str) -> pl.Expr:
-        return pl.col(f"raw_{which}").cast(pl.Float64, strict=False)
+    def text_point(name: str) -> pl.Expr:
+        return pl.when(own["sea"]).then(t(f"sea_{name}")).when(own["air"]).then(t(f"air_{name}")).otherwise(t(name))
 
-    def number_error(which: str, name: str, bound: int) -> pl.Expr:
-        given = pl.col(f"raw_{which}")
+    def number(column: str) -> pl.Expr:
+        return pl.col(column).cast(pl.Float64, strict=False)
+
+    def number_error(column: str, bound: int) -> pl.Expr:
+        given = pl.col(column)
         return (
-            pl.when(given.is_not_null() & number(which).is_null())
-            .then(pl.format("{}: '{}' is not a number", pl.lit(name), given.cast(pl.String)))
-            .when(~(number(which).abs() <= bound))
-            .then(pl.format("{}: {} is outside ±{}", pl.lit(name), number(which), pl.lit(bound)))
+            pl.when(given.is_not_null() & number(column).is_null())
+            .then(pl.format("{}: '{}' is not a number", pl.lit(column), given.cast(pl.String)))
+            .when(~(number(column).abs() <= bound))
+            .then(pl.format("{}: {} is outside ±{}", pl.lit(column), number(column), pl.lit(bound)))
         )
 
-    given_lat, given_lon = pl.col("raw_lat").is_not_null(), pl.col("raw_lon").is_not_null()
+    given_lat, given_lon = pl.col(lat_col).is_not_null(), pl.col(lon_col).is_not_null()
     numbers_given = given_lat | given_lon
     numbers_error = (
         pl.when(given_lat & ~given_lon)
@@ -356,25 +347,23 @@ def _endpoint(legs: pl.DataFrame, side: str) -> pl.DataFrame:
         .when(~given_lat & given_lon)
         .then(pl.lit(f"{lat_col}: missing ({lon_col} is given)"))
         .otherwise(
-            pl.concat_str(
-                number_error("lat", lat_col, 90), number_error("lon", lon_col, 180), separator="; ", ignore_nulls=True
-            )
+            pl.concat_str(number_error(lat_col, 90), number_error(lon_col, 180), separator="; ", ignore_nulls=True)
         )
     )
     error = (
         pl.when(numbers_given)
         .then(pl.when(numbers_error != "").then(numbers_error))
-        .when(pl.col("text").is_null())
+        .when(pl.col(f"_{side}_text").is_null())
         .then(pl.lit(f"{side}: missing (give {side} or {lat_col}/{lon_col})"))
-        .when(pl.col("t_error").is_not_null())
-        .then(pl.format("{}: {}", pl.lit(side), pl.col("t_error")))
+        .when(t("error").is_not_null())
+        .then(pl.format("{}: {}", pl.lit(side), t("error")))
     )
-    return frame.select(
-        pl.when(numbers_given).then(number("lat")).otherwise("t_lat").alias(lat_col),
-        pl.when(numbers_given).then(number("lon")).otherwise("t_lon").alias(lon_col),
-        error.alias(f"{side}_error"),
-        pl.when(~numbers_given).then(pl.format("{} {}", pl.lit(side), "t_note")).alias(f"{side}_note"),
-    )
+    return {
+        f"_{side}_lat": pl.when(numbers_given).then(number(lat_col)).otherwise(text_point("lat")),
+        f"_{side}_lon": pl.when(numbers_given).then(number(lon_col)).otherwise(text_point("lon")),
+        f"{side}_error": error,
+        f"{side}_note": pl.when(~numbers_given).then(pl.format("{} {}", pl.lit(side), text_point("note"))),
+    }
 
 
 # --------------------------------------------------------------------------- distances
@@ -431,12 +420,12 @@ class SeaNetwork:
     Each edge weighs its great-circle length (searoute's formula), passages in
     ``SEA_RESTRICTIONS`` are left out, and an end snaps to the nearest node as searoute does
     (plain distance in degrees of longitude and latitude). ``node_km`` runs one Dijkstra search
-    per distinct origin node for all the destinations asked with it (about 2 ms each), and keeps node-pair
-    distances in a bounded cache; the graph is used under a lock (igraph's core is not
-    re-entrant), so one network serves all threads.
+    per distinct origin node (about 2 to 4 ms) and keeps its distances to every node in a bounded
+    cache; the graph is used under a lock (igraph's core is not re-entrant), so one network
+    serves all threads.
     """
 
-    def __init__(self, cache_size: int = SEA_CACHE_SIZE):
+    def __init__(self, cache_size: int = SEA_CACHE_ORIGINS):
         import igraph
         from searoute.data.marnet_dict import edge_list, node_list
 
@@ -468,28 +457,25 @@ class SeaNetwork:
         return out
 
     def node_km(self, origins: np.ndarray, destinations: np.ndarray) -> np.ndarray:
-        """Shortest distance over the network between node pairs, km (inf where unconnected)."""
-        keys = list(zip(origins.tolist(), destinations.tolist()))
-        known = self.cache.get_many(set(keys))
-        todo: dict[int, set[int]] = {}
-        for o, d in keys:
-            if (o, d) not in known:
-                todo.setdefault(o, set()).add(d)
-        if todo:
+        """Shortest distance over the network between node pairs, km (inf where unconnected).
+
+        One Dijkstra search per distinct origin node not seen before gives its distances to every
+        node; those rows are kept (``SEA_CACHE_ORIGINS`` of them), so a later pair costs a lookup
+        when either of its ends was an origin before (the network is undirected)."""
+        origins, destinations = np.asarray(origins, dtype=np.int64), np.asarray(destinations, dtype=np.int64)
+        rows = self.cache.get_many(set(origins.tolist()) | set(destinations.tolist()))
+        need = sorted({o for o, d in zip(origins.tolist(), destinations.tolist()) if o not in rows and d not in rows})
+        if need:
             fresh = []
-            origins = sorted(todo)
             with self._lock:
-                # One call per block of origins: igraph runs a Dijkstra search per origin, in C,
-                # to the destinations that block needs.
-                for start in range(0, len(origins), 64):
-                    block = origins[start:start + 64]
-                    targets = sorted(set().union(*(todo[o] for o in block)))
-                    rows = self.graph.distances(source=block, target=targets, weights="km")
-                    column = {d: j for j, d in enumerate(targets)}
-                    fresh.extend(((o, d), row[column[d]]) for o, row in zip(block, rows) for d in todo[o])
+                for start in range(0, len(need), 64):  # one igraph call per block of origins
+                    block = need[start:start + 64]
+                    found = self.graph.distances(source=block, weights="km")
+                    fresh.extend(zip(block, (np.array(row, dtype=np.float64) for row in found)))
             self.cache.put_many(fresh)
-            known.update(fresh)
-        return np.array([known[k] for k in keys], dtype=np.float64)
+            rows.update(fresh)
+        return np.array([rows[o][d] if o in rows else rows[d][o]
+                         for o, d in zip(origins.tolist(), destinations.tolist())], dtype=np.float64)
 
 
 _NETWORK_LOCK = threading.Lock()
@@ -527,6 +513,13 @@ def sea_distances_km(o_lat, o_lon, d_lat, d_lon) -> np.ndarray:
     return np.where(usable, km, np.nan)
 
 
+# What a leg's distance depends on; the same inputs give the same distance, whatever the pack.
+LEG_INPUTS = ("mode", "origin", "destination", "origin_lat", "origin_lon", "destination_lat", "destination_lon")
+_LEG_RESULT = {"distance_km": pl.Float64, "distance_type": pl.String, "distance_source": pl.String, "_error": pl.String}
+LEG_CACHE_SIZE = 262_144
+_LEGS = BoundedCache(LEG_CACHE_SIZE)
+
+
 def resolve_distances(
     legs: pl.DataFrame,
     *,
@@ -540,49 +533,143 @@ def resolve_distances(
     on its GCD legs instead of the pack's (for air it replaces (GCD + 95) / GCD; sea legs routed on
     the network keep DAF 1). Returns one row per leg, in order: ``_leg``, ``distance_km``,
     ``distance_type`` (``sfd`` | ``gcd``), ``distance_source``, ``daf``, ``distance_error``.
-    A row with an error has nulls in the other result columns.
+    A row with an error has nulls in the other result columns. ``distance_source`` names the
+    method (``searoute``, ``geodesic WGS84``, ``geodesic WGS84 (no sea route)``) and, after
+    ``"; "``, each end whose point came from another source than UN/LOCODE's own, e.g.
+    ``searoute; destination CNYTN from searoute's ports (UNECE's point is not in subdivision
+    CN-GD, 736 km from searoute's port)``.
+
+    Distances are worked out once per distinct set of inputs (``LEG_INPUTS``); for a call of up
+    to ``PLACE_CACHE_BYPASS`` legs they are also kept in a bounded cache shared by all threads,
+    so a service pays for a leg it has seen before only the DAF.
     """
     missing = [c for c in ("_leg", "mode") if c not in legs.columns]
     if missing:
         raise ValueError(f"legs: missing column(s) {', '.join(missing)}")
+    finish = _finishing(pack, daf or {})  # raises on a bad override before any work
+    inputs = legs.select(
+        pl.col("mode").cast(pl.String),
+        *(pl.col(c) if c in legs.columns else pl.lit(None, pl.String).alias(c) for c in LEG_INPUTS[1:]),
+    )
+    if legs.height <= PLACE_CACHE_BYPASS:
+        keys = inputs.rows()
+        known = _LEGS.get_many(set(keys))
+        if len(known) < len(set(keys)):
+            distinct = inputs.unique(maintain_order=True)
+            got = _input_distances(distinct).select(*_LEG_RESULT).rows()
+            fresh = list(zip(distinct.rows(), got))
+            _LEGS.put_many(fresh)
+            known.update(fresh)
+        frame = pl.DataFrame([known[k] for k in keys], schema=_LEG_RESULT, orient="row")
+    else:
+        distinct = inputs.unique()
+        frame = inputs.join(
+            _input_distances(distinct), on=list(LEG_INPUTS), how="left", nulls_equal=True, maintain_order="left"
+        ).select(*_LEG_RESULT)
+    daf_expr, results = finish
+    return frame.hstack([legs["_leg"], inputs["mode"]]).with_columns(daf=daf_expr).select(results)
+
+
+_FINISHING: dict[tuple, tuple] = {}
+_FINISHING_LOCK = threading.Lock()
+
+
+def _finishing(pack: Pack | None, overrides: Mapping[str, float]) -> tuple[pl.Expr, list[pl.Expr]]:
+    """The DAF of ``pack`` and ``overrides`` (``engine.daf_rule``) and the expressions that turn
+    distances and DAF into ``resolve_distances``' result columns, built once per pack and
+    overrides (building them costs more than using them on a few legs)."""
+    key = (id(pack), tuple(sorted(overrides.items())))
+    with _FINISHING_LOCK:
+        if key in _FINISHING:
+            return _FINISHING[key][1]
     from .engine import GCD_DAF_PARAMETERS, daf_rule
 
-    daf_expr = daf_rule(pack, daf or {})  # raises on a bad override before any work
+    daf_expr = daf_rule(pack, overrides)
+    daf = pl.col("daf")
     mode = pl.col("mode")
-    frame = pl.concat(
-        [legs.select("_leg", mode.cast(pl.String)), *(_endpoint(legs, side) for side in SIDES)],
-        how="horizontal",
-    ).with_columns(
-        mode_error=pl.when(mode.is_null())
+    error = (
+        pl.when(pl.col("_error").is_not_null())
+        .then("_error")
+        .when(daf.is_null())
+        .then(
+            pl.format(
+                "daf: no DAF for {} on GCD (pack parameter '{}' missing, and no daf= override)",
+                mode, mode.replace_strict(GCD_DAF_PARAMETERS, default=None),
+            )
+        )
+    )
+    ok = pl.col("_error").is_null() & daf.is_not_null()
+    exprs = [
+        pl.col("_leg"),
+        *(pl.when(ok).then(c).alias(c) for c in ("distance_km", "distance_type", "distance_source")),
+        pl.when(ok).then(daf).alias("daf"),
+        error.alias("distance_error"),
+    ]
+    with _FINISHING_LOCK:
+        if len(_FINISHING) >= 64:
+            _FINISHING.clear()
+        _FINISHING[key] = (pack, (daf_expr, exprs))  # the pack is kept so that its id is not reused
+    return daf_expr, exprs
+
+
+@cache
+def _input_error() -> pl.Expr:
+    """A leg's error before its distance: its mode, then its places."""
+    mode = pl.col("mode")
+    places_error = pl.concat_str("origin_error", "destination_error", separator="; ", ignore_nulls=True)
+    return (
+        pl.when(mode.is_null())
         .then(pl.lit("mode: missing"))
         .when(~mode.is_in(MODES))
         .then(pl.format("mode: '{}' has no distance (one of {})", mode, pl.lit(", ".join(MODES))))
-    )
-    places_error = pl.concat_str("origin_error", "destination_error", separator="; ", ignore_nulls=True)
-    frame = frame.with_columns(
-        _error=pl.when(pl.col("mode_error").is_not_null())
-        .then("mode_error")
         .when(places_error != "")
         .then(places_error)
     )
 
-    pair = ["origin_lat", "origin_lon", "destination_lat", "destination_lon"]
-    usable = frame.filter(pl.col("_error").is_null())
-    pairs = usable.select(pair).unique()
-    pairs = pairs.with_columns(gcd_km=pl.Series(geodesic_km(*(pairs[c] for c in pair)), dtype=pl.Float64))
-    sea_pairs = usable.filter(mode == "sea").select(pair).unique().join(pairs, on=pair).filter(pl.col("gcd_km") > 0)
-    sea_pairs = sea_pairs.select(
-        *pair, sfd_km=pl.Series(sea_distances_km(*(sea_pairs[c] for c in pair)), dtype=pl.Float64, nan_to_null=True)
-    )
-    frame = frame.join(pairs, on=pair, how="left", maintain_order="left").join(
-        sea_pairs, on=pair, how="left", maintain_order="left"
-    )
-    frame = frame.with_columns(pl.when(mode == "sea").then("sfd_km").alias("sfd_km"))
 
-    on_network = pl.col("sfd_km").is_not_null()
-    gcd = pl.col("gcd_km")
-    frame = frame.with_columns(
-        distance_km=pl.when(on_network).then("sfd_km").otherwise(gcd),
+def _input_distances(inputs: pl.DataFrame) -> pl.DataFrame:
+    """``LEG_INPUTS`` of each row (distinct) with its ``distance_km``, ``distance_type``,
+    ``distance_source`` and ``_error`` before the DAF (nulls where there is an error).
+
+    One query resolves the places and checks the inputs; geodesics and sea routes are then
+    computed once per distinct coordinate pair (NumPy), and one more query composes the result."""
+    text = {side: pl.col(side).cast(pl.String).str.strip_chars().replace("", None) for side in SIDES}
+    texts = inputs.select(pl.concat_list(text["origin"], text["destination"]).explode()).to_series()
+    places = resolve_locations(texts).lazy()
+    query = inputs.lazy().with_columns(text[side].alias(f"_{side}_text") for side in SIDES)
+    for side in SIDES:
+        query = query.join(
+            places.rename(lambda c, side=side: f"{side}_t_{c}"),
+            left_on=f"_{side}_text", right_on=f"{side}_t_value", how="left", maintain_order="left",
+        )
+    frame = query.with_columns(**_endpoint("origin"), **_endpoint("destination")).with_columns(
+        _error=_input_error()
+    ).collect()
+    # Once per distinct coordinate pair: the geodesic of every pair, the network route of sea pairs.
+    mode = pl.col("mode")
+    arrays = frame.select(
+        "_origin_lat", "_origin_lon", "_destination_lat", "_destination_lon",
+        usable=pl.col("_error").is_null().cast(pl.Float64),
+        sea=((mode == "sea") & pl.col("_error").is_null()).fill_null(False).cast(pl.Float64),
+    ).to_numpy()
+    ends, usable, is_sea = arrays[:, :4], arrays[:, 4] == 1, arrays[:, 5] == 1
+    gcd_km = np.full(frame.height, np.nan)
+    sfd_km = np.full(frame.height, np.nan)
+    if usable.any():
+        pairs, which = np.unique(ends[usable], axis=0, return_inverse=True)
+        gcd_km[usable] = geodesic_km(*pairs.T)[which.ravel()]
+    routed = is_sea & (gcd_km > 0)
+    if routed.any():
+        pairs, which = np.unique(ends[routed], axis=0, return_inverse=True)
+        sfd_km[routed] = sea_distances_km(*pairs.T)[which.ravel()]
+
+    on_network = pl.col("_sfd_km").is_not_null()
+    gcd = pl.col("_gcd_km")
+    return frame.with_columns(
+        _gcd_km=pl.Series(gcd_km, nan_to_null=True), _sfd_km=pl.Series(sfd_km, nan_to_null=True)
+    ).select(
+        *LEG_INPUTS,
+        distance_km=pl.when(on_network).then("_sfd_km").otherwise(gcd),
         distance_type=pl.when(on_network).then(pl.lit("sfd")).otherwise(pl.lit("gcd")),
         distance_source=pl.concat_str(
             pl.when(on_network)
@@ -592,24 +679,10 @@ def resolve_distances(
             .otherwise(pl.lit(GEODESIC_SOURCE)),
             "origin_note", "destination_note", separator="; ", ignore_nulls=True,
         ),
-    ).with_columns(
-        daf=daf_expr,
-    ).with_columns(
         _error=pl.when(pl.col("_error").is_not_null())
         .then("_error")
         .when(gcd == 0)
-        .then(pl.lit("origin and destination are the same point (0 km apart); give distance_km"))
-        .when(pl.col("daf").is_null())
-        .then(
-            pl.format(
-                "daf: no DAF for {} on GCD (pack parameter '{}' missing, and no daf= override)",
-                mode, mode.replace_strict(GCD_DAF_PARAMETERS, default=None),
-            )
-        )
-    )
-    ok = pl.col("_error").is_null()
-    return frame.select(
-        "_leg",
-        *(pl.when(ok).then(c).alias(c) for c in ("distance_km", "distance_type", "distance_source", "daf")),
-        distance_error="_error",
+        .then(pl.lit("origin and destination are the same point (0 km apart); give distance_km")),
+    ).with_columns(
+        pl.when(pl.col("_error").is_null()).then(c).alias(c) for c in ("distance_km", "distance_type", "distance_source")
     )

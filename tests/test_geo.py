@@ -320,7 +320,7 @@ def test_work_is_done_once_per_distinct_pair(monkeypatch):
     assert out.height == 11_000 and out["_leg"].to_list() == list(range(11_000))
     # NLRTM and "NL RTM" are one place: 3 distinct sea pairs + 1 road pair, measured once each.
     assert measured[0] == 4
-    assert network.cache.misses == 3  # 3 node pairs routed
+    assert network.cache.misses == 3  # one shortest-path search per origin node: NLRTM, JPYOK, DEHAM
     geo.resolve_distances(legs(rows), pack=make_pack())
     assert network.cache.misses == 3 and network.cache.hits >= 3  # the second time from the cache
     assert out["distance_error"].null_count() == 11_000
