@@ -134,10 +134,10 @@ def bench_modes(rng: np.random.Generator, before, n: int, places: int) -> None:
         codes = located_codes(rng, places, function={"sea": "1", "air": "4"}.get(mode))
         frame = mode_legs(rng, mode, n, codes)
         clear_caches()
-        old, seconds_before = timed(lambda: before.resolve_distances(frame, pack=pack, daf=DAF))
+        old, seconds_before = timed(lambda frame=frame: before.resolve_distances(frame, pack=pack, daf=DAF))
         clear_caches()
-        new, seconds_cold = timed(lambda: geo.resolve_distances(frame, pack=pack, daf=DAF))
-        _, seconds_warm = timed(lambda: geo.resolve_distances(frame, pack=pack, daf=DAF))
+        new, seconds_cold = timed(lambda frame=frame: geo.resolve_distances(frame, pack=pack, daf=DAF))
+        _, seconds_warm = timed(lambda frame=frame: geo.resolve_distances(frame, pack=pack, daf=DAF))
         moved = new["distance_source"].str.contains(";").fill_null(False)  # an end the cross-check moved
         same_km = (old["distance_km"] - new["distance_km"]).filter(~moved).abs().max() or 0.0
         print(
@@ -186,8 +186,8 @@ def bench_service(rng: np.random.Generator, before, n: int, n_before: int, place
     rate_before = 2 * len(sample) / seconds_before  # the half with given distances costs nothing
     for label, calls in (("one call per shipment", shipments), (f"rounds of {size} shipments", rounds(shipments, size))):
         clear_caches()
-        _, seconds_cold = timed(lambda: [geo.resolve_distances(c, pack=pack, daf=DAF) for c in calls])
-        _, seconds_warm = timed(lambda: [geo.resolve_distances(c, pack=pack, daf=DAF) for c in calls])
+        _, seconds_cold = timed(lambda calls=calls: [geo.resolve_distances(c, pack=pack, daf=DAF) for c in calls])
+        _, seconds_warm = timed(lambda calls=calls: [geo.resolve_distances(c, pack=pack, daf=DAF) for c in calls])
         rate_cold, rate_warm = n / seconds_cold, n / seconds_warm
         print(
             f"service scenario, {n:,} distinct shipments (1-6 legs, mixed modes, half with places among {places}"

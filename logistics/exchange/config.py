@@ -14,7 +14,8 @@ Example ``exchange.toml``::
     reference_period_start = 2025-01-01T00:00:00Z
     reference_period_end = 2026-01-01T00:00:00Z
 
-    # The energy mix of a TOC/HOC whose factor row names none (GLEC hub defaults name none).
+    # The energy mix of a TOC/HOC, where the publisher knows better than the factor row's
+    # energy_carriers (a GLEC hub default assumes electricity at the higher of the EU/NA factors).
     [[energy_carriers.glec3-hub-warehouse-ambient]]
     energyCarrier = "Electric"
     relativeShare = "1"
