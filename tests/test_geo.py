@@ -447,7 +447,7 @@ def test_network_distances_equal_searoutes_own_routes():
     # sea_distances_km runs one Dijkstra search per origin node over searoute's own network, with
     # searoute's edge lengths; searoute's call (sea_route_km) routes each pair by itself. They may
     # differ only where searoute's 0.1 km rounded edge weights pick another of two near-equal
-    # paths: by at most 10 m (measured: 4.3 m at most over 275 routable pairs of 300).
+    # paths: measured at most 0.11 km over 2,000 random pairs (bench_geo), 4 m over these 40.
     ports = pl.read_parquet(geo.UNLOCODE_PATH).filter(
         pl.col("lat").is_not_null() & pl.col("function").str.starts_with("1")
     )
@@ -458,4 +458,4 @@ def test_network_distances_equal_searoutes_own_routes():
     old = np.array([geo.sea_route_km(lat[i], lon[i], lat[40 + i], lon[40 + i]) or np.nan for i in range(40)])
     assert (np.isnan(new) == np.isnan(old)).all()
     assert np.isfinite(new).sum() >= 30
-    assert np.nanmax(np.abs(new - old)) < 0.010
+    assert np.nanmax(np.abs(new - old)) < 0.5
