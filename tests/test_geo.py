@@ -390,7 +390,7 @@ def test_seaports_named_after_the_port_not_the_airport():
 
 def test_sea_legs_use_the_port_where_it_disagrees_beyond_50_km():
     # UNECE 2023-1 puts SESTE Stenungsund at 5845N 01149E, 76 km north of the town and its port
-    # (58°05'N 11°49'E, Swedish National Land Survey; searoute 58.0654, 11.8161): a minutes slip.
+    # on the Hakefjord, at about 58.07 N, 11.82 E (searoute's port: 58.0654, 11.8161): 45' for 05'.
     sea = one([{"mode": "sea", "origin": "SESTE", "destination": "DEHAM"}], pack=make_pack())
     road = one([{"mode": "road", "origin": "SESTE", "destination": "DEHAM"}], pack=make_pack())
     assert sea["distance_source"] == "searoute; origin SESTE from searoute's ports (UN/LOCODE's point is 76 km away)"
