@@ -69,6 +69,7 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "load_factor": pl.Float64,
         "empty_running": pl.Float64,
         "data_type": pl.String,  # default | modelled | primary
+        "energy_carriers": pl.String,  # the energy mix the intensity assumes, see energy_mix()
         **PROVENANCE,
     },
     # Hub operation categories: kg CO2e per outbound tonne and/or per TEU.
@@ -82,6 +83,7 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "wtt_kg_co2e_per_teu": pl.Float64,
         "wtw_kg_co2e_per_teu": pl.Float64,
         "data_type": pl.String,
+        "energy_carriers": pl.String,  # the energy mix the intensity assumes, see energy_mix()
         **PROVENANCE,
     },
     # Multipliers that derive a factor for a case the table lacks from a base row, e.g. Asia
@@ -182,6 +184,39 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         **PROVENANCE,
     },
 }
+
+# ``energy_carriers`` of a TOC/HOC row: the energy carrier(s) its intensity assumes, as
+# ``fuels.energy_carrier`` values separated by ``|``, each with its share of the energy after ``:``
+# (``electricity:0.62|diesel:0.38``); a single carrier needs no share (``hfo``). Shares are in
+# (0, 1] and add up to 1. Not a descriptor: legs are not matched on it. The exchange documents
+# list these carriers (iLEAP TOC/HOC ``energyCarriers``).
+
+
+def energy_mix(cell: str | None) -> list[tuple[str, float]]:
+    """``energy_carriers`` as (carrier, share) pairs; [] for an empty cell. Raises ``ValueError``
+    naming the problem when the cell is malformed or its shares do not add up to 1."""
+    if cell is None or not cell.strip():
+        return []
+    items = [item.strip() for item in cell.split("|")]
+    pairs = []
+    for item in items:
+        name, _, share = item.partition(":")
+        if not name or (not share and len(items) > 1):
+            raise ValueError(f"{cell!r}: give carrier:share for each of several carriers (e.g. electricity:0.62|diesel:0.38)")
+        try:
+            value = float(share) if share else 1.0
+        except ValueError:
+            raise ValueError(f"{cell!r}: share {share!r} is not a number") from None
+        if not 0 < value <= 1:
+            raise ValueError(f"{cell!r}: share {share} is not in (0, 1]")
+        pairs.append((name, value))
+    if len({n for n, _ in pairs}) != len(pairs):
+        raise ValueError(f"{cell!r}: a carrier is listed twice")
+    total = sum(v for _, v in pairs)
+    if abs(total - 1) > 1e-9:
+        raise ValueError(f"{cell!r}: shares add up to {total:g}, not 1")
+    return pairs
+
 
 REQUIRED: dict[str, tuple[str, ...]] = {
     "fuels": ("factor_id", "energy_carrier", "fuel_region", "unit", "wtw_kg_co2e_per_unit"),
@@ -330,6 +365,12 @@ def conform_table(raw: pl.DataFrame, table: str, where: str) -> pl.DataFrame:
             first = df.filter(pl.col(key) == dup[key][0])["_row"][0]
             raise PackError(f"{where}: row {dup['_row'][0]}, column {key}: {dup[key][0]!r} is not unique (also row {first})")
     _check_values(df, table, where)
+    if "energy_carriers" in schema:
+        for row, cell in df.filter(pl.col("energy_carriers").is_not_null()).select("_row", "energy_carriers").iter_rows():
+            try:
+                energy_mix(cell)
+            except ValueError as exc:
+                raise PackError(f"{where}: row {row}, column energy_carriers: {exc}") from None
     return df.select(list(schema))
 
 

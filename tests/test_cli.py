@@ -190,15 +190,18 @@ def test_tocs_derive_then_calculate(tmp_path):
 
 def test_export_and_validate_commands(tmp_path):
     # 10 t road 500 km (artic ≤40 t diesel EU: 475 kg WTW, GLEC v3.0 p.92) then a transshipment hub
-    legs = write(tmp_path / "legs.csv", "shipment_id,mode,mass_kg,distance_km,vehicle,energy_carrier,region,hub_type\n"
-                 "S1,road,10000,500,artic_40t,diesel,EU,\nS1,hub,10000,,,,,transshipment\n")
+    legs = write(tmp_path / "legs.csv", "shipment_id,mode,mass_kg,distance_km,vehicle,energy_carrier,region,hub_type,date\n"
+                 "S1,road,10000,500,artic_40t,diesel,EU,,2025-05-06\nS1,hub,10000,,,,,transshipment,\n")
     assert run("calculate", legs, "--out", tmp_path / "r.parquet", "--no-progress").exit_code == 0
+    # No energy mix written by hand: the pack's rows name theirs; the period is the legs' dates.
     config = write(tmp_path / "exchange.toml", 'company_name = "Example Carrier"\n'
-                   'company_ids = ["urn:pathfinder:company:customcode:vendor-assigned:example-carrier"]\n'
-                   '[[energy_carriers.glec3-hub-transshipment-ambient]]\nenergyCarrier = "Electric"\nrelativeShare = "1"\n'
-                   'emissionFactorWTW = "0.3492"\nemissionFactorTTW = "0"\nenergyConsumptionUnit = "kWh"\n')
+                   'company_ids = ["urn:pathfinder:company:customcode:vendor-assigned:example-carrier"]\n')
     r = run("export", tmp_path / "r.parquet", "--format", "pact-v2", "--out", tmp_path / "fp.json", "--config", config)
     out = r.output
+    assert r.exit_code == 0, out
+    # Without a config: the placeholder company is refused (exit 2, an input error, saying why).
+    anonymous = run("export", tmp_path / "r.parquet", "--format", "pact-v2", "--out", tmp_path / "anon.json")
+    assert anonymous.exit_code == 2 and "placeholders" in anonymous.output
     r2 = run("validate", tmp_path / "fp.json")
     assert r2.exit_code == 0, r2.output + out
     assert "valid" in r2.output
@@ -209,6 +212,7 @@ def test_export_and_validate_commands(tmp_path):
     # iLEAP mapping: pCfExcludingBiogenic = Σ WTW = 475 + 0.6 kg/t × 10 t; unitaryProductAmount = Σ tkm
     assert float(shipment["pcf"]["pCfExcludingBiogenic"]) == pytest.approx(481.0)
     assert float(shipment["pcf"]["unitaryProductAmount"]) == pytest.approx(5000.0)
+    assert shipment["pcf"]["referencePeriodStart"] == "2025-05-06T00:00:00Z"
     bad = write(tmp_path / "bad.json", json.dumps({"data": [{**shipment, "specVersion": "9.9"}]}))
     r3 = run("validate", bad)
     assert r3.exit_code == 1 and "specVersion" in r3.output

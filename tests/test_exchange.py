@@ -58,7 +58,7 @@ def engine_like_legs() -> pl.DataFrame:
     with a leg the engine could not compute; SHP-3 one road leg from measured fuel."""
     rows = [
         dict(shipment_id="SHP-1", leg_id="SHP-1-1", leg_seq=1, mode="road", origin="DEBER", destination="DEHAM",
-             mass_kg=10_000.0, distance_km=500.0, distance_type="actual", daf=1.0, tkm=10 * 500.0, method="toc",
+             date="2025-03-03", mass_kg=10_000.0, distance_km=500.0, distance_type="actual", daf=1.0, tkm=10 * 500.0, method="toc",
              data_type="primary", factor_id="carrier-artic-2024", factor_pack="own tocs",
              factor_source="Example Freight fuel records 2024", vehicle="artic_40t", energy_carrier="diesel",
              co2e_ttw_kg=5000 * 73 / 1000, co2e_wtt_kg=5000 * 22 / 1000, co2e_wtw_kg=5000 * 95 / 1000),
@@ -67,24 +67,24 @@ def engine_like_legs() -> pl.DataFrame:
              factor_pack="exchange-test@1", factor_source="GLEC Framework v3.0", hub_type="warehouse",
              co2e_wtw_kg=10 * 17.5),
         dict(shipment_id="SHP-1", leg_id="SHP-1-3", leg_seq=3, mode="sea", origin="DEHAM", destination="CNSHA",
-             mass_kg=10_000.0, teu=1.0, distance_km=21_000.0, distance_type="sfd", daf=1.0, tkm=10 * 21_000.0,
+             date="2025-03-05", mass_kg=10_000.0, teu=1.0, distance_km=21_000.0, distance_type="sfd", daf=1.0, tkm=10 * 21_000.0,
              method="activity", data_type="default", factor_id="test-sea-container-asia-north_europe",
              factor_pack="exchange-test@1", factor_source="GLEC Framework v3.0",
              co2e_ttw_kg=21_000 * 43.1 / 1000, co2e_wtt_kg=21_000 * 6.8 / 1000, co2e_wtw_kg=21_000 * 49.9 / 1000),
         dict(shipment_id="SHP-2", leg_id="SHP-2-1", leg_seq=1, mode="road", mass_kg=1000.0, method="activity",
              error="factor: no default in pack exchange-test for mode=road, vehicle=van"),
-        dict(shipment_id="SHP-2", leg_id="SHP-2-2", leg_seq=2, mode="road", mass_kg=1000.0, distance_km=10.0,
+        dict(shipment_id="SHP-2", leg_id="SHP-2-2", leg_seq=2, mode="road", mass_kg=1000.0, distance_km=10.0, date="2025-03-01",
              distance_type="actual", daf=1.0, tkm=10.0, method="activity", data_type="default",
              factor_id="test-road-eu-artic_40t-diesel-average", factor_pack="exchange-test@1",
              co2e_ttw_kg=0.73, co2e_wtt_kg=0.22, co2e_wtw_kg=0.95),
-        dict(shipment_id="SHP-3", leg_id="SHP-3-1", leg_seq=1, mode="road", mass_kg=20_000.0, distance_km=250.0,
+        dict(shipment_id="SHP-3", leg_id="SHP-3-1", leg_seq=1, mode="road", mass_kg=20_000.0, distance_km=250.0, date="2025-02-10",
              distance_type="actual", daf=1.0, tkm=20 * 250.0, method="fuel", data_type="primary",
              factor_id="test-fuel-eu-diesel-kg", fuel_factor_id="test-fuel-eu-diesel-kg", factor_pack="exchange-test@1",
              factor_source="GLEC Framework v3.0; ecoinvent 3.9.1", energy_carrier="diesel",
              co2e_ttw_kg=100 * 3.17, co2e_wtt_kg=100 * 0.96, co2e_wtw_kg=100 * 4.13),
     ]
     schema = {**exchange.export.RESULT_COLUMNS, "origin": pl.String, "destination": pl.String, "daf": pl.Float64,
-              "vehicle": pl.String, "hub_type": pl.String}
+              "vehicle": pl.String, "hub_type": pl.String, "date": pl.String}
     return pl.DataFrame(rows, schema=schema)
 
 
@@ -278,7 +278,8 @@ def test_pact_v2_follows_the_ileap_mapping():
     # primary: the road leg's 475 of 1,697.9 kg WTW
     assert pcf["primaryDataShare"] == pytest.approx(100 * 475 / 1697.9, rel=1e-11)
     assert pcf["secondaryEmissionFactorSources"] == [{"name": "GLEC Framework v3.0", "version": "1"}]
-    assert (pcf["referencePeriodStart"], pcf["referencePeriodEnd"]) == ("2025-01-01T00:00:00Z", "2026-01-01T00:00:00Z")
+    # the legs' dates, 3 and 5 March (the hub has none): end exclusive
+    assert (pcf["referencePeriodStart"], pcf["referencePeriodEnd"]) == ("2025-03-03T00:00:00Z", "2025-03-06T00:00:00Z")
     assert "SHP-1-2" in pf["comment"]  # the hub's TTW is its WTW, and the footprint says so
     assert pf["extensions"][0]["specVersion"] == "2.0.0"
     assert pf["extensions"][0]["dataSchema"] == "https://api.ileap.sine.dev/shipment-footprint.json"
@@ -325,12 +326,56 @@ def test_footprint_ids_follow_content():
     assert changed["shipment:SHP-3"]["id"] == by_product(first)["shipment:SHP-3"]["id"]
 
 
-def test_placeholder_publisher_is_pointed_out():
+def test_placeholder_publisher_is_refused_outside_demo_mode():
     legs = engine_like_legs().filter(pl.col("shipment_id") == "SHP-3")
-    anonymous = exchange.build_export(legs, None, "pact-v2", None, pack=PACK)
-    assert anonymous.notes == ["company_name / company_ids are placeholders: set them in the exchange config before publishing"]
-    assert anonymous.documents[0]["companyName"] == "Unnamed carrier"
+    with pytest.raises(exchange.ExchangeError, match="company_name / company_ids are placeholders .'Unnamed carrier'"):
+        exchange.build_export(legs, None, "pact-v2", None, pack=PACK)
+    with pytest.raises(exchange.ExchangeError, match="placeholders"):  # a name alone is not an identity
+        exchange.build_export(legs, None, "pact-v2", exchange.ExchangeConfig(company_name="Example Freight Ltd"), pack=PACK)
+    demo = exchange.build_export(legs, None, "pact-v2", exchange.ExchangeConfig(demo=True), pack=PACK)
+    assert demo.notes == ["company_name / company_ids are placeholders (demo mode): not for publication"]
+    assert demo.documents[0]["companyName"] == "Unnamed carrier"
     assert export("pact-v2").notes == []
+
+
+def test_reference_period_comes_from_the_legs_dates_or_the_config():
+    legs = engine_like_legs()
+    documents = by_product(export("pact-v2", legs).documents)
+    period = lambda d: (d["pcf"]["referencePeriodStart"], d["pcf"]["referencePeriodEnd"])  # noqa: E731
+    assert period(documents["shipment:SHP-3"]) == ("2025-02-10T00:00:00Z", "2025-02-11T00:00:00Z")
+    # a TOC/HOC covers the shipments it is published with: the sea TOC and the hub only SHP-1's
+    assert period(documents["hoc:test-hub-warehouse-ambient"]) == ("2025-03-03T00:00:00Z", "2025-03-06T00:00:00Z")
+    # departure_at when there is no date; a stated period wins over the legs
+    timed = legs.drop("date").with_columns(departure_at=pl.lit("2025-07-01T23:30:00-02:00"))
+    assert period(by_product(export("pact-v2", timed).documents)["shipment:SHP-3"]) == (
+        "2025-07-02T00:00:00Z", "2025-07-03T00:00:00Z")  # 23:30 at UTC-2 is 1:30 on 2 July UTC
+    stated = export("pact-v2", legs, reference_period_start="2025-01-01T00:00:00Z", reference_period_end="2026-01-01T00:00:00Z")
+    assert {period(d) for d in stated.documents} == {("2025-01-01T00:00:00Z", "2026-01-01T00:00:00Z")}
+    # a bad date is named; no dates and no setting refuses
+    bad = export("pact-v2", legs.with_columns(date=pl.when(pl.col("leg_id") == "SHP-3-1").then(pl.lit("10/02/2025"))
+                                              .otherwise("date")))
+    assert "shipment SHP-3: not exported: leg SHP-3-1: date '10/02/2025' is not an ISO 8601 date (YYYY-MM-DD)" in bad.problems
+    with pytest.raises(exchange.ExchangeError, match="no reference period: give the legs a 'date' column"):
+        export("pact-v2", legs.drop("date"))
+    assert len(export("ileap", legs.drop("date")).documents) > 0  # bare iLEAP payloads carry no period
+
+
+def test_shipments_never_point_to_a_toc_or_hoc_left_out():
+    # Without the hub's energy mix its HOC cannot be built: SHP-1, which uses it, is left out too.
+    result = export("pact-v2", energy_carriers={"test-sea-container-asia-north_europe": [HFO]})
+    assert "shipment SHP-1: not exported: it references HOC test-hub-warehouse-ambient, which could not be exported" in result.problems
+    assert "shipment:SHP-1" not in by_product(result.documents)
+    assert exchange.dangling_references(result.documents) == []
+    # the checker names what a set of documents cannot resolve
+    full = export("pact-v2").documents
+    shipment_only = [d for d in full if d["productIds"][0].endswith(":shipment:SHP-1")]
+    assert exchange.dangling_references(shipment_only) == [
+        "shipment SHP-1: TCE SHP-1-1: tocId carrier-artic-2024 is not among the documents",
+        "shipment SHP-1: TCE SHP-1-2: hocId test-hub-warehouse-ambient is not among the documents",
+        "shipment SHP-1: TCE SHP-1-3: tocId test-sea-container-asia-north_europe is not among the documents",
+    ]
+    assert exchange.dangling_references(full) == []
+    assert exchange.dangling_references(export("ileap").documents) == []
 
 
 def test_config_file_and_its_checks(tmp_path):
@@ -414,6 +459,7 @@ def test_engine_results_come_out_as_valid_pact_and_parse_back():
         "region": ["EU", None, None],
         "trade_lane": [None, None, "asia-north_europe"],
         "hub_type": [None, "warehouse", None],
+        "date": ["2025-03-03", None, "2025-03-05"],
     })
     result = logistics.calculate(legs, pack=str(PACK), distance_resolver=False)
     for fmt in ("pact-v2", "pact-v3"):
@@ -449,3 +495,65 @@ def test_shipped_glec_pack_with_the_documented_config():
     assert [(t["co2eWTW"], t["co2eTTW"]) for t in sf["extensions"][0]["data"]["tces"]] == [("152", "116.8"), ("56", "56")]
     hoc = by_product(built.documents)["hoc:glec3-hub-warehouse-ambient"]["extensions"][0]["data"]
     assert hoc["energyCarriers"][0]["energyCarrier"] == "Electric" and hoc["co2eIntensityWTW"] == "17.5"
+
+
+def test_glec_default_container_ship_and_terminal_export_without_a_hand_written_mix():
+    """GLEC Framework v3.0 defaults: container ship, industry average, dry, 89.0 g CO2e/TEU-km WTW
+    (pp.98-100): 2 TEU x 21,000 km = 42,000 TEU-km -> 3,738 kg; maritime container terminal,
+    ambient, 10.7 kg CO2e per container (p.87), read per TEU: 2 TEU -> 21.4 kg."""
+    import logistics
+
+    legs = pl.DataFrame({
+        "shipment_id": ["C1", "C1"], "mode": ["sea", "hub"], "teu": [2.0, 2.0], "mass_kg": [20_000.0, 20_000.0],
+        "distance_km": [21_000.0, None], "distance_type": ["sfd", None], "vehicle": ["container_ship", None],
+        "temperature_control": ["ambient", "ambient"], "hub_type": [None, "maritime_container_terminal"],
+        "date": ["2025-04-01", "2025-04-20"],
+    })
+    result = logistics.calculate(legs, distance_resolver=False)
+    assert result.legs["co2e_wtw_kg"].to_list() == pytest.approx([3738.0, 21.4])
+    settings = exchange.ExchangeConfig(company_name="Example Lines",
+                                       company_ids=["urn:pathfinder:company:customcode:vendor-assigned:example-lines"])
+    built = exchange.build_export(result.legs, result.shipments, "pact-v2", settings)
+    assert built.problems == [] and [exchange.validate_document(d) for d in built.documents] == [[], [], []]
+    assert exchange.dangling_references(built.documents) == []
+    documents = by_product(built.documents)
+    toc = documents["toc:glec3-sea-container-industry_average-dry"]["extensions"][0]["data"]
+    hoc = documents["hoc:glec3-hub-maritime_container_terminal-ambient"]["extensions"][0]["data"]
+    # The rows' energy_carriers: hfo and electricity; their factors where the row names no region
+    # are the higher of the EU and NA values (GLEC Framework v3.0 p.76): HFO EU 3.86 / 3.18 kg
+    # CO2e/kg (p.77), electricity NA 118 g/MJ = 0.4248 kg CO2e/kWh (pp.79-80).
+    assert toc["energyCarriers"] == [{"energyCarrier": "HFO", "relativeShare": "1", "emissionFactorWTW": "3.86",
+                                      "emissionFactorTTW": "3.18", "energyConsumptionUnit": "kg"}]
+    assert hoc["energyCarriers"] == [{"energyCarrier": "Electric", "relativeShare": "1", "emissionFactorWTW": "0.4248",
+                                      "emissionFactorTTW": "0", "energyConsumptionUnit": "kWh"}]
+    sf = documents["shipment:C1"]["pcf"]
+    assert (sf["referencePeriodStart"], sf["referencePeriodEnd"]) == ("2025-04-01T00:00:00Z", "2025-04-21T00:00:00Z")
+
+
+def test_a_mix_of_carriers_exports_each_with_its_share():
+    # EU rail, traction unknown: 62 % of EU track electrified (GLEC Framework v3.0 p.88).
+    row = logistics_pack().table("tocs").filter(pl.col("toc_id") == "glec3-rail-eu-average").row(0, named=True)
+    built = exchange.toc_payload(row, logistics_pack().table("fuels"), config())
+    assert [(c["energyCarrier"], c["relativeShare"]) for c in built.payload["energyCarriers"]] == [
+        ("Electric", "0.62"), ("Diesel", "0.38")]
+
+
+def test_distance_types_and_adjustments_travel_with_the_tces():
+    # iLEAP's GLECDistance names the method by its key (actual / gcd / sfd); a DAF other than 1 is
+    # stated in the footprint's comment so that co2e = transportActivity x intensity x DAF.
+    legs = engine_like_legs().with_columns(
+        distance_type=pl.when(pl.col("leg_id") == "SHP-3-1").then(pl.lit("gcd")).otherwise("distance_type"),
+        daf=pl.when(pl.col("leg_id") == "SHP-3-1").then(1.2).otherwise("daf"),
+    )
+    documents = by_product(export("pact-v2", legs).documents)
+    tces = {t["tceId"]: t for d in documents.values() for t in d["extensions"][0]["data"].get("tces", [])}
+    assert [tces[i]["distance"] for i in ("SHP-1-1", "SHP-1-2", "SHP-1-3", "SHP-3-1")] == [
+        {"actual": "500"}, {"actual": "0"}, {"sfd": "21000"}, {"gcd": "250"}]
+    assert "TCE SHP-3-1: gcd x DAF 1.2 (co2e = transportActivity x intensity x DAF)" in documents["shipment:SHP-3"]["comment"]
+    assert "DAF" not in documents["shipment:SHP-1"]["comment"]
+
+
+def logistics_pack():
+    from logistics.factors import load_pack
+
+    return load_pack("glec-v3.0")

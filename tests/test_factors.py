@@ -148,3 +148,40 @@ def test_unknown_pack_lists_shipped():
 def test_schemas_carry_provenance():
     for table, schema in SCHEMAS.items():
         assert {"source", "source_page", "pack_version", "licence"} <= set(schema), table
+
+
+def test_every_default_toc_and_hoc_names_its_energy_carriers():
+    """So that default factors export without a hand-written mix: each carrier has an iLEAP name
+    and a fuel factor in the pack, and the shares of a mix add up to 1."""
+    from logistics.exchange.ileap import ENERGY_CARRIERS
+    from logistics.factors import energy_mix
+
+    pack = load_pack("glec-v3.0")
+    carriers = set(pack.table("fuels")["energy_carrier"])
+    for table in ("tocs", "hocs"):
+        rows = pack.table(table)
+        assert rows["energy_carriers"].null_count() == 0, table
+        for cell in rows["energy_carriers"].unique():
+            mix = energy_mix(cell)
+            assert {c for c, _ in mix} <= carriers & set(ENERGY_CARRIERS), cell
+    # the rows whose carrier is not printed beside them cite where it comes from
+    derived = pack.table("tocs").filter(pl.col("energy_carrier").is_null() | pl.col("energy_carriers").str.contains("|", literal=True))
+    assert derived.height > 100 and derived["notes"].str.contains("energy_carriers").all()
+    desnz = load_pack("desnz-2025").table("tocs")
+    unnamed = desnz.filter(pl.col("energy_carriers").is_null())
+    assert unnamed["notes"].str.contains("energy_carriers: not stated").all()
+    assert set(unnamed["mode"]) == {"road", "rail", "sea"}  # PHEV/unknown vans, freight train, ships
+
+
+@pytest.mark.parametrize(("cell", "message"), [
+    ("electricity|diesel", "give carrier:share for each of several carriers"),
+    ("electricity:0.6|diesel:0.6", "shares add up to 1.2, not 1"),
+    ("diesel:half", "share 'half' is not a number"),
+])
+def test_a_bad_energy_mix_names_row_and_column(tmp_path, cell, message):
+    from logistics.factors import PackError, conform_table
+
+    raw = pl.DataFrame({"hoc_id": ["h"], "hub_type": ["warehouse"], "data_type": ["default"], "energy_carriers": [cell],
+                        "source": ["s"], "pack_version": ["1"], "licence": ["l"]})
+    with pytest.raises(PackError, match=f"hocs.csv: row 2, column energy_carriers: '.*': {message}"):
+        conform_table(raw, "hocs", "hocs.csv")

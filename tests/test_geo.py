@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import polars as pl
 import pytest
 from geopy.distance import geodesic
@@ -313,12 +314,15 @@ def test_work_is_done_once_per_distinct_pair(monkeypatch):
         return real_geodesic(*args)
 
     monkeypatch.setattr(geo, "geodesic_km", counting_geodesic)
-    geo.sea_route_km.cache_clear()
+    network = geo.sea_network()
+    network.cache.clear()
     out = geo.resolve_distances(legs(rows), pack=make_pack())
     assert out.height == 11_000 and out["_leg"].to_list() == list(range(11_000))
     # NLRTM and "NL RTM" are one place: 3 distinct sea pairs + 1 road pair, measured once each.
     assert measured[0] == 4
-    assert geo.sea_route_km.cache_info().misses == 3
+    assert network.cache.misses == 3  # one shortest-path search per origin node: NLRTM, JPYOK, DEHAM
+    geo.resolve_distances(legs(rows), pack=make_pack())
+    assert network.cache.misses == 3 and network.cache.hits >= 3  # the second time from the cache
     assert out["distance_error"].null_count() == 11_000
     assert out.filter(pl.col("_leg") % 4 == 0)["distance_km"].n_unique() == 2  # NLRTM-CNSHA and the road leg
 
@@ -351,3 +355,107 @@ def test_shipped_unlocode_table_covers_every_code_with_coordinates():
     located = table.filter(pl.col("lat").is_not_null())
     assert located["lat"].abs().max() <= 90 and located["lon"].abs().max() <= 180
     assert set(located["coord_source"].unique()) == {"unlocode", "unlocode-decimal", "searoute", "airportsdata"}
+
+
+# --------------------------------------------------------------------------- cross-checked places
+
+
+def test_yantian_is_in_shenzhen_not_fujian():
+    # UNECE 2023-1 lists CNYTN "Yantian Pt", subdivision GD (Guangdong), at 2651N 11952E, in
+    # Fujian. The port of Yantian is in Shenzhen's Yantian district, at about 22.58 N, 114.27 E
+    # (Yantian International Container Terminals); searoute's port list has 22.5835, 114.2921.
+    row = geo.resolve_locations(pl.Series(["CNYTN"])).row(0, named=True)
+    assert geodesic((row["lat"], row["lon"]), (22.58, 114.27)).km < 5
+    assert row["note"] == (
+        "CNYTN from searoute's ports (UNECE's point is not in subdivision CN-GD, 736 km from searoute's port)"
+    )
+    # Shenzhen Bao'an (CNSZX) to Yantian by road: 28 km of GCD, not the 761 km to Fujian.
+    out = one([{"mode": "road", "origin": "CNSZX", "destination": "CNYTN"}], pack=make_pack())
+    assert out["distance_km"] == pytest.approx(geodesic(place("CNSZX"), (22.583517, 114.292076)).km, rel=1e-9)
+    assert out["distance_km"] == pytest.approx(28.08, abs=0.01)
+    assert out["distance_source"] == "geodesic WGS84; destination " + row["note"]
+
+
+def test_seaports_named_after_the_port_not_the_airport():
+    # UNECE 2023-1 names CNSHA "Shanghai Hongqiao International Apt" and CNNGB "Ningbo Lishe
+    # International Apt" (function 4, airport only); shipping uses both codes for the ports.
+    found = geo.resolve_locations(pl.Series(["CNSHA", "CNNGB", "CNTAO", "SHA"]))
+    assert dict(zip(found["value"], found["name"])) == {
+        "CNSHA": "Shanghai", "CNNGB": "Ningbo", "CNTAO": "Qingdao",
+        "SHA": "Shanghai Hongqiao International Airport",  # the IATA code is the airport
+    }
+    table = pl.read_parquet(geo.UNLOCODE_PATH).filter(pl.col("locode").is_in(["CNSHA", "CNNGB"]))
+    assert table["unece_name"].to_list() == ["Ningbo Lishe International Apt", "Shanghai Hongqiao International Apt"]
+
+
+def test_sea_legs_use_the_port_where_it_disagrees_beyond_50_km():
+    # UNECE 2023-1 puts SESTE Stenungsund at 5845N 01149E, 76 km north of the town and its port
+    # on the Hakefjord, at about 58.07 N, 11.82 E (searoute's port: 58.0654, 11.8161): 45' for 05'.
+    sea = one([{"mode": "sea", "origin": "SESTE", "destination": "DEHAM"}], pack=make_pack())
+    road = one([{"mode": "road", "origin": "SESTE", "destination": "DEHAM"}], pack=make_pack())
+    assert sea["distance_source"] == "searoute; origin SESTE from searoute's ports (UN/LOCODE's point is 76 km away)"
+    assert road["distance_source"] == "geodesic WGS84"  # no disagreement for road: UN/LOCODE's point
+    port = (58.065398, 11.816136)
+    assert sea["distance_km"] == pytest.approx(
+        geo.sea_distances_km([port[0]], [port[1]], *(np.array([v]) for v in place("DEHAM")))[0], rel=1e-12
+    )
+    assert road["distance_km"] == pytest.approx(geodesic((58.75, 11 + 49 / 60), place("DEHAM")).km, rel=1e-9)
+
+
+def test_air_legs_use_the_airport_where_it_disagrees_beyond_50_km():
+    # UNECE 2023-1 puts MXLTO Loreto (Baja California Sur) at 2601N 11237W, 127 km west of
+    # Loreto International Airport (LTO, 25.9892 N, 111.348 W in airportsdata).
+    row = one([{"mode": "air", "origin": "MXLTO", "destination": "MEX"}], pack=make_pack())
+    assert row["distance_source"] == "geodesic WGS84; origin MXLTO from airport LTO (UN/LOCODE's point is 127 km away)"
+    assert row["distance_km"] == pytest.approx(geodesic((25.9892, -111.348), place("MEX")).km, rel=1e-9)
+    # Within 50 km the code's own point stands: CNSHA (the port) is 27 km from Hongqiao.
+    near = one([{"mode": "air", "origin": "CNSHA", "destination": "NRT"}], pack=make_pack())
+    assert near["distance_source"] == "geodesic WGS84"
+    assert geodesic(place("CNSHA"), place("SHA")).km < geo.CROSS_CHECK_KM
+
+
+def test_a_code_whose_point_fails_its_subdivision_moves_to_the_source_inside_it():
+    # UNECE 2023-1 gives USPWM (Portland, Maine) no coordinates; searoute's USPWM is Portland,
+    # Oregon. The airport (PWM, 43.6456 N, 70.3086 W) is in Maine, as the code's subdivision says.
+    row = geo.resolve_locations(pl.Series(["USPWM"])).row(0, named=True)
+    assert (row["lat"], row["lon"]) == pytest.approx((43.645643, -70.308616), abs=1e-6)
+    assert row["note"].startswith("USPWM from the airport table (searoute's point is not in subdivision US-ME")
+
+
+def test_cross_check_counts_of_the_shipped_table():
+    table = pl.read_parquet(geo.UNLOCODE_PATH)
+    # Every mode point is more than the threshold away from the code's point, and says so.
+    for mode in ("sea", "air"):
+        own = table.filter(pl.col(f"{mode}_lat").is_not_null())
+        assert own.height > 40 and own[f"{mode}_km"].min() > geo.CROSS_CHECK_KM
+        assert np.allclose(
+            geo.geodesic_km(own["lat"], own["lon"], own[f"{mode}_lat"], own[f"{mode}_lon"]), own[f"{mode}_km"]
+        )
+    moved = table.filter(pl.col("coord_problem").str.contains("point is not in subdivision"))
+    assert moved.height > 100 and set(moved["coord_source"]) == {"searoute", "airportsdata"}
+
+
+def test_cached_places_are_the_same_rows():
+    values = pl.Series(["CNYTN", "NRT", "51.9,4.5", "XXYYY"])
+    first = geo.resolve_locations(values)
+    again = geo.resolve_locations(values)
+    direct = geo._resolve_locations(values)
+    assert first.equals(again) and first.equals(direct)
+
+
+def test_network_distances_equal_searoutes_own_routes():
+    # sea_distances_km runs one Dijkstra search per origin node over searoute's own network, with
+    # searoute's edge lengths; searoute's call (sea_route_km) routes each pair by itself. They may
+    # differ only where searoute's 0.1 km rounded edge weights pick another of two near-equal
+    # paths: measured at most 0.11 km over 2,000 random pairs (bench_geo), 4 m over these 40.
+    ports = pl.read_parquet(geo.UNLOCODE_PATH).filter(
+        pl.col("lat").is_not_null() & pl.col("function").str.starts_with("1")
+    )
+    codes = ports["locode"].sample(80, seed=7).to_list()
+    at = geo.resolve_locations(pl.Series(codes))
+    lat, lon = at["lat"].to_numpy(), at["lon"].to_numpy()
+    new = geo.sea_distances_km(lat[:40], lon[:40], lat[40:], lon[40:])
+    old = np.array([geo.sea_route_km(lat[i], lon[i], lat[40 + i], lon[40 + i]) or np.nan for i in range(40)])
+    assert (np.isnan(new) == np.isnan(old)).all()
+    assert np.isfinite(new).sum() >= 30
+    assert np.nanmax(np.abs(new - old)) < 0.5

@@ -25,6 +25,20 @@ A point is plausible when another UN/LOCODE of the same country lies within
 countries with a single located code and ``XZ`` (international waters) cannot be checked and pass.
 Every row says where its coordinates came from (``coord_source``), and a code whose UNECE
 coordinates were set aside keeps them in ``coordinates`` with the reason in ``coord_problem``.
+
+Then the three sources are cross-checked (``cross_check``). Where searoute's port or the airport
+of a code lies more than ``CROSS_CHECK_KM`` from the chosen point, the source that fits the mode
+wins for that mode: the port's point is kept in ``sea_lat``/``sea_lon`` for sea legs, the
+airport's in ``air_lat``/``air_lon`` for air legs (each with its distance from the general point
+in ``sea_km``/``air_km``), so that a lookup stays a join. A point is only used when it is
+plausible for its country and, where UNECE gives the code a subdivision, lies among codes of that
+subdivision (``SUBDIVISION_NEIGHBOURS``); when UNECE's own point fails that test and a mode's
+point passes it, the mode's point also becomes the general point (``CNYTN`` Yantian, Guangdong,
+which UNECE 2023-1 places in Fujian; ``USPWM`` Portland, Maine, whose searoute port is Portland,
+Oregon). A code that searoute lists as a port while
+UNECE's entry describes something else (``CNSHA`` and ``CNNGB`` are airports in UNECE 2023-1)
+is named after the port (``name``; UNECE's name stays in ``unece_name``): a seaport is never
+named after an airport.
 """
 
 from __future__ import annotations
@@ -38,6 +52,8 @@ import numpy as np
 import polars as pl
 from scipy.spatial import cKDTree
 
+from logistics.geo import CROSS_CHECK_KM, geodesic_km
+
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "unlocode.parquet"
 
@@ -50,6 +66,12 @@ UNECE_COLUMNS = [
 COORDINATES = r"^(\d{2})(\d{2})([NS]) ?(\d{3})(\d{2})([EW])$"
 PLAUSIBLE_WITHIN_KM = 300.0
 NEIGHBOURS = 10
+# A point agrees with the code's subdivision when at least SUBDIVISION_AGREEING of its
+# SUBDIVISION_NEIGHBOURS nearest codes of the same country (that name a subdivision) are in it:
+# one is not enough, UNECE files the odd code under a wrong subdivision (ARCLC Caleta Córdoba,
+# on the coast of Chubut, under Córdoba).
+SUBDIVISION_NEIGHBOURS = 10
+SUBDIVISION_AGREEING = 2
 UNCHECKED_COUNTRIES = {"XZ"}
 EARTH_RADIUS_KM = 6371.0088
 
@@ -109,8 +131,9 @@ def searoute_ports() -> pl.DataFrame:
     from searoute.data.ports_dict import node_list
 
     ports = pl.DataFrame(
-        [{"locode": p["port"], "terminal": p.get("t") == 1.0, "lat": p["y"], "lon": p["x"]} for p in node_list.values()],
-        schema={"locode": pl.String, "terminal": pl.Boolean, "lat": pl.Float64, "lon": pl.Float64},
+        [{"locode": p["port"], "terminal": p.get("t") == 1.0, "lat": p["y"], "lon": p["x"], "name": p.get("name")}
+         for p in node_list.values()],
+        schema={"locode": pl.String, "terminal": pl.Boolean, "lat": pl.Float64, "lon": pl.Float64, "name": pl.String},
     )
     # A code listed twice: prefer the container-terminal entry.
     return ports.sort("terminal", descending=True, maintain_order=True).unique("locode", keep="first")
@@ -122,7 +145,7 @@ def airports() -> pl.DataFrame:
     return (
         pl.read_csv(path, infer_schema=False)
         .filter(pl.col("iata").is_not_null() & (pl.col("iata") != ""))
-        .select("iata", "country", pl.col("lat").cast(pl.Float64), pl.col("lon").cast(pl.Float64))
+        .select("iata", "country", "name", pl.col("lat").cast(pl.Float64), pl.col("lon").cast(pl.Float64))
     )
 
 
@@ -171,8 +194,8 @@ def plausible(points: pl.DataFrame, reference: pl.DataFrame) -> np.ndarray:
 
 
 def choose_coordinates(codes: pl.DataFrame) -> pl.DataFrame:
-    ports = searoute_ports().select("locode", port_lat="lat", port_lon="lon")
-    air = airports().rename({"iata": "_iata", "lat": "air_lat", "lon": "air_lon"})
+    ports = searoute_ports().select("locode", port_lat="lat", port_lon="lon", port_name="name")
+    air = airports().rename({"iata": "_iata", "lat": "air_lat", "lon": "air_lon", "name": "air_name"})
     codes = (
         codes.join(ports, on="locode", how="left", maintain_order="left")
         .with_columns(
@@ -217,11 +240,97 @@ def choose_coordinates(codes: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def in_subdivision(points: pl.DataFrame, reference: pl.DataFrame) -> pl.Series:
+    """For each point (locode, country, subdivision, lat, lon): are ``SUBDIVISION_AGREEING`` of its
+    ``SUBDIVISION_NEIGHBOURS`` nearest ``reference`` codes of the same country in its subdivision?
+    Null where the point has no coordinates or no subdivision, or its country none to compare."""
+    result = np.full(points.height, None, dtype=object)
+    ref_xyz = unit_vectors(reference["lat"].to_numpy(), reference["lon"].to_numpy())
+    ref_country, ref_code = reference["country"].to_numpy(), reference["locode"].to_numpy()
+    ref_sub = reference["subdivision"].to_numpy()
+    checkable = (points["lat"].is_not_null() & points["subdivision"].is_not_null()).to_numpy()
+    country = points["country"].to_numpy()
+    for c in np.unique(country[checkable]):
+        mine = np.flatnonzero(checkable & (country == c))
+        theirs = np.flatnonzero(ref_country == c)
+        if len(theirs) < 2:
+            continue
+        k = min(SUBDIVISION_NEIGHBOURS + 1, len(theirs))
+        xyz = unit_vectors(points["lat"].to_numpy()[mine], points["lon"].to_numpy()[mine])
+        _, near = cKDTree(ref_xyz[theirs]).query(xyz, k=k)
+        near = theirs[near.reshape(len(mine), k)]
+        not_self = ref_code[near] != points["locode"].to_numpy()[mine][:, None]
+        # the first SUBDIVISION_NEIGHBOURS that are not the point itself
+        keep = not_self & (np.cumsum(not_self, axis=1) <= SUBDIVISION_NEIGHBOURS)
+        same = (ref_sub[near] == points["subdivision"].to_numpy()[mine][:, None]) & keep
+        result[mine] = same.sum(axis=1) >= SUBDIVISION_AGREEING
+    return pl.Series(result.tolist(), dtype=pl.Boolean)
+
+
+def cross_check(codes: pl.DataFrame) -> pl.DataFrame:
+    """Cross-check the chosen point with searoute's port and the airport of each code (see the
+    module docstring): the general point may move to a mode's source, and ``sea_*`` / ``air_*``
+    keep each mode's point where it is more than ``CROSS_CHECK_KM`` from the general one."""
+    reference = codes.filter(pl.col("dm_lat").is_not_null() & pl.col("subdivision").is_not_null()).select(
+        "locode", "country", "subdivision", lat="dm_lat", lon="dm_lon"
+    )
+
+    def agrees(lat: str, lon: str) -> pl.Series:
+        return in_subdivision(codes.select("locode", "country", "subdivision", lat=lat, lon=lon), reference)
+
+    def km(lat: str, lon: str) -> pl.Series:
+        return pl.Series(geodesic_km(codes["lat"].to_numpy(), codes["lon"].to_numpy(),
+                                     codes[lat].to_numpy(), codes[lon].to_numpy()), nan_to_null=True)
+
+    codes = codes.with_columns(
+        general_sub=agrees("lat", "lon"), port_sub=agrees("port_lat", "port_lon"), air_sub=agrees("air_lat", "air_lon"),
+    ).with_columns(
+        port_fits=pl.col("port_ok") & pl.col("port_sub").fill_null(True),
+        air_fits=pl.col("air_ok") & pl.col("air_sub").fill_null(True),
+    )
+    codes = codes.with_columns(port_km=km("port_lat", "port_lon"), air_km=km("air_lat", "air_lon"))
+    # The chosen point is outside the code's own subdivision and a mode's source is inside it: move.
+    moves = pl.col("general_sub") == False  # noqa: E712
+    to_port = moves & pl.col("port_fits") & pl.col("port_sub") & (pl.col("port_km") > CROSS_CHECK_KM)
+    to_air = moves & ~to_port & pl.col("air_fits") & pl.col("air_sub") & (pl.col("air_km") > CROSS_CHECK_KM)
+    moved_km = pl.when(to_port).then("port_km").otherwise("air_km").round(0).cast(pl.Int64)
+    was = pl.col("coord_source").replace_strict(
+        {"unlocode": "UNECE's", "unlocode-decimal": "UNECE's", "searoute": "searoute's", "airportsdata": "the airport's"}
+    )
+    codes = codes.with_columns(
+        lat=pl.when(to_port).then("port_lat").when(to_air).then("air_lat").otherwise("lat"),
+        lon=pl.when(to_port).then("port_lon").when(to_air).then("air_lon").otherwise("lon"),
+        coord_source=pl.when(to_port).then(pl.lit("searoute")).when(to_air).then(pl.lit("airportsdata"))
+        .otherwise("coord_source"),
+        coord_problem=pl.when(to_port | to_air).then(pl.format(
+            "{} point is not in subdivision {}-{}, {} km from {}", was, "country", "subdivision", moved_km,
+            pl.when(to_port).then(pl.lit("searoute's port")).otherwise(pl.lit("the airport")),
+        )).otherwise("coord_problem"),
+    )
+    codes = codes.with_columns(port_km=km("port_lat", "port_lon"), air_km=km("air_lat", "air_lon"))
+    sea = pl.col("port_fits") & (pl.col("port_km") > CROSS_CHECK_KM)
+    air = pl.col("air_fits") & (pl.col("air_km") > CROSS_CHECK_KM)
+    # UNECE describes an airport (function 4, not 1) where searoute has a port at the same place.
+    function = pl.col("function").fill_null("")
+    port_named = (
+        pl.col("port_fits") & pl.col("port_name").is_not_null() & (pl.col("port_km") <= CROSS_CHECK_KM)
+        & (function.str.slice(3, 1) == "4") & ~function.str.starts_with("1")
+    )
+    return codes.with_columns(
+        sea_lat=pl.when(sea).then("port_lat"), sea_lon=pl.when(sea).then("port_lon"), sea_km=pl.when(sea).then("port_km"),
+        air_lat=pl.when(air).then("air_lat"), air_lon=pl.when(air).then("air_lon"), air_km=pl.when(air).then("air_km"),
+        air_iata=pl.when(pl.col("air_ok")).then("_iata"),
+        unece_name=pl.col("name"),
+        name=pl.when(port_named).then("port_name").otherwise("name"),
+    )
+
+
 def build(source: Path, out: Path) -> pl.DataFrame:
-    table = choose_coordinates(unlocode_table(read_unece(source)))
+    table = cross_check(choose_coordinates(unlocode_table(read_unece(source))))
     table = table.select(
-        "locode", "country", "name", "subdivision", "function", "status", "iata",
+        "locode", "country", "name", "unece_name", "subdivision", "function", "status", "iata",
         "lat", "lon", "coord_source", "coordinates", "coord_problem",
+        "sea_lat", "sea_lon", "sea_km", "air_iata", "air_lat", "air_lon", "air_km",
     ).sort("locode")
     table.write_parquet(out, compression="zstd", compression_level=19, statistics=True)
     return table
@@ -241,6 +350,12 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  coordinates from {name or 'nowhere'}: {n}", file=sys.stderr)
     problems = table.filter(pl.col("coord_problem").is_not_null())
     print(f"  UNECE coordinates set aside: {problems.height}", file=sys.stderr)
+    print(f"  moved into their subdivision by the cross-check: "
+          f"{problems.filter(pl.col('coord_problem').str.contains('point is not in subdivision')).height}", file=sys.stderr)
+    for mode in ("sea", "air"):
+        n = table.filter(pl.col(f"{mode}_lat").is_not_null()).height
+        print(f"  {mode} legs use another point (over {CROSS_CHECK_KM:g} km away): {n}", file=sys.stderr)
+    print(f"  named after searoute's port: {table.filter(pl.col('name') != pl.col('unece_name')).height}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,9 @@ Modules: ``export`` (engine results → documents, CLI helpers), ``ileap`` (iLEA
 """
 
 from .config import ExchangeConfig, load_config
-from .export import FORMATS, Export, ExportReport, build_export, export_documents, export_file, incomplete_shipments
+from .export import (
+    FORMATS, Export, ExportReport, build_export, dangling_references, export_documents, export_file, incomplete_shipments,
+)
 from .ileap import ExchangeError, hoc_payload, measured_toc_payload, tad_payloads, toc_payload
 from .models import HOC, TAD, TCE, TOC, ProductFootprintV2, ProductFootprintV3, ShipmentFootprint
 from .parse import ParseError, footprint_table, parse_footprints, parse_ileap, tce_table
@@ -20,7 +22,7 @@ from .validate import document_kind, validate_document
 
 __all__ = [
     "FORMATS", "HOC", "TAD", "TCE", "TOC", "ExchangeConfig", "ExchangeError", "Export", "ExportReport", "ParseError",
-    "ProductFootprintV2", "ProductFootprintV3", "ShipmentFootprint", "build_export", "document_kind",
+    "ProductFootprintV2", "ProductFootprintV3", "ShipmentFootprint", "build_export", "dangling_references", "document_kind",
     "export_documents", "export_file", "footprint_table", "hoc_payload", "incomplete_shipments", "load_config",
     "measured_toc_payload", "parse_footprints", "parse_ileap", "tad_payloads", "tce_table", "toc_payload",
     "validate_document",

@@ -1,5 +1,11 @@
 """What PACT needs that the engine cannot know: who publishes, for which period, under which
-standards. Read from a small TOML or JSON file; every field has a default.
+standards. Read from a small TOML or JSON file.
+
+Outside demo mode the publisher must name itself (``company_name``, ``company_ids``: the
+placeholders are refused), and each footprint's reference period is the date range of its legs
+(their ``date`` column, else the date of ``departure_at``) unless ``reference_period_start`` /
+``reference_period_end`` state it; with neither, nothing is exported. ``demo = true`` accepts the
+placeholder company and takes the calendar year of ``created`` as the reference period.
 
 Example ``exchange.toml``::
 
@@ -8,7 +14,8 @@ Example ``exchange.toml``::
     reference_period_start = 2025-01-01T00:00:00Z
     reference_period_end = 2026-01-01T00:00:00Z
 
-    # The energy mix of a TOC/HOC whose factor row names none (GLEC hub defaults name none).
+    # The energy mix of a TOC/HOC, where the publisher knows better than the factor row's
+    # energy_carriers (a GLEC hub default assumes electricity at the higher of the EU/NA factors).
     [[energy_carriers.glec3-hub-warehouse-ambient]]
     energyCarrier = "Electric"
     relativeShare = "1"
@@ -41,17 +48,24 @@ BOUNDARY = (
 )
 
 
+PLACEHOLDER_COMPANY_NAME = "Unnamed carrier"
+PLACEHOLDER_COMPANY_IDS = ["urn:pathfinder:company:customcode:vendor-assigned:unnamed-carrier"]
+
+
 class ExchangeConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    company_name: str = Field("Unnamed carrier", min_length=1)
-    company_ids: list[str] = ["urn:pathfinder:company:customcode:vendor-assigned:unnamed-carrier"]
+    # Demo mode: the placeholder company and the calendar year of `created` as reference period
+    # are accepted (a demonstration, never a publication).
+    demo: bool = False
+    company_name: str = Field(PLACEHOLDER_COMPANY_NAME, min_length=1)
+    company_ids: list[str] = PLACEHOLDER_COMPANY_IDS
     # Who assigned the shipment / TOC / HOC ids in productIds URNs (iLEAP: vendor = the carrier).
     ids_assigned_by: Literal["vendor", "buyer"] = "vendor"
     # Adds urn:pact:<domain>:shipment-id:<id> (and toc-id / hoc-id) to v3 productIds.
     pact_domain: str | None = None
     created: datetime | None = None  # default: now
-    # Default: the calendar year (UTC) of `created`.
+    # Default: each footprint's legs' dates (demo mode: the calendar year (UTC) of `created`).
     reference_period_start: datetime | None = None
     reference_period_end: datetime | None = None
     ipcc_characterization_factors: list[str] = ["AR6"]
@@ -106,9 +120,17 @@ class ExchangeConfig(BaseModel):
     def created_at(self) -> datetime:
         return _utc(self.created) if self.created else datetime.now(timezone.utc).replace(microsecond=0)
 
-    def reference_period(self) -> tuple[datetime, datetime]:
+    def placeholder_identity(self) -> bool:
+        """Whether the company is still the placeholder (refused outside demo mode)."""
+        return self.company_name == PLACEHOLDER_COMPANY_NAME or self.company_ids == PLACEHOLDER_COMPANY_IDS
+
+    def reference_period(self) -> tuple[datetime, datetime] | None:
+        """The reference period the config states (demo mode: the calendar year of ``created``),
+        else None: each footprint then takes its legs' dates."""
         if self.reference_period_start:
             return _utc(self.reference_period_start), _utc(self.reference_period_end)
+        if not self.demo:
+            return None
         year = self.created_at().year
         return datetime(year, 1, 1, tzinfo=timezone.utc), datetime(year + 1, 1, 1, tzinfo=timezone.utc)
 

@@ -10,7 +10,13 @@ Formats:
   that has times and places.
 
 Only complete shipments are exported: one leg with an error means the totals are not the
-shipment's, so it is left out and named in ``Export.problems``.
+shipment's, so it is left out and named in ``Export.problems``. The documents stand on their own:
+a shipment whose TOC or HOC cannot be built is left out too (a receiver could not resolve its
+``tocId``/``hocId``), and ``dangling_references`` checks any set of documents for such references.
+
+Each footprint's reference period is its legs' date range (``date`` column, ISO 8601, else the
+date of ``departure_at``; a TOC/HOC covers the shipments that use it) unless the config states
+one; with neither, nothing is exported. The placeholder company is refused outside demo mode.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +37,7 @@ from .ileap import (
     BuiltCategory, ExchangeError, hoc_payload, measured_toc_payload, shipment_footprints, tad_payloads, toc_payload,
     toc_reference,
 )
-from .pact import FootprintWriter, category_declaration, shipment_declaration
+from .pact import FootprintWriter, category_declaration, days, shipment_declaration
 
 FORMATS = ("pact-v2", "pact-v3", "ileap")
 RESULT_COLUMNS = {  # what the exporter reads from the engine's legs table
@@ -38,9 +45,11 @@ RESULT_COLUMNS = {  # what the exporter reads from the engine's legs table
     "teu": pl.Float64, "distance_km": pl.Float64, "distance_type": pl.String, "tkm": pl.Float64, "method": pl.String,
     "data_type": pl.String, "factor_id": pl.String, "factor_pack": pl.String, "factor_source": pl.String,
     "fuel_factor_id": pl.String, "adjustment_ids": pl.String, "factor_multiplier": pl.Float64, "assumptions": pl.String,
-    "energy_carrier": pl.String, "temperature_control": pl.String, "co2e_ttw_kg": pl.Float64,
+    "energy_carrier": pl.String, "temperature_control": pl.String, "daf": pl.Float64, "co2e_ttw_kg": pl.Float64,
     "co2e_wtt_kg": pl.Float64, "co2e_wtw_kg": pl.Float64, "error": pl.String,
 }
+NO_PERIOD = ("no reference period: give the legs a 'date' column (ISO 8601 date of each leg, e.g. 2025-03-14) or "
+             "departure_at, or set reference_period_start and reference_period_end in the exchange config")
 REQUIRED = ("shipment_id", "mode", "distance_km", "distance_type", "tkm", "method", "data_type", "factor_id",
             "co2e_wtw_kg", "error")
 
@@ -197,6 +206,39 @@ def _categories(legs: pl.DataFrame, toc_ids: list[str], hoc_ids: list[str], tabl
     return built, problems
 
 
+def _periods(built: list, config: ExchangeConfig) -> tuple[list, dict[str, tuple[datetime, datetime]], list[str]]:
+    """Each shipment's reference period (the config's, else its legs' dates), the shipments that
+    have one, and a problem for each that has none. Raises when no shipment has one."""
+    stated = config.reference_period()
+    if stated is not None:
+        return built, {s.shipment_id: stated for s in built}, []
+    if built and all(s.first_date is None and s.date_error is None for s in built):
+        raise ExchangeError(NO_PERIOD)
+    problems = [f"shipment {s.shipment_id}: not exported: {s.date_error or NO_PERIOD}"
+                for s in built if s.date_error or s.first_date is None]
+    dated = [s for s in built if s.first_date is not None and s.date_error is None]
+    return dated, {s.shipment_id: days(s.first_date, s.last_date) for s in dated}, problems
+
+
+def dangling_references(documents: list[dict[str, Any]]) -> list[str]:
+    """Each ``tocId`` / ``hocId`` that a ShipmentFootprint among ``documents`` (PACT v2/v3
+    ProductFootprints or bare iLEAP payloads) names and no TOC / HOC among them defines: what a
+    receiver of these documents could not resolve. Empty when they stand on their own."""
+    payloads = []
+    for document in documents:
+        extensions = document.get("extensions") if isinstance(document, dict) else None
+        payloads += [e.get("data") or {} for e in extensions] if extensions else [document]
+    tocs = {p["tocId"] for p in payloads if "tocId" in p and "tces" not in p and "transportActivityUnit" in p}
+    hocs = {p["hocId"] for p in payloads if "hocId" in p and "hubActivityUnit" in p}
+    missing = []
+    for p in payloads:
+        for tce in p.get("tces") or []:
+            for key, known in (("tocId", tocs), ("hocId", hocs)):
+                if tce.get(key) and tce[key] not in known:
+                    missing.append(f"shipment {p.get('shipmentId')}: TCE {tce.get('tceId')}: {key} {tce[key]} is not among the documents")
+    return missing
+
+
 def build_export(
     legs: Any,
     shipments: pl.DataFrame | None = None,
@@ -217,8 +259,13 @@ def build_export(
         raise ExchangeError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
     config = config or ExchangeConfig()
     notes: list[str] = []
-    if not {"company_name", "company_ids"} <= config.model_fields_set:
-        notes.append("company_name / company_ids are placeholders: set them in the exchange config before publishing")
+    if config.placeholder_identity():
+        if not config.demo:
+            raise ExchangeError(
+                f"company_name / company_ids are placeholders ({config.company_name!r}, {config.company_ids[0]}): "
+                "set them in the exchange config (demo = true accepts them for a demonstration)"
+            )
+        notes.append("company_name / company_ids are placeholders (demo mode): not for publication")
     config = config.model_copy(update={"created": config.created_at()})  # one timestamp for the whole export
     legs = prepare_legs(legs, factors)
     shipments = shipment_totals(legs) if shipments is None else shipments
@@ -228,11 +275,23 @@ def build_export(
     if not complete.height:
         return Export([], problems, notes)
     built = shipment_footprints(complete, shipments, config)
+    if fmt != "ileap":  # bare iLEAP payloads carry no reference period
+        built, periods, period_problems = _periods(built, config)
+        problems += period_problems
     toc_ids = list(dict.fromkeys(t for s in built for t in s.toc_ids))
     hoc_ids = list(dict.fromkeys(h for s in built for h in s.hoc_ids))
     tables, pack_problems = _factor_tables(complete, pack, tocs, hocs)
     categories, category_problems = _categories(complete, toc_ids, hoc_ids, tables, config)
     problems += pack_problems + category_problems
+    # A shipment whose TOC or HOC could not be built would point to a document nobody publishes.
+    made = {(c.kind, c.ident) for c in categories}
+    for s in built:
+        missing = [f"TOC {t}" for t in s.toc_ids if ("toc", t) not in made] + [f"HOC {h}" for h in s.hoc_ids if ("hoc", h) not in made]
+        if missing:
+            problems.append(f"shipment {s.shipment_id}: not exported: it references {', '.join(missing)}, "
+                            "which could not be exported")
+    built = [s for s in built if all(("toc", t) in made for t in s.toc_ids) and all(("hoc", h) in made for h in s.hoc_ids)]
+    complete = complete.filter(pl.col("shipment_id").is_in([s.shipment_id for s in built]))
     if fmt == "ileap":
         documents = [s.payload for s in built] + [c.payload for c in categories]
         if "departure_at" in complete.columns or "arrival_at" in complete.columns:
@@ -242,7 +301,17 @@ def build_export(
         else:
             notes.append("no TAD: the results have no departure_at / arrival_at columns (a TAD requires both)")
         return Export(documents, problems, notes)
-    declarations = [shipment_declaration(s) for s in built] + [category_declaration(c, config) for c in categories]
+    used_by: dict[tuple[str, str], list[tuple[datetime, datetime]]] = {}
+    for s in built:
+        for kind, idents in (("toc", s.toc_ids), ("hoc", s.hoc_ids)):
+            for ident in idents:
+                used_by.setdefault((kind, ident), []).append(periods[s.shipment_id])
+    # A TOC/HOC's period covers the shipments it is published with.
+    category_period = {k: (min(p[0] for p in v), max(p[1] for p in v)) for k, v in used_by.items()}
+    declarations = [shipment_declaration(s, periods[s.shipment_id]) for s in built] + [
+        category_declaration(c, config, category_period[(c.kind, c.ident)])
+        for c in categories if (c.kind, c.ident) in category_period
+    ]
     writer = FootprintWriter(config)
     wrap = writer.v2 if fmt == "pact-v2" else writer.v3
     return Export([wrap(d) for d in declarations], problems, notes)

@@ -16,21 +16,23 @@ Mapping (iLEAP v1.0.0, SINE / Smart Freight Centre; field list in the project's
 
 The TOC/HOC payloads are built from the factor rows (``tocs``/``hocs`` tables of the pack or the
 carrier's own, ``logistics.factors.SCHEMAS``). iLEAP requires each to list its energy carriers with
-their emission factors; they come from the row's ``energy_carrier`` and the ``fuels`` table, else
-from ``ExchangeConfig.energy_carriers[<id>]``, else the document cannot be built (said so, never
-guessed).
+their emission factors: ``ExchangeConfig.energy_carriers[<id>]`` when the publisher states them,
+else the row's ``energy_carriers`` (the mix the intensity assumes, which every default row of the
+shipped packs names, citing its page) or its single ``energy_carrier`` descriptor, each with its
+factor from the ``fuels`` table; else the document cannot be built (said so, never guessed).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from ..factors import energy_mix
 from .config import ExchangeConfig
 from .decimals import decimal_expr, decimal_string
 from .models import HOC, TOC
@@ -69,9 +71,6 @@ ENERGY_CARRIERS = {
     "methanol": "Methanol",
     "electricity": "Electric",
 }
-# Where a default TOC row names no energy carrier but its mode has only one: air defaults are jet
-# fuel (GLEC Framework v3.0 p.85, SAF excluded), inland waterway defaults diesel (p.86).
-MODE_ENERGY_CARRIER = {"air": "jet_kerosene", "inland_waterway": "diesel"}
 FLIGHT_LENGTHS = {"short_haul": "short-haul", "long_haul": "long-haul"}
 AIR_SHIPPING_OPTIONS = {"freighter": "freighter", "belly": "belly freight"}
 FUEL_UNIT_PREFERENCE = ("kg", "l", "kWh", "MJ")
@@ -96,6 +95,10 @@ class BuiltShipment:
     hoc_ids: list[str]
     ttw_as_wtw: list[str] = field(default_factory=list)  # TCE ids whose TTW is reported as WTW
     secondary_sources: list[tuple[str, str]] = field(default_factory=list)
+    first_date: date | None = None  # the legs' dates (``leg_dates``)
+    last_date: date | None = None
+    date_error: str | None = None
+    adjusted: list[str] = field(default_factory=list)  # "<TCE id>: <distance type> x DAF <daf>" where DAF != 1
 
 
 def _without_nulls(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -208,6 +211,29 @@ def timestamps(values: pl.Series) -> pl.Series:
     return text.replace_strict(mapping, default=None, return_dtype=pl.String)
 
 
+def leg_dates(legs: pl.DataFrame) -> pl.DataFrame:
+    """``_date`` (the day of each leg) and ``_date_error``: the leg's ``date`` column (an ISO 8601
+    date, ``2025-03-14``; a Date or Datetime column as it is), else the UTC date of its
+    ``departure_at``; null when neither is given. A ``date`` cell that is not a date is an error
+    naming it."""
+    if "date" in legs.columns and legs.schema["date"] in (pl.Date, pl.Datetime):
+        given = pl.col("date").cast(pl.Date)
+        return legs.with_columns(_date=given, _date_error=pl.lit(None, pl.String))
+    departure = (
+        pl.lit(timestamps(legs["departure_at"])).str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
+        if "departure_at" in legs.columns else pl.lit(None, pl.Date)
+    )
+    if "date" not in legs.columns:
+        return legs.with_columns(_date=departure, _date_error=pl.lit(None, pl.String))
+    text = pl.col("date").cast(pl.String).str.strip_chars().replace("", None)
+    parsed = text.str.to_date("%Y-%m-%d", strict=False)
+    return legs.with_columns(
+        _date=pl.coalesce(parsed, departure),
+        _date_error=pl.when(text.is_not_null() & parsed.is_null())
+        .then(pl.format("leg {}: date '{}' is not an ISO 8601 date (YYYY-MM-DD)", "leg_id", text)),
+    )
+
+
 # ----------------------------------------------------------------------------------------------
 # ShipmentFootprint
 
@@ -236,7 +262,9 @@ def shipment_footprints(legs: pl.DataFrame, shipments: pl.DataFrame, config: Exc
                 "set ttw_when_unknown = \"wtw\" to report WTW as TTW"
             )
     # Shipments in the order they first appear, each one's TCEs in leg_seq order.
-    legs = with_locations(legs.with_row_index("_row")).sort(pl.col("_row").min().over("shipment_id"), "leg_seq")
+    legs = leg_dates(with_locations(legs.with_row_index("_row"))).sort(pl.col("_row").min().over("shipment_id"), "leg_seq")
+    daf = pl.col("daf") if "daf" in legs.columns else pl.lit(None, pl.Float64)
+    adjusted = ~is_hub & daf.is_not_null() & (daf != 1)
     teu_given = pl.col("teu").is_not_null() & ~pl.col("assumptions").fill_null("").str.contains("teu=", literal=True)
     distance = decimal_expr(pl.col("distance_km"))
     mass_kg = pl.coalesce("mass_kg", pl.col("mass_t") * 1000)  # the engine derives mass_t from TEU when no mass is given
@@ -287,6 +315,10 @@ def shipment_footprints(legs: pl.DataFrame, shipments: pl.DataFrame, config: Exc
             pl.col("leg_id").filter(ttw_missing).alias("ttw_as_wtw"),
             pl.col("_source").drop_nulls().unique(maintain_order=True).alias("sources"),
             mass_kg.filter(~is_hub).max().alias("leg_mass_kg"),
+            pl.col("_date").min().alias("first_date"),
+            pl.col("_date").max().alias("last_date"),
+            pl.col("_date_error").drop_nulls().first().alias("date_error"),
+            pl.format("{}: {} x DAF {}", "leg_id", "distance_type", daf.round(6)).filter(adjusted).alias("adjusted"),
         )
         .join(shipments.select("shipment_id", pl.col("mass_kg").alias("shipment_mass_kg")), on="shipment_id", how="left",
               maintain_order="left")
@@ -310,6 +342,10 @@ def shipment_footprints(legs: pl.DataFrame, shipments: pl.DataFrame, config: Exc
             hoc_ids=row["hoc_ids"],
             ttw_as_wtw=row["ttw_as_wtw"],
             secondary_sources=sorted({(s["name"], s["version"]) for s in row["sources"] if s["name"] and s["version"]}),
+            first_date=row["first_date"],
+            last_date=row["last_date"],
+            date_error=row["date_error"],
+            adjusted=row["adjusted"],
         ))
     return built
 
@@ -351,33 +387,48 @@ def _fuel_factor(fuels: pl.DataFrame, carrier: str, unit: str | None, region: st
     return pick.row(0, named=True) if pick.height else None
 
 
+def row_energy_mix(row: dict) -> list[tuple[str, float]]:
+    """The (carrier, share) pairs a TOC/HOC row assumes: its ``energy_carriers``, else its single
+    ``energy_carrier`` descriptor, else none."""
+    mix = energy_mix(row.get("energy_carriers"))
+    single = _single(row.get("energy_carrier"))
+    return mix or ([(single, 1.0)] if single else [])
+
+
 def energy_carriers(
-    ident: str, carrier: str | None, fuels: pl.DataFrame, config: ExchangeConfig, *,
+    ident: str, mix: list[tuple[str, float]], fuels: pl.DataFrame, config: ExchangeConfig, *,
     unit: str | None = None, region: str | None = None, consumption: float | None = None,
 ) -> tuple[list[dict], bool]:
-    """The ``energyCarriers`` of a TOC/HOC, and whether a TTW factor had to be reported as WTW."""
+    """The ``energyCarriers`` of a TOC/HOC from the publisher's config, else from ``mix``
+    ((carrier, share) pairs) with each carrier's fuel factor; and whether a TTW factor had to be
+    reported as WTW. ``unit`` and ``consumption`` (energy per activity) apply to a single carrier."""
     if ident in config.energy_carriers:
         return [c.to_document() for c in config.energy_carriers[ident]], False
-    name = ENERGY_CARRIERS.get(carrier or "")
-    fuel = _fuel_factor(fuels, carrier, unit, region) if name else None
-    if fuel is None:
-        why = (f"its energy carrier {carrier!r} has no iLEAP equivalent" if carrier and not name
-               else f"no fuel factor for {carrier!r}" if carrier
-               else "its factor row names no energy carrier")
-        raise ExchangeError(f"{ident}: cannot list energyCarriers ({why}); add energy_carriers.{ident} to the exchange config")
-    ttw = fuel["ttw_kg_co2e_per_unit"]
-    if ttw is None and config.ttw_when_unknown == "error":
-        raise ExchangeError(f"{ident}: fuel factor {fuel['factor_id']} has no TTW value")
-    carrier_doc = {
-        "energyCarrier": name,
-        "relativeShare": "1",
-        "emissionFactorWTW": decimal_string(fuel["wtw_kg_co2e_per_unit"]),
-        "emissionFactorTTW": decimal_string(ttw if ttw is not None else fuel["wtw_kg_co2e_per_unit"]),
-        "energyConsumptionUnit": fuel["unit"],
-    }
-    if consumption is not None:
-        carrier_doc["energyConsumption"] = decimal_string(consumption)
-    return [carrier_doc], ttw is None
+    if not mix:
+        raise ExchangeError(f"{ident}: cannot list energyCarriers (its factor row names no energy carrier); "
+                            f"add energy_carriers.{ident} to the exchange config")
+    documents, ttw_guessed = [], False
+    for carrier, share in mix:
+        name = ENERGY_CARRIERS.get(carrier)
+        fuel = _fuel_factor(fuels, carrier, unit if len(mix) == 1 else None, region) if name else None
+        if fuel is None:
+            why = f"its energy carrier {carrier!r} has no iLEAP equivalent" if not name else f"no fuel factor for {carrier!r}"
+            raise ExchangeError(f"{ident}: cannot list energyCarriers ({why}); add energy_carriers.{ident} to the exchange config")
+        ttw = fuel["ttw_kg_co2e_per_unit"]
+        if ttw is None and config.ttw_when_unknown == "error":
+            raise ExchangeError(f"{ident}: fuel factor {fuel['factor_id']} has no TTW value")
+        document = {
+            "energyCarrier": name,
+            "relativeShare": decimal_string(share),
+            "emissionFactorWTW": decimal_string(fuel["wtw_kg_co2e_per_unit"]),
+            "emissionFactorTTW": decimal_string(ttw if ttw is not None else fuel["wtw_kg_co2e_per_unit"]),
+            "energyConsumptionUnit": fuel["unit"],
+        }
+        if consumption is not None and len(mix) == 1:
+            document["energyConsumption"] = decimal_string(consumption)
+        documents.append(document)
+        ttw_guessed |= ttw is None
+    return documents, ttw_guessed
 
 
 def _intensities(row: dict, per_activity: tuple[str, str], per_teu: tuple[str, str]) -> tuple[float, float | None, str]:
@@ -408,10 +459,11 @@ def toc_payload(row: dict, fuels: pl.DataFrame, config: ExchangeConfig, *, pack_
     mode = MODES.get(row["mode"])
     if mode is None:
         raise ExchangeError(f"{ident}: mode {row['mode']!r} is not an iLEAP transport mode")
-    carrier = _single(row.get("energy_carrier")) or MODE_ENERGY_CARRIER.get(row["mode"])
+    mix = row_energy_mix(row)
+    carrier = _single(row.get("energy_carrier")) or (mix[0][0] if len(mix) == 1 else None)
     region = (row.get("region") or "").split("|")[0] or None
     carriers, ttw_guessed = energy_carriers(
-        ident, carrier, fuels, config, unit=row.get("energy_unit"), region=region, consumption=row.get("energy_per_tkm"),
+        ident, mix, fuels, config, unit=row.get("energy_unit"), region=region, consumption=row.get("energy_per_tkm"),
     )
     if row.get("wtw_g_co2e_per_tkm") is None and row.get("energy_per_tkm") is not None:
         # Energy-based row: intensity = energy per tkm × the fuel factor the engine uses.
@@ -456,14 +508,14 @@ def measured_toc_payload(leg: dict, fuels: pl.DataFrame, config: ExchangeConfig)
         raise ExchangeError(f"{ident}: the leg has no transport activity (tkm) to express an intensity")
     fuel = fuels.filter(pl.col("factor_id") == leg.get("fuel_factor_id"))
     if ident in config.energy_carriers:
-        carriers, ttw_guessed = energy_carriers(ident, None, fuels, config)
+        carriers, ttw_guessed = energy_carriers(ident, [], fuels, config)
     elif not fuel.height or leg.get("energy_carrier") not in ENERGY_CARRIERS:
         raise ExchangeError(f"{ident}: fuel factor {leg.get('fuel_factor_id')!r} / energy carrier "
                             f"{leg.get('energy_carrier')!r} cannot be listed; add energy_carriers.{ident} to the exchange config")
     else:
         f = fuel.row(0, named=True)
         # energy per tkm = (emissions / factor) / tkm, in the factor's unit
-        carriers, ttw_guessed = energy_carriers(ident, leg["energy_carrier"], fuel, config, unit=f["unit"],
+        carriers, ttw_guessed = energy_carriers(ident, [(leg["energy_carrier"], 1.0)], fuel, config, unit=f["unit"],
                                                 consumption=leg["co2e_wtw_kg"] / f["wtw_kg_co2e_per_unit"] / leg["tkm"])
     ttw = leg.get("co2e_ttw_kg")
     if ttw is None and config.ttw_when_unknown == "error":
@@ -486,13 +538,13 @@ def measured_toc_payload(leg: dict, fuels: pl.DataFrame, config: ExchangeConfig)
 
 
 def hoc_payload(row: dict, fuels: pl.DataFrame, config: ExchangeConfig, *, pack_version: str | None = None) -> BuiltCategory:
-    """A HOC from a ``hocs`` row (kg CO2e per outbound tonne, or per TEU). Hub rows name no energy
-    carrier, so its mix comes from ``ExchangeConfig.energy_carriers[<hoc_id>]``."""
+    """A HOC from a ``hocs`` row (kg CO2e per outbound tonne, or per TEU), its energy carriers from
+    the config or the row's ``energy_carriers``."""
     ident = row["hoc_id"]
     hub_type = HUB_TYPES.get(row.get("hub_type") or "")
     if hub_type is None:
         raise ExchangeError(f"{ident}: hub_type {row.get('hub_type')!r} is not one of {', '.join(HUB_TYPES)}")
-    carriers, ttw_guessed = energy_carriers(ident, row.get("energy_carrier"), fuels, config)
+    carriers, ttw_guessed = energy_carriers(ident, row_energy_mix(row), fuels, config)
     wtw, ttw, basis = _intensities(row, ("wtw_kg_co2e_per_t", "ttw_kg_co2e_per_t"), ("wtw_kg_co2e_per_teu", "ttw_kg_co2e_per_teu"))
     if ttw is None and config.ttw_when_unknown == "error":
         raise ExchangeError(f"{ident}: the factor row gives no TTW intensity")

@@ -45,7 +45,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote
 
@@ -81,12 +81,24 @@ class Declaration:
     primary_data_share: float  # percent
     secondary_sources: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    period: tuple[datetime, datetime] | None = None  # reference period: start inclusive, end exclusive
 
 
-def shipment_declaration(shipment: BuiltShipment) -> Declaration:
+def days(first, last) -> tuple[datetime, datetime]:
+    """The reference period covering the dates ``first`` to ``last``: from the start of ``first``
+    (inclusive) to the start of the day after ``last`` (exclusive), UTC."""
+    start = datetime(first.year, first.month, first.day, tzinfo=timezone.utc)
+    return start, datetime(last.year, last.month, last.day, tzinfo=timezone.utc) + timedelta(days=1)
+
+
+def shipment_declaration(shipment: BuiltShipment, period: tuple[datetime, datetime] | None = None) -> Declaration:
     notes = []
     if shipment.ttw_as_wtw:
         notes.append(f"co2eTTW of TCE {', '.join(shipment.ttw_as_wtw)} is the WTW value: the factor used gives no TTW split.")
+    if shipment.adjusted:
+        notes.append(f"co2eWTW and co2eTTW include a distance adjustment factor (GLEC Framework v3.0, p.26) where the "
+                     f"distance is not the one the intensity rests on: TCE {'; '.join(shipment.adjusted)} "
+                     "(co2e = transportActivity x intensity x DAF).")
     return Declaration(
         kind="shipment",
         ident=shipment.shipment_id,
@@ -99,10 +111,12 @@ def shipment_declaration(shipment: BuiltShipment) -> Declaration:
         primary_data_share=shipment.primary_data_share * 100,
         secondary_sources=shipment.secondary_sources,
         notes=notes,
+        period=period,
     )
 
 
-def category_declaration(category: BuiltCategory, config: ExchangeConfig) -> Declaration:
+def category_declaration(category: BuiltCategory, config: ExchangeConfig,
+                         period: tuple[datetime, datetime] | None = None) -> Declaration:
     per_teu = category.activity_unit in ("TEUkm", "TEU")
     if category.kind == "toc":
         unit, amount = "ton kilometer", config.tonnes_per_teu if per_teu else 1.0
@@ -128,6 +142,7 @@ def category_declaration(category: BuiltCategory, config: ExchangeConfig) -> Dec
         primary_data_share=100.0 if category.primary else 0.0,
         secondary_sources=[category.source] if category.source else [],
         notes=notes,
+        period=period,
     )
 
 
@@ -169,15 +184,19 @@ class FootprintWriter:
 
     def __init__(self, config: ExchangeConfig):
         self.config = config
-        start, end = config.reference_period()
         self.created = _utc(config.created_at())
-        self.period = {"referencePeriodStart": _utc(start), "referencePeriodEnd": _utc(end)}
         self.geography = {k: v for k, v in {
             "geographyCountry": config.geography_country,
             "geographyCountrySubdivision": config.geography_country_subdivision,
             "geographyRegionOrSubregion": config.geography_region_or_subregion,
         }.items() if v is not None}
         self.rules = [r.to_document() for r in config.product_or_sector_specific_rules] or None
+
+    def _period(self, decl: Declaration) -> dict[str, str]:
+        period = decl.period or self.config.reference_period()
+        if period is None:
+            raise ValueError(f"{decl.kind} {decl.ident}: no reference period")
+        return {"referencePeriodStart": _utc(period[0]), "referencePeriodEnd": _utc(period[1])}
 
     def _comment(self, decl: Declaration) -> str:
         return " ".join(t for t in (self.config.comment, *decl.notes) if t)
@@ -214,7 +233,7 @@ class FootprintWriter:
             "crossSectoralStandards": config.cross_sectoral_standards,
             "productOrSectorSpecificRules": self.rules,
             "boundaryProcessesDescription": config.boundary_processes_description,
-            **self.period,
+            **self._period(decl),
             **self.geography,
             "secondaryEmissionFactorSources": self._sources(decl),
             "exemptedEmissionsPercent": config.exempted_emissions_percent,
@@ -249,7 +268,7 @@ class FootprintWriter:
             "declaredUnitOfMeasurement": decl.declared_unit,
             "declaredUnitAmount": decl.amount,
             "productMassPerDeclaredUnit": decl.mass_per_declared_unit_v3,
-            **self.period,
+            **self._period(decl),
             **self.geography,
             "boundaryProcessesDescription": config.boundary_processes_description,
             "pcfExcludingBiogenicUptake": decl.co2e_wtw,
