@@ -40,10 +40,11 @@ def read_table(source, *, encoding: str = "utf8", separator: str | None = None) 
     raise InputError(f"cannot read legs from {type(source).__name__}; give a DataFrame or a .csv/.parquet path")
 
 
-def parse_number(text: pl.Expr, *, decimal_comma: bool = False) -> pl.Expr:
+def parse_number(text: pl.Expr, *, decimal_comma: bool = False, trimmed: bool = False) -> pl.Expr:
     """A text cell as a number (Float64), null when it is not one. With ``decimal_comma`` the cell
-    is written the continental way: ``12.000,5`` is twelve thousand and a half."""
-    cell = text.str.strip_chars()
+    is written the continental way: ``12.000,5`` is twelve thousand and a half. ``trimmed``: the
+    cell has no surrounding spaces already."""
+    cell = text if trimmed else text.str.strip_chars()
     if decimal_comma:
         cell = cell.str.replace_all(".", "", literal=True).str.replace(",", ".", literal=True)
     return cell.cast(pl.Float64, strict=False)

@@ -330,27 +330,28 @@ class Plan:
     # ------------------------------------------------------------------ 1. prepare
 
     def _read_number(self, name: str) -> pl.Expr:
+        """A number column as read: text parsed (its trimmed cell in ``__s_<name>``, see
+        _prepare_expressions), numbers cast; NaN, infinite and absurd values missing."""
         dtype = self.schema.get(name)
         default = self.engine.settings.defaults.get(name)
         if dtype is None:
             return pl.lit(None if default is None else float(default), pl.Float64)
-        cell = pl.col(name)
-        if dtype == pl.String:
-            value = parse_number(cell, decimal_comma=self.engine.settings.decimal_comma)
+        if dtype == pl.String or not (dtype.is_numeric() or dtype == pl.Boolean):
+            value = parse_number(pl.col(_trimmed(name)), decimal_comma=self.engine.settings.decimal_comma, trimmed=True)
         elif dtype == pl.Boolean:  # true is no mass: refused by the number check
             value = pl.lit(None, pl.Float64)
-        elif dtype.is_numeric():
-            value = cell.cast(pl.Float64)
         else:
-            value = parse_number(cell.cast(pl.String), decimal_comma=False)
+            value = pl.col(name).cast(pl.Float64)
         value = pl.when(bad_number(value)).then(None).otherwise(value)
-        return value if default is None else pl.when(_given(name, self.columns)).then(value).otherwise(pl.lit(float(default)))
+        return value if default is None else pl.when(pl.col(L.given(name))).then(value).otherwise(pl.lit(float(default)))
 
     def _prepare_expressions(self) -> list[list[pl.Expr]]:
+        present = [c for c in self.numbers if c in self.columns]
         return [
             [pl.int_range(pl.len(), dtype=pl.UInt32).alias(ROW),
-             *(self._read_number(c).alias(number(c)) for c in self.numbers),
-             *(_given(c, self.columns).alias(L.given(c)) for c in self.numbers if c in self.columns)],
+             *(_trim(c, self.schema[c]).alias(_trimmed(c)) for c in present)],
+            [*(_given(c).alias(L.given(c)) for c in present)],
+            [*(self._read_number(c).alias(number(c)) for c in self.numbers)],
             [*([pl.col(number("leg_seq")).cast(pl.Int64, strict=False)] if "leg_seq" in self.numbers else []),
              key_expr(self.columns, [self._flag(n) for n in KEY_FLAGS]).alias(KEY),
              (pl.when(pl.col(number("distance_km")).is_null()) if "distance_km" in self.numbers else pl.when(True))
@@ -360,11 +361,13 @@ class Plan:
     def prepare(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, bool]:
         """(the frame with its numbers read and keys hashed, its distinct vocabulary keys with their
         raw cells, its distinct place keys with theirs, whether each shipment's rows are
-        consecutive), in one collect."""
+        consecutive)."""
         columns = self.columns
         lf = frame.lazy()
         for stage in self._prepare:
             lf = lf.with_columns(stage)
+        prepared = lf.collect()
+        lf = prepared.lazy()
         keys = lf.select(KEY, *(raw_cell(c, columns).alias(c) for c in VOCABULARY_COLUMNS),
                          *(self._flag(n).alias(n) for n in KEY_FLAGS)).unique(KEY, keep="any")
         places = lf.filter(pl.col(PLACE_KEY).is_not_null()).select(
@@ -373,7 +376,7 @@ class Plan:
         ).unique(PLACE_KEY, keep="any")
         shipment = pl.col("shipment_id").cast(pl.String) if "shipment_id" in columns else pl.lit("", pl.String)
         runs = lf.select(((shipment.rle_id().max().fill_null(-1) + 1) == shipment.n_unique()).alias("grouped"))
-        prepared, keys_df, places_df, runs_df = pl.collect_all([lf, keys, places, runs])
+        keys_df, places_df, runs_df = pl.collect_all([keys, places, runs])
         return prepared, keys_df, places_df, bool(runs_df.item())
 
     def _flag(self, name: str) -> pl.Expr:
@@ -564,13 +567,21 @@ def _read_text(name: str, columns: Sequence[str]) -> pl.Expr:
     return pl.when(cell == "").then(None).otherwise(cell)
 
 
-def _given(name: str, columns: Sequence[str]) -> pl.Expr:
-    """True where the input gives a cell in column ``name`` (read or not)."""
-    if name not in columns:
-        return pl.lit(False)
-    cell = pl.col(name).cast(pl.String).str.strip_chars()
-    return cell.is_not_null() & (cell != "")
+def _trimmed(name: str) -> str:
+    """The internal column holding number column ``name``'s cell as trimmed text."""
+    return f"{INTERNAL_PREFIX}s_{name}"
 
+
+def _trim(name: str, dtype: pl.DataType) -> pl.Expr:
+    """A number cell as trimmed text (typed numbers as they are written)."""
+    cell = pl.col(name) if dtype == pl.String else pl.col(name).cast(pl.String)
+    return cell.str.strip_chars()
+
+
+def _given(name: str) -> pl.Expr:
+    """True where the input gives a cell in number column ``name`` (read or not)."""
+    cell = pl.col(_trimmed(name))
+    return cell.is_not_null() & (cell != "")
 
 def _position(grouped: bool) -> pl.Expr:
     """1, 2, ... over each shipment's rows in input order. Files usually keep a shipment's rows

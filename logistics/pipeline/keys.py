@@ -39,9 +39,10 @@ def raw_cell(name: str, columns: Sequence[str]) -> pl.Expr:
 
 def key_expr(columns: Sequence[str], flags: Sequence[pl.Expr]) -> pl.Expr:
     """The vocabulary key of each row of a frame with ``columns``: a hash of its raw vocabulary
-    cells and of ``flags`` (the KEY_FLAGS as expressions)."""
-    return pl.struct(*(raw_cell(c, columns).alias(c) for c in VOCABULARY_COLUMNS),
-                     *(f.alias(n) for f, n in zip(flags, KEY_FLAGS))).hash(seed=0)
+    cells (those the frame has: the others are missing on every row) and of ``flags`` (the
+    KEY_FLAGS as expressions). It tells a frame's keys apart; the stores key on the cells."""
+    present = [raw_cell(c, columns).alias(c) for c in VOCABULARY_COLUMNS if c in columns]
+    return pl.struct(*present, *(f.alias(n) for f, n in zip(flags, KEY_FLAGS))).hash(seed=0)
 
 
 def read_vocabulary(name: str, cell: pl.Expr) -> pl.Expr:

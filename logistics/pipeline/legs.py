@@ -180,9 +180,8 @@ def _given(b, name: str, columns: frozenset[str]):
 def _number_check(name: str) -> CheckSpec:
     """A number cell that was given but gives no usable number (text, NaN, infinite, absurd, a
     boolean)."""
-    cell = pl.col(name).cast(pl.String).str.strip_chars()
     return CheckSpec(name, "not_a_number", lambda b: b.col(given(name)) & b.missing(b.col(number(name))),
-                     lambda: pl.format(f"{name}: '{{}}' is not a number", cell))
+                     lambda: pl.format(f"{name}: '{{}}' is not a number", pl.col(f"{INTERNAL_PREFIX}s_{name}")))
 
 
 def distance_checks() -> list[CheckSpec]:

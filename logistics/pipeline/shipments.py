@@ -39,13 +39,18 @@ def partials(legs: pl.DataFrame | pl.LazyFrame, extra_sums: Sequence[str] = ()) 
     columns = legs.collect_schema().names()
     passed = [c for c in columns if is_pass_through(c)]
     summed = {**SUMMED, **{c: pl.col(c) for c in extra_sums}}
-    return legs.lazy().group_by("shipment_id", maintain_order=True).agg(
+    # each figure of the computed legs only, as a column, so that the grouping sums and counts
+    # plain columns
+    figures = legs.lazy().select("shipment_id", *passed, OK.alias("__ok"),
+                                 pl.when(pl.col("mode") != "hub").then(pl.col("mass_kg")).alias("__transport_mass_kg"),
+                                 *(pl.when(OK).then(expr).alias(f"__{name}") for name, expr in summed.items()))
+    return figures.group_by("shipment_id", maintain_order=True).agg(
         *(pl.col(c).drop_nulls().first().alias(c) for c in passed),
         pl.len().cast(pl.UInt32).alias("legs"),
-        (~OK).sum().cast(pl.UInt32).alias("error_legs"),
-        pl.col("mass_kg").filter(pl.col("mode") != "hub").max().alias("mass_kg"),
-        *(expr.filter(OK).sum().alias(name) for name, expr in summed.items()),
-        *(expr.filter(OK).count().cast(pl.UInt32).alias(_counted(name)) for name, expr in summed.items()),
+        (~pl.col("__ok")).sum().cast(pl.UInt32).alias("error_legs"),
+        pl.col("__transport_mass_kg").max().alias("mass_kg"),
+        *(pl.col(f"__{name}").sum().alias(name) for name in summed),
+        *(pl.col(f"__{name}").count().cast(pl.UInt32).alias(_counted(name)) for name in summed),
     )
 
 
