@@ -36,7 +36,7 @@ from . import factors as F
 from .calculator import Calculator, Provenance
 from .io import InputError, sniff_separator
 from .io import factors_path as default_factors_path
-from .pipeline.shipments import finish, partials
+from .pipeline.shipments import TOTALS_ENGINE, finish, partials
 from .schema import FACTOR_COLUMNS, LINE_COLUMN
 from .summary import Summary
 
@@ -283,7 +283,7 @@ def run(
             ], how="horizontal"))
         report.add(legs)
         if shipments_out:
-            shipment_partials.add(partials(legs, computed.sums).collect())
+            shipment_partials.add(partials(legs, computed.sums).collect(engine=TOTALS_ENGINE))
         if factors_path is not None:
             for row in computed.factors.iter_rows(named=True):
                 factors.setdefault(row["factor_id"], row)
@@ -367,15 +367,15 @@ class _Partials:
         if self.spills and self.frames:
             self._spill()
         if self.spills:
-            parts = [pl.scan_ipc(d / "*.arrow") for d in sorted(self.root.glob("p*"))]
+            parts = (pl.read_ipc(d / "*.arrow") for d in sorted(self.root.glob("p*")))
         else:
-            parts = [pl.concat(self.frames, how="vertical_relaxed").lazy()] if self.frames else []
+            parts = iter([pl.concat(self.frames, how="vertical_relaxed")] if self.frames else [])
         schema = finish(partials(empty_legs, sums), sums).collect_schema()
         count = [0]
 
         def shipments():
-            for partial in parts:
-                frame = finish(partial, sums).collect()
+            for partial in parts:  # one chunk: the same sums whatever the batches were
+                frame = finish(partial.rechunk(), sums).collect(engine=TOTALS_ENGINE)
                 count[0] += frame.height
                 yield frame
 

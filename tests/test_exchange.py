@@ -513,7 +513,7 @@ def test_glec_default_container_ship_and_terminal_export_without_a_hand_written_
     assert result.legs["co2e_wtw_kg"].to_list() == pytest.approx([3738.0, 21.4])
     settings = exchange.ExchangeConfig(company_name="Example Lines",
                                        company_ids=["urn:pathfinder:company:customcode:vendor-assigned:example-lines"])
-    built = exchange.build_export(result.legs, result.shipments, "pact-v2", settings)
+    built = exchange.build_export(result.legs, result.shipments, "pact-v2", settings, factors=result.factors)
     assert built.problems == [] and [exchange.validate_document(d) for d in built.documents] == [[], [], []]
     assert exchange.dangling_references(built.documents) == []
     documents = by_product(built.documents)

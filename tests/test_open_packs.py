@@ -18,7 +18,7 @@ rel = pytest.approx
 
 @pytest.fixture(scope="module")
 def sample():
-    return logistics.calculate(SAMPLE, "open-2025")
+    return logistics.calculate(SAMPLE, "open-2025", provenance="full")
 
 
 def test_open_pack_includes_desnz_and_grids_and_no_noncommercial_row():
@@ -51,15 +51,17 @@ def test_sample_on_open_pack_computes_nine_legs(sample):
     air = legs.filter(pl.col("leg_id") == "SHP-004-1").row(0, named=True)
     # long-haul without RF 531.30 + 135.16 = 666.46 g on 0.35 t × (GCD + 95 km)
     assert air["co2e_wtw_kg"] == rel(0.35 * (air["distance_km"] + 95) * 0.66646)
-    assert air["factor_id"] == "desnz25-air-long_haul" and air["adjustment_ids"] == "open-air-region-any"
+    # the factor is the DESNZ row mapped by a proxy rule: its id names the rule
+    assert air["factor_id"] == "desnz25-air-long_haul~open-air-region-any" and air["adjustment_ids"] == "open-air-region-any"
     assert legs.filter(pl.col("co2e_wtw_kg").is_not_null()).height == 9
 
 
 def test_sample_on_open_pack_says_which_rows_are_proxies(sample):
     row = sample.legs.filter(pl.col("leg_id") == "SHP-001-1").row(0, named=True)
-    assert row["factor_id"] == "desnz25-road-artic_33t+-diesel-average"
+    assert row["base_factor_id"] == "desnz25-road-artic_33t+-diesel-average"
+    assert row["factor_id"] == "desnz25-road-artic_33t+-diesel-average~open-road-vehicle-artic_40t~open-road-region-eu"
     assert row["adjustment_ids"] == "open-road-vehicle-artic_40t+open-road-region-eu"
-    assert row["factor_multiplier"] == 1.0
+    assert row["multiplier"] == 1.0
 
 
 def test_sample_on_open_pack_explains_every_leg_it_cannot_cover(sample):

@@ -41,6 +41,8 @@ def partials(legs: pl.DataFrame | pl.LazyFrame, extra_sums: Sequence[str] = ()) 
     summed = {**SUMMED, **{c: pl.col(c) for c in extra_sums}}
     # each figure of the computed legs only, as a column, so that the grouping sums and counts
     # plain columns
+    if isinstance(legs, pl.DataFrame):  # one chunk: a float sum depends on how its values are chunked
+        legs = legs.rechunk()
     figures = legs.lazy().select("shipment_id", *passed, OK.alias("__ok"),
                                  pl.when(pl.col("mode") != "hub").then(pl.col("mass_kg")).alias("__transport_mass_kg"),
                                  *(pl.when(OK).then(expr).alias(f"__{name}") for name, expr in summed.items()))
@@ -84,6 +86,13 @@ def shipment_columns(extra_sums: Sequence[str] = ()) -> list[str]:
     return [*names[:at], *extra_sums, *names[at:]]
 
 
+# Totals are summed by the in-memory engine on one chunk, so a shipment's total has the same bits
+# whatever path or batch size gave its legs (the streaming engine may combine partial sums in any
+# order).
+TOTALS_ENGINE = "in-memory"
+
+
 def shipments(legs: pl.DataFrame, extra_sums: Sequence[str] = ()) -> pl.DataFrame:
-    return finish(partials(legs, extra_sums), extra_sums).collect()
+    """One row per shipment of ``legs`` (see ``finish``)."""
+    return finish(partials(legs, extra_sums).collect(engine=TOTALS_ENGINE), extra_sums).collect(engine=TOTALS_ENGINE)
 
