@@ -165,6 +165,18 @@ def test_input_in_several_chunks():
     assert r.legs["co2e_wtw_kg"][1] == pytest.approx(9.5)  # 10 t × 10 km × 95 g/tkm
 
 
+def test_an_empty_frame_of_typed_columns_gives_the_result_columns():
+    # a typed Parquet file's header: batch runs and Spark take the results' columns from it, on a
+    # calculator that has resolved nothing yet
+    schema = {"shipment_id": pl.String, "mode": pl.String, "mass_kg": pl.Float64, "distance_km": pl.Float64, **{
+        c: pl.String for c in ROAD if c != "mode"}}
+    empty = logistics.Calculator(distance_resolver=None).calculate(pl.DataFrame(schema=schema)).legs
+    one = logistics.Calculator(distance_resolver=None).calculate(pl.DataFrame(
+        [{**ROAD, "shipment_id": "a", "mass_kg": 10_000.0, "distance_km": 10.0}], schema=schema)).legs
+    assert empty.height == 0 and empty.schema == one.schema
+    assert one["co2e_wtw_kg"][0] == pytest.approx(9.5)  # 10 t × 10 km × 95 g/tkm (GLEC v3.0 p.92)
+
+
 def test_vocabulary_read_once_per_key_but_never_across_defaults():
     """Vocabulary keys are cached on the pack per input schema and defaults: the same raw legs with
     another default region must get that region's factor, not the one cached for the first call."""

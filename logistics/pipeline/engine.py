@@ -144,7 +144,8 @@ class Engine:
 
     def compute(self, frame: pl.DataFrame, *, full: bool = False) -> Computed:
         plan = self.plan(frame.schema, full)
-        small = plan.small(frame) if frame.height <= SMALL_ROWS else None
+        # an empty frame takes the query: it gives the results' columns without resolving any key
+        small = plan.small(frame) if 0 < frame.height <= SMALL_ROWS else None
         if small is not None:
             return small
         prepared, uniq_keys, uniq_places, grouped = plan.prepare(frame)
