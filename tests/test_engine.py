@@ -202,3 +202,14 @@ def test_leg_positions_when_a_shipments_rows_are_scattered():
     assert r.legs["leg_id"].to_list() == ["A-1", "B-1", "A-2", "B-2", "C-1"]
     grouped = calc(rows.sort("shipment_id", maintain_order=True))  # counted along runs instead
     assert grouped.legs["leg_id"].to_list() == ["A-1", "A-2", "B-1", "B-2", "C-1"]
+
+
+def test_rows_without_a_shipment_id_are_counted_alike_scattered_or_grouped():
+    # rejected, but numbered like every row, whatever the order of the file (or of a Spark partition)
+    rows = pl.DataFrame({"shipment_id": ["A", " ", "A", None, " "], "mass_kg": ["1000"] * 5, "distance_km": ["100"] * 5,
+                         **{k: [v] * 5 for k, v in ROAD.items()}})
+    scattered = calc(rows).legs
+    assert scattered["leg_seq"].to_list() == [1, 1, 2, 2, 3]
+    assert scattered["error_code"].to_list() == [None, "shipment_id.missing", None, "shipment_id.missing", "shipment_id.missing"]
+    grouped = calc(rows[[1, 4, 3, 0, 2]]).legs  # counted along runs
+    assert grouped["leg_seq"].to_list() == [1, 2, 3, 1, 2]

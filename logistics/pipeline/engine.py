@@ -589,7 +589,7 @@ def _position(grouped: bool) -> pl.Expr:
     together: then positions are counted along runs, which is much cheaper than grouping."""
     shipment = pl.col(out("shipment_id"))
     if not grouped:
-        return shipment.cum_count().over(shipment).cast(pl.Int64)
+        return pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over(shipment)  # rows without an id too
     row = pl.int_range(pl.len(), dtype=pl.Int64)
     run_start = pl.when(shipment.rle_id().diff().fill_null(1) != 0).then(row).forward_fill()
     return row - run_start + 1
