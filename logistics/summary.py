@@ -41,6 +41,18 @@ class Summary:
             codes = legs.filter(~OK)["error_code"].fill_null("other").value_counts()
             self.rejected_by_reason.update(dict(codes.iter_rows()))
 
+    def merge(self, other: "Summary") -> None:
+        """Add the counts and totals of another part of the same run (e.g. a Spark partition's)."""
+        self.rows_read += other.rows_read
+        self.computed += other.computed
+        self.rejected += other.rejected
+        self.rejected_by_reason.update(other.rejected_by_reason)
+        for name, value in other.totals.items():
+            if value is None:
+                self.totals.setdefault(name, None)
+            else:
+                self.totals[name] = (self.totals.get(name) or 0.0) + value
+
     @property
     def rejected_by_column(self) -> Counter:
         out: Counter = Counter()

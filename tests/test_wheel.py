@@ -88,3 +88,17 @@ def test_core_install_leaves_the_service_out(installed):
                              capture_output=True, text=True)
     assert refused.returncode == 1
     assert "pip install 'logistics-co2[service]'" in refused.stderr
+
+
+def test_core_install_runs_without_pyspark(installed):
+    # the library and its CLI import without Spark; logistics.spark and --engine spark say what to install
+    bin_dir, work = installed
+    env = clean_env(bin_dir)
+    out = run(bin_dir / "python", "-c", "import importlib.util as u, logistics, logistics.cli; print(u.find_spec('pyspark'))",
+              cwd=work, env=env)
+    assert out.strip() == "None"
+    refused = subprocess.run([bin_dir / "python", "-c", "import logistics.spark"], cwd=work, env=env, capture_output=True, text=True)
+    assert refused.returncode == 1 and "pip install 'logistics-co2[spark]'" in refused.stderr
+    cli = subprocess.run([bin_dir / "logistics-co2", "calculate", "legs.parquet", "--out", "out", "--engine", "spark"],
+                         cwd=work, env=env, capture_output=True, text=True)
+    assert cli.returncode == 2 and "pip install 'logistics-co2[spark]'" in cli.stderr
