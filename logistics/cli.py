@@ -95,10 +95,11 @@ class _Progress:
              "    logistics-co2 calculate legs.csv --out r.csv --pack desnz-2025 --default region=UK\n\n"
              "    logistics-co2 calculate legs.csv --out r.csv --tocs our_tocs.csv --encoding cp932")
 def calculate(
-    legs: Path = typer.Argument(..., help="Legs file (.csv or .parquet), one row per transport leg or hub."),
-    out: Path = typer.Option(..., "--out", "-o", help="Per-leg results (.csv or .parquet)."),
-    shipments_out: Optional[Path] = typer.Option(None, help="Per-shipment totals (.csv or .parquet)."),
-    errors_out: Optional[Path] = typer.Option(None, help="Rejected rows with line number and reason."),
+    # text, not Path: with --engine spark these may be URIs (s3a://...), which Path would mangle
+    legs: str = typer.Argument(..., help="Legs file (.csv or .parquet), one row per transport leg or hub."),
+    out: str = typer.Option(..., "--out", "-o", help="Per-leg results (.csv or .parquet)."),
+    shipments_out: Optional[str] = typer.Option(None, help="Per-shipment totals (.csv or .parquet)."),
+    errors_out: Optional[str] = typer.Option(None, help="Rejected rows with line number and reason."),
     factors_out: Optional[Path] = typer.Option(None, help="The factors behind the results, one row per factor_id "
                                                "(default: beside --out, e.g. results.factors.csv)."),
     provenance: str = typer.Option("lean", help="lean: results name their factor_id; full: also the input as read and "
@@ -113,6 +114,10 @@ def calculate(
     batch_rows: int = typer.Option(250_000, min=1_000, help="Legs per batch; memory grows with it, not with the file."),
     progress: bool = typer.Option(True, help="Show progress (a bar on a terminal, plain lines otherwise)."),
     summary_json: Optional[Path] = typer.Option(None, help="Also write the run summary as JSON."),
+    engine: str = typer.Option("batch", help="batch: this machine, streaming the file in batches; spark: Apache Spark "
+                               "(`pip install 'logistics-co2[spark]'`), a Parquet file or directory in, Parquet directories out."),
+    master: Optional[str] = typer.Option(None, help="With --engine spark: the Spark master, e.g. local[2] or yarn "
+                                         "(default: spark-submit's, else local[*])."),
 ):
     """Calculate per-leg and per-shipment emissions (TTW, WTT, WTW) of a legs file of any size.
 
@@ -126,6 +131,13 @@ def calculate(
 
     if provenance not in ("lean", "full"):
         _fail(f"--provenance: {provenance!r} is not one of lean, full")
+    if engine not in ("batch", "spark"):
+        _fail(f"--engine: {engine!r} is not one of batch, spark")
+    if engine == "spark":
+        _calculate_on_spark(legs, out, shipments_out, errors_out, factors_out, provenance, pack, tocs, hocs,
+                            _pairs(default, "--default"), _pairs(daf, "--daf", float), encoding, separator, batch_rows,
+                            summary_json, master)
+        return
     factors_out = factors_out or default_factors_path(out)
     try:
         with _Progress(progress) as bar:
@@ -140,12 +152,37 @@ def calculate(
         summary_json.write_text(json.dumps(summary, indent=2))
 
 
+def _calculate_on_spark(legs, out, shipments_out, errors_out, factors_out, provenance, pack, tocs, hocs, defaults, daf,
+                        encoding, separator, batch_rows, summary_json, master) -> None:
+    """``calculate --engine spark``: the same engine on each partition (``logistics.spark``)."""
+    from .factors import PackError
+
+    if encoding or separator:
+        _fail("--encoding and --separator are for CSV files; --engine spark reads Parquet")
+    try:
+        from .spark import run
+    except ImportError as exc:
+        _fail(str(exc))
+    factors_out = str(factors_out) if factors_out else f"{out.rstrip('/')}.factors"
+    try:
+        report = run(legs, out, shipments_out=shipments_out, errors_out=errors_out, factors_out=factors_out, pack=pack,
+                     tocs=tocs, hocs=hocs, defaults=defaults, daf=daf, provenance=provenance, master=master,
+                     batch_rows=batch_rows)
+    except (InputError, PackError) as exc:
+        _fail(str(exc))
+    summary = report.as_dict()
+    _print_summary(summary, out, shipments_out, errors_out, factors_out)
+    if summary_json:
+        summary_json.write_text(json.dumps(summary, indent=2))
+
+
 def _t(value: float | None, unit: str = "t") -> str:
     """A total for people: empty totals say so instead of showing 0."""
     return "none" if value is None else f"{value:,.3f} {unit}"
 
 
-def _print_summary(s: dict, out: Path, shipments_out: Path | None, errors_out: Path | None, factors_out: Path | None) -> None:
+def _print_summary(s: dict, out: str | Path, shipments_out: str | Path | None, errors_out: str | Path | None,
+                   factors_out: str | Path | None) -> None:
     share = "n/a" if s["primary_data_share"] is None else f"{s['primary_data_share']:.1%}"
     lines = [
         f"rows read      {s['rows_read']:,}",
