@@ -240,6 +240,7 @@ def run(
     hocs=None,
     defaults: Mapping[str, str] | None = None,
     daf: Mapping[str, float] | None = None,
+    jp_pack: str | F.Pack = "jp-guideline",
     provenance: Provenance = "lean",
     calculator: Calculator | None = None,
     encoding: str | None = None,
@@ -249,12 +250,13 @@ def run(
 ) -> Summary:
     """Calculate a legs file of any size; returns the run's counts and totals. ``factors_out``: the
     factors table's path (True: beside ``out``; False/None: not written). ``calculator``: one to
-    use instead of building one from ``pack``, ``tocs``, ``hocs``, ``defaults`` and ``daf``."""
+    use instead of building one from ``pack``, ``tocs``, ``hocs``, ``defaults``, ``daf`` and
+    ``jp_pack`` (the edition of the Japanese methods)."""
     started = time.perf_counter()
     path = Path(legs)
     if not path.exists():
         raise InputError(f"{path}: no such file")
-    calc = calculator or Calculator(pack, tocs=tocs, hocs=hocs, defaults=defaults, daf=daf)
+    calc = calculator or Calculator(pack, tocs=tocs, hocs=hocs, defaults=defaults, daf=daf, jp_pack=jp_pack)
     engine = calc.engine
     full = provenance == "full"
     report = Summary(encoding=encoding or (detect_encoding(path) if path.suffix.lower() != ".parquet" else "parquet"))

@@ -108,6 +108,8 @@ def calculate(
     hocs: Optional[Path] = typer.Option(None, help="Your own HOC table (pack schema), used by hoc_id."),
     default: Optional[list[str]] = typer.Option(None, help="Descriptor for legs that give none, e.g. region=EU (repeatable)."),
     daf: Optional[list[str]] = typer.Option(None, help="Distance adjustment factor per mode for non-actual distances, e.g. road=1.1."),
+    jp_pack: str = typer.Option("jp-guideline", help="Edition of the Japanese methods for legs whose method is jp_*: "
+                                "jp-guideline or jp-moe-2007."),
     encoding: Optional[str] = typer.Option(None, help="Input encoding (default: detect UTF-8 or Shift_JIS/cp932)."),
     separator: Optional[str] = typer.Option(None, help="CSV separator (default: detect , or ;)."),
     batch_rows: int = typer.Option(250_000, min=1_000, help="Legs per batch; memory grows with it, not with the file."),
@@ -131,7 +133,7 @@ def calculate(
         with _Progress(progress) as bar:
             report = run(legs, out, shipments_out=shipments_out, errors_out=errors_out, factors_out=factors_out, pack=pack,
                          tocs=tocs, hocs=hocs, defaults=_pairs(default, "--default"), daf=_pairs(daf, "--daf", float),
-                         provenance=provenance, encoding=encoding, separator=separator, batch_rows=batch_rows, progress=bar)
+                         jp_pack=jp_pack, provenance=provenance, encoding=encoding, separator=separator, batch_rows=batch_rows, progress=bar)
     except (InputError, PackError) as exc:
         _fail(str(exc))
     summary = report.as_dict()

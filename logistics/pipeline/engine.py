@@ -36,6 +36,8 @@ from .. import factors as F
 from ..io import InputError, bad_number, parse_number
 from ..rules import distance
 from ..schema import (
+    ADDON_COLUMNS,
+    ADDON_INPUTS,
     ERROR_COLUMNS,
     FACTOR_COLUMNS,
     IDENTITY_COLUMNS,
@@ -127,6 +129,8 @@ class Engine:
         self.gcd_daf_by_mode = gcd_daf_by_mode(pack, settings.daf)
         self.air_added_km = pack.parameter(distance.GCD_DAF_PARAMETERS["air"])
         self.methods = (*CORE_METHODS, *(m for p in settings.plugins for m in p.methods))
+        addons = pack.table("tce_addons")
+        self.addons = {row["input_column"]: row for row in addons.iter_rows(named=True)}  # by the input column they count
         self.keys = ResolvedStore()
         self.factors = ResolvedStore()
         self.places = ResolvedStore()
@@ -286,8 +290,10 @@ class Plan:
         numbers = [c for c in NUMBER_COLUMNS if c in columns or c in s.defaults]
         self.params = L.Params(
             columns=frozenset([*columns, *numbers]), t_per_teu=engine.t_per_teu, short_haul_max_km=engine.short_haul_max_km,
-            gcd_daf_by_mode=engine.gcd_daf_by_mode, air_gcd_daf=s.daf.get("air"), air_added_km=engine.air_added_km, bands=BANDS)
+            gcd_daf_by_mode=engine.gcd_daf_by_mode, air_gcd_daf=s.daf.get("air"), air_added_km=engine.air_added_km, bands=BANDS,
+            addons=tuple((c, engine.addons.get(c)) for c in ADDON_INPUTS if c in columns), pack_name=s.pack.name)
         self.numbers = numbers
+        self.addon_columns = tuple(ADDON_COLUMNS) if self.params.addons else ()
         # plug-ins whose columns the results carry: those the input could ask for (a method column or
         # a default method), so that a file's results keep one schema from batch to batch
         self.plugins = s.plugins if ("method" in columns or "method" in s.defaults) else ()
@@ -316,7 +322,7 @@ class Plan:
                                                          position=_position(grouped))) for grouped in (False, True)}
         self._output = self._output_columns()
         self._small_output = (*IDENTITY_COLUMNS[1:], *(c for c in columns if is_pass_through(c) and c not in IDENTITY_COLUMNS),
-                              *RESULT_COLUMNS)
+                              *(c for c in RESULT_COLUMNS if c not in ERROR_COLUMNS), *self.addon_columns, *ERROR_COLUMNS)
         # the NumPy path takes inputs whose numbers are typed and whose cells need no file reading
         self.small_ready = (not full and not self.plugins and LINE_ERROR not in columns and JP_INPUT_ERROR not in columns
                             and all(schema[c].is_numeric() for c in NUMBER_COLUMNS if c in columns)
@@ -481,7 +487,7 @@ class Plan:
 
     def _small_frame(self, frame: pl.DataFrame, cols: dict[str, Any], h: int) -> pl.DataFrame:
         """The results of the NumPy path, in the columns and types of the query's."""
-        types = {LINE_COLUMN: pl.Int64, **{c: LEG_COLUMNS[c] for c in IDENTITY_COLUMNS[1:]}, **RESULT_COLUMNS}
+        types = {LINE_COLUMN: pl.Int64, **{c: LEG_COLUMNS[c] for c in IDENTITY_COLUMNS[1:]}, **RESULT_COLUMNS, **ADDON_COLUMNS}
         line = frame.get_column(LINE_COLUMN).to_list() if LINE_COLUMN in self.columns else np.arange(1, h + 1)
         data: dict[str, Any] = {LINE_COLUMN: line}
         schema: dict[str, Any] = {LINE_COLUMN: pl.Int64}
@@ -543,7 +549,7 @@ class Plan:
         first = [line.alias(LINE_COLUMN), *(pl.col(out(c)).alias(c) for c in IDENTITY_COLUMNS[1:])]
         passed = [pl.col(c) for c in columns if is_pass_through(c) and c not in IDENTITY_COLUMNS]
         computed = [c for c in RESULT_COLUMNS if c not in ERROR_COLUMNS]
-        plugin_columns = [c for p in self.plugins for c in p.columns]
+        plugin_columns = [*self.addon_columns, *(c for p in self.plugins for c in p.columns)]
         body = [pl.col(out(c)).alias(c) for c in (*computed, *plugin_columns)]
         errors = [pl.col(out(c)).alias(c) for c in ERROR_COLUMNS]
         if not self.full:

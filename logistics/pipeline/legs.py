@@ -14,7 +14,8 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import polars as pl
 
 from ..rules import activity, distance, emissions
-from ..schema import INTERNAL_PREFIX, LEG_COLUMNS
+from ..rules.cleaning import cleaning_emissions_kg
+from ..schema import ADDON_INPUTS, INTERNAL_PREFIX, LEG_COLUMNS
 from ..vocabulary import MAX_DAF, MAX_DISTANCE_KM, MAX_FUEL_AMOUNT, MAX_MASS_KG, MAX_TEU, TRANSPORT_MODES, default_leg_id
 
 Stage = dict[str, Any]
@@ -54,6 +55,10 @@ class Params:
     air_gcd_daf: float | None  # an override of the air DAF on GCD distances
     air_added_km: float | None  # else (GCD + added km) / GCD (GLEC v3.0 p.38)
     bands: int  # factor rows per key
+    # the input's add-on columns (schema.ADDON_INPUTS) with the pack's tce_addons row for each (None
+    # when the pack has none)
+    addons: tuple[tuple[str, Mapping[str, Any] | None], ...] = ()
+    pack_name: str = ""
 
 
 def num(b, params: Params, name: str):
@@ -159,6 +164,12 @@ def read_checks(params: Params, extra: Sequence[CheckSpec] = ()) -> list[CheckSp
             CheckSpec("fuel_amount", "too_large", lambda b: b.condition(n(b, "fuel_amount") > MAX_FUEL_AMOUNT),
                       lambda: pl.format("fuel_amount: {} is over 1e12", shown("fuel_amount"))),
         ]
+    for column, addon in params.addons:
+        checks.append(CheckSpec(column, "negative", lambda b, c=column: b.condition(n(b, c) < 0),
+                                lambda c=column: pl.format(f"{c}: {{}} is negative", shown(c))))
+        if addon is None:
+            checks.append(CheckSpec(column, "no_factor", lambda b, c=column: b.condition(n(b, c) > 0), lambda c=column: pl.lit(
+                f"{c}: pack {params.pack_name} has no {ADDON_INPUTS[c]} factor (tce_addons)")))
     if has("leg_id") or has("leg_seq"):  # generated leg ids are unique by construction
         checks.append(CheckSpec(
             "leg_id", "duplicate",
@@ -222,9 +233,28 @@ def after_factors(b, params: Params) -> Iterator[Stage]:
                                    b.where(is_("fuel"), emissions.fuel_kg(amount, factor), emissions.hub_kg(amount, factor))),
                        b.none())
 
+    def addon(x: str):
+        """Emissions of the leg's add-on operations in scope ``x`` (missing when a factor has no
+        figure for it, e.g. GLEC's tank cleaning, WTW only)."""
+        total = 0.0
+        for column, row in params.addons:
+            factor = row and row[f"{x}_kg_co2e_per_unit"]
+            if factor is None:
+                return b.none()
+            total = total + cleaning_emissions_kg(b.coalesce(num(b, params, column), 0.0), factor)
+        return b.where(ok, total, b.none())
+
     transport = b.condition(col(k("__transport")))
+    if params.addons:
+        # the add-on a leg counts some of (one add-on input exists, schema.ADDON_INPUTS)
+        ids = b.none(pl.String)
+        for column, row in params.addons:
+            if row is not None:
+                ids = b.where(b.condition(b.coalesce(num(b, params, column), 0.0) > 0), row["addon_id"], ids)
+        yield {out(f"addon_co2e_{x}_kg"): addon(x) for x in ("ttw", "wtt", "wtw")} | {out("addon_ids"): ids}
     yield {
-        **{out(f"co2e_{x}_kg"): scope(x) for x in ("ttw", "wtt", "wtw")},
+        **{out(f"co2e_{x}_kg"): b.where(b.missing(col(out(f"addon_co2e_{x}_kg"))), scope(x), scope(x) + col(out(f"addon_co2e_{x}_kg")))
+           if params.addons else scope(x) for x in ("ttw", "wtt", "wtw")},
         out("mass_kg"): b.coalesce(num(b, params, "mass_kg"), col("__mass_t") * activity.KG_PER_T),
         out("teu"): b.where(b.isin(basis, ["teu_km", "teu"]), col("__teu_used"), num(b, params, "teu")),
         out("tkm"): b.where(ok, col("__tkm"), b.none()),
