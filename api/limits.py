@@ -54,6 +54,8 @@ class HttpProtocol(HttpToolsProtocol):
     def connection_made(self, transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._head_timer: asyncio.TimerHandle | None = None
+        self._head_size = 0  # bytes of the current request's line and headers, as parsed
+        self._refused = False
         self._arm()
 
     def _arm(self) -> None:
@@ -67,6 +69,7 @@ class HttpProtocol(HttpToolsProtocol):
 
     def _refuse(self, status: int, reason: str, message: str) -> None:
         self._disarm()
+        self._refused = True
         if not self.transport.is_closing():
             client = f"{self.client[0]}:{self.client[1]}" if self.client else "?"
             log.info("%s: %d %s", client, status, message)
@@ -77,18 +80,46 @@ class HttpProtocol(HttpToolsProtocol):
         self._head_timer = None
         self._refuse(408, "Request Timeout", f"the request line and headers did not arrive within {self.header_timeout:g} s")
 
+    def _too_large(self) -> None:
+        self._refuse(431, "Request Header Fields Too Large",
+                     f"the request line and headers exceed {self.max_header_bytes} bytes")
+
     def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
         awaiting_head = self._head_timer is not None
         super().data_received(data)
         if awaiting_head and self._head_timer is not None:  # still no complete head after this data
-            self._head_bytes += len(data)
+            self._head_bytes += len(data)  # a head sent in pieces is bounded before it is complete
             if self._head_bytes > self.max_header_bytes:
-                self._refuse(431, "Request Header Fields Too Large",
-                             f"the request line and headers exceed {self.max_header_bytes} bytes")
+                self._too_large()
+
+    def on_message_begin(self) -> None:
+        self._head_size = 0
+        super().on_message_begin()
+
+    def on_url(self, url: bytes) -> None:
+        self._head_size += len(url)
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._head_size += len(name) + len(value) + 4
+        super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
         self._disarm()
+        if self._head_size > self.max_header_bytes:  # a whole head that arrived at once
+            self._too_large()
+            return
         super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        if not self._refused:
+            super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        if not self._refused:
+            super().on_message_complete()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()

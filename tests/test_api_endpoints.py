@@ -456,3 +456,23 @@ def test_openapi_documents_the_endpoints(service):
         assert path in spec["paths"], path
     assert {"400", "413", "422"} <= set(spec["paths"]["/v1/emissions/shipments"]["post"]["responses"])
     assert service.get("/docs").status_code == 200
+
+
+def test_v3_filters_ignore_empty_values_and_status_is_case_insensitive(service):
+    """PACT v3 conformance test case 22 sends ``geography=`` (the first footprint has no
+    geography) and expects every footprint: an empty value filters nothing, for every filter."""
+    upload(service, service.ops, DEMO_LEGS, share_with="alice")
+    _run_jobs(service)
+
+    def count(query: str) -> int:
+        answer = service.get(f"/3/footprints?{query}", headers=service.alice)
+        assert answer.status_code == 200, (query, answer.text)
+        return len(answer.json()["data"])
+
+    for empty in ("geography=", "productId=", "companyId=&classification=", "validOn=", "validAfter=&validBefore=",
+                  "status=", "geography=&geography=", "productId=%20"):
+        assert count(empty) == 11, empty
+    assert count("status=Active") == count("status=active") == count("status=ACTIVE") == 11
+    assert count("status=deprecated") == 0 and count("status=Bogus") == 0
+    assert count("geography=&classification=urn:cpc:83117") == 11
+    assert count("geography=XX") == 0 and count("classification=urn:cpc:1") == 0

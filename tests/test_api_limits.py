@@ -370,3 +370,43 @@ def test_the_calculation_api_does_not_return_a_footprint_naming_an_unpublished_t
             answer = http.post(f"/v1/emissions/shipments?format={fmt}", json=shipment, headers=bearer(http, *alice)).json()
             assert answer["data"] == [], fmt
             assert any("shipment B: not published" in p for p in answer["problems"]), fmt
+
+
+# ------------------------------------------------------------------------------------------------
+# The job worker
+
+
+def test_the_job_worker_survives_a_polars_panic_and_takes_the_next_job(service, monkeypatch):
+    import polars as pl
+
+    from logistics_api import jobs
+
+    real_run = jobs.batch.run
+    calls = []
+
+    def panicking(path, *args, **kwargs):  # the first job's run panics in native code
+        calls.append(path)
+        if len(calls) == 1:
+            raise pl.exceptions.PanicException("index out of bounds: the len is 0 but the index is 0")
+        return real_run(path, *args, **kwargs)
+
+    monkeypatch.setattr(jobs.batch, "run", panicking)
+    assert not issubclass(pl.exceptions.PanicException, Exception)  # what `except Exception` misses
+    first = upload(service, service.ops, DEMO_LEGS, share_with="alice", key="one").json()
+    second = upload(service, service.ops, DEMO_LEGS, share_with="alice", key="two").json()
+    state = service.state
+    worker = JobWorker(state.store, state.calculator, state.settings.data_dir, 30, 3)
+    worker.start()
+    try:
+        for _ in range(600):
+            statuses = [state.store.job(j["id"])["status"] for j in (first, second)]
+            if all(s in ("done", "failed") for s in statuses):
+                break
+            threading.Event().wait(0.1)
+    finally:
+        worker.stop()
+    failed, done = state.store.job(first["id"]), state.store.job(second["id"])
+    assert failed["status"] == "failed" and failed["attempts"] == 1
+    assert failed["error"] == "PanicException: index out of bounds: the len is 0 but the index is 0"
+    assert done["status"] == "done" and done["report"]["shipments"] == 4
+    assert worker._thread.is_alive() is False and len(calls) == 2  # stopped by us, not by the panic
