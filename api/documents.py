@@ -73,7 +73,7 @@ def publishable(documents: list[dict]) -> tuple[list[dict], list[str]]:
                    for key in ("tocId", "hocId") if tce.get(key) and (key, tce[key]) not in served]
         if missing:
             problems.append(f"shipment {payload.get('shipmentId')}: not published: it names "
-                            f"{', '.join(dict.fromkeys(missing))}, which has no footprint (see the problem above)")
+                            f"{', '.join(dict.fromkeys(missing))}, which has no footprint (the problem about it says why)")
         else:
             kept.append(doc)
     return kept, problems

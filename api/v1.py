@@ -16,7 +16,7 @@ import logistics
 from . import own_tables
 from .documents import publishable
 from .errors import ApiError, ErrorBody, FieldError
-from .jobs import parse_recipients, receive_form, receive_upload
+from .jobs import UPLOAD_SUFFIXES, parse_recipients, receive_form, receive_upload
 from .models import (
     EmissionsResponse,
     ExchangeFormat,
@@ -276,7 +276,7 @@ async def register_own_table(request: Request, kind: OwnKind, client: Client = D
     table = files.get("file")
     if table is None:
         raise ApiError(422, "ValidationError", "no file: send the table in a part named 'file'")
-    if Path(table.filename).suffix.lower() not in (".csv", ".tsv", ".txt", ".parquet"):
+    if Path(table.filename).suffix.lower() not in UPLOAD_SUFFIXES:
         table.path.unlink(missing_ok=True)
         raise ApiError(422, "ValidationError", f"{table.filename}: expected a .csv or .parquet file")
     return _table_view(kind, await state.store.call(_register, state, client, kind, table))
