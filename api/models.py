@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -102,3 +103,19 @@ class Job(BaseModel):
     report: dict[str, Any] | None = None
     error: str | None = None
     links: dict[str, str] = {}
+    own_tables: dict[str, str] = Field({}, description="the own TOC / HOC tables the job runs with (kind -> file)")
+
+
+class OwnTable(BaseModel):
+    """A carrier's own TOC or HOC table, as registered."""
+
+    kind: Literal["tocs", "hocs"]
+    filename: str
+    sha256: str
+    rows: int
+    registered: datetime
+
+
+class OwnTables(BaseModel):
+    tocs: OwnTable | None = None
+    hocs: OwnTable | None = None
