@@ -334,7 +334,7 @@ def test_own_toc_table_registered_once_and_used_by_later_jobs(service, tmp_path)
     assert sorted(by_product) == ["shipment:A", "toc:carrier-artic-2026"]
     problems = done["report"]["problems"]
     assert any(p.startswith("TOC carrier-odd-2026: cannot list energyCarriers") for p in problems)
-    assert "shipment B: not published: it names TOC 'carrier-odd-2026', which has no footprint" in " ".join(problems)
+    assert "shipment B: not exported: it references TOC carrier-odd-2026, which could not be exported" in " ".join(problems)
     assert service.delete("/v1/own-tables/tocs", headers=service.ops).status_code == 204
     assert service.state.store.own_table_paths("ops") == (None, None)
 

@@ -68,9 +68,10 @@ JP_INPUT_ERROR = "jp_input_error"  # set by logistics.japan.read_japanese_csv on
 BANDS = len(FLIGHT_BANDS)  # factor rows per key: one per flight band (see factors.FLIGHT_BANDS)
 SMALL_ROWS = 64  # requests up to this many legs take the NumPy path
 # Columns of the stores' rows that the query gathers (as __k_<name>, __f_<name>).
-KEY_GATHERED = ("mode", "method", "distance_type", "__transport", "__hub", "__needs_band", "__unit_mult",
+KEY_GATHERED = ("mode", "method", "distance_type", "__transport", "__hub", "__air", "__gcd", "__gcd_daf", "__needs_band",
+                "__unit_mult",
                 "key_error_code", "key_error")
-FACTOR_GATHERED = (*LEG_FACTOR_COLUMNS, "__assumed")
+FACTOR_GATHERED = (*LEG_FACTOR_COLUMNS, "__basis", "__assumed")
 PLACE_TUPLE = ("mode", *PLACE_COLUMNS)  # what identifies a place key
 KEY_TUPLE = (*VOCABULARY_COLUMNS, *KEY_FLAGS)  # what identifies a vocabulary key
 number, out = L.number, L.out
@@ -182,7 +183,12 @@ class Engine:
         def resolve(missing: list) -> pl.DataFrame:
             raw = pl.DataFrame(missing, schema={**{c: pl.String for c in VOCABULARY_COLUMNS},
                                                 **{c: pl.Boolean for c in KEY_FLAGS}}, orient="row")
-            return resolve_keys(raw, defaults=s.defaults, methods=self.methods, teu_mass_t=self.t_per_teu)
+            read = resolve_keys(raw, defaults=s.defaults, methods=self.methods, teu_mass_t=self.t_per_teu)
+            return read.with_columns(  # what the DAF rule needs of the key (rules.distance.daf_rule)
+                __air=(pl.col("mode") == "air").fill_null(False),
+                __gcd=(pl.col("distance_type") == "gcd").fill_null(False),
+                __gcd_daf=pl.col("mode").replace_strict(self.gcd_daf_by_mode, default=None, return_dtype=pl.Float64),
+            )
 
         return self._lookup(self.keys, keys, resolve, records)
 
@@ -192,7 +198,7 @@ class Engine:
         flight bands repeats its factor). ``__assumed``: the built-in defaults a leg of that key and
         band relies on (its key's, and TEU from mass for a per-TEU factor)."""
         wanted = [(key, b) for key, nb in zip(keys, needs_band) for b in ((1, 1, 2) if nb else (0, 0, 0))]
-        fields = [*LEG_FACTOR_COLUMNS, *(c for c in FACTOR_COLUMNS if c not in LEG_FACTOR_COLUMNS), "__assumed"]
+        fields = [*LEG_FACTOR_COLUMNS, *(c for c in FACTOR_COLUMNS if c not in LEG_FACTOR_COLUMNS), "__basis", "__assumed"]
 
         def resolve(missing: list) -> pl.DataFrame:
             ask = key_rows([key for key, _ in missing]).with_columns(
@@ -204,9 +210,11 @@ class Engine:
             joined = ask.select("__i", "__assumed", "__has_teu").join(
                 got.with_columns(pl.col("__key").cast(pl.UInt32).alias("__i")), on="__i", how="left", maintain_order="left")
             teu_from_mass = pl.col("basis").is_in(["teu_km", "teu"]).fill_null(False) & ~pl.col("__has_teu")
-            return joined.with_columns(__assumed=pl.concat_str(
-                ["__assumed", pl.when(teu_from_mass).then(pl.lit(f"teu=mass/{self.t_per_teu:g} t"))],
-                separator="; ", ignore_nulls=True).replace("", None)).select(fields)
+            return joined.with_columns(
+                __assumed=pl.concat_str(["__assumed", pl.when(teu_from_mass).then(pl.lit(f"teu=mass/{self.t_per_teu:g} t"))],
+                                        separator="; ", ignore_nulls=True).replace("", None),
+                __basis=pl.col("basis").replace_strict(L.BASIS_CODES, default=None, return_dtype=pl.Float64),
+            ).select(fields)
 
         return self._lookup(self.factors, wanted, resolve, records)
 
@@ -220,7 +228,8 @@ class Engine:
                 pl.col(PLACE_KEY).cast(pl.UInt64), read_vocabulary("mode", pl.col("mode")),
                 *(pl.col(c).str.strip_chars() for c in ("origin", "destination")))
             got = resolve_places(ask.filter(pl.col("mode") != "hub"), s.resolver, s.pack, s.daf)  # hubs have no distance
-            return ask.select(PLACE_KEY).join(got, on=PLACE_KEY, how="left", maintain_order="left").select(list(PLACE_RESULT))
+            return ask.select(PLACE_KEY).join(got, on=PLACE_KEY, how="left", maintain_order="left").select(
+                *list(PLACE_RESULT)[:-1], (pl.col("__p_distance_type") == "gcd").fill_null(False).alias("__p_gcd"))
 
         return self._lookup(self.places, places, resolve, records)
 

@@ -16,9 +16,11 @@ import polars as pl
 from ..rules import activity, distance, emissions
 from ..rules.cleaning import cleaning_emissions_kg
 from ..schema import ADDON_INPUTS, INTERNAL_PREFIX, LEG_COLUMNS
-from ..vocabulary import MAX_DAF, MAX_DISTANCE_KM, MAX_FUEL_AMOUNT, MAX_MASS_KG, MAX_TEU, TRANSPORT_MODES, default_leg_id
+from ..vocabulary import MAX_DAF, MAX_DISTANCE_KM, MAX_FUEL_AMOUNT, MAX_MASS_KG, MAX_TEU, default_leg_id
 
 Stage = dict[str, Any]
+# A factor's basis (vocabulary.BASES) as a number, so that the per-leg choice compares numbers.
+BASIS_CODES = {"tkm": 1.0, "teu_km": 2.0, "fuel": 3.0, "t": 4.0, "teu": 5.0}
 
 
 def number(name: str) -> str:
@@ -80,6 +82,7 @@ def before_factors(b, params: Params, text: Callable[[str], Any], position: Any)
         out("distance_type"): b.where(hub, None, b.where(given_present, b.coalesce(col(k("distance_type")), "actual"),
                                                            col(p("__p_distance_type")))),
         out("distance_source"): b.where(hub, None, b.where(given_present, "given", col(p("__p_distance_source")))),
+        "__is_gcd": b.where(given_present, b.condition(col(k("__gcd"))), b.condition(col(p("__p_gcd")))),
         "__mass_t": b.coalesce(activity.mass_t(num(b, params, "mass_kg")),
                                activity.mass_t_from_teu(num(b, params, "teu"), params.t_per_teu)),
         out("leg_seq"): b.integer(b.coalesce(num(b, params, "leg_seq"), position)),
@@ -87,7 +90,7 @@ def before_factors(b, params: Params, text: Callable[[str], Any], position: Any)
     yield {
         out("daf"): b.where(hub, b.none(), b.coalesce(
             num(b, params, "daf"), distance.daf_rule(
-            b, col(k("mode")), col(out("distance_type")), col(out("distance_km")), gcd_daf_by_mode=params.gcd_daf_by_mode,
+            b, col(k("__air")), col("__is_gcd"), col(out("distance_km")), col(k("__gcd_daf")),
             air_gcd_daf=params.air_gcd_daf, air_added_km=params.air_added_km))),
         "__tkm": b.where(transport, activity.tonne_km(col("__mass_t"), col(out("distance_km"))), b.none()),
         "__teu_used": b.coalesce(num(b, params, "teu"), activity.teu_from_mass_t(col("__mass_t"), params.t_per_teu)),
@@ -149,7 +152,7 @@ def read_checks(params: Params, extra: Sequence[CheckSpec] = ()) -> list[CheckSp
     if has("distance_km"):
         checks += [
             CheckSpec("distance_km", "not_positive",
-                      lambda b: b.isin(b.col(k("mode")), TRANSPORT_MODES) & b.condition(n(b, "distance_km") <= 0),
+                      lambda b: b.condition(b.col(k("__transport"))) & b.condition(n(b, "distance_km") <= 0),
                       lambda: pl.format("distance_km: {} must be greater than 0", shown("distance_km"))),
             CheckSpec("distance_km", "too_large", lambda b: b.condition(n(b, "distance_km") > MAX_DISTANCE_KM),
                       lambda: pl.format("distance_km: {} is over 50,000 km", shown("distance_km"))),
@@ -218,9 +221,9 @@ def after_factors(b, params: Params) -> Iterator[Stage]:
     """Activity by the factor's basis, emissions per scope, and the result columns. ``__ok``: the
     row passed every check and has a factor."""
     col = b.col
-    basis, ok = col(f("basis")), b.condition(col("__ok"))
-    per_km = b.isin(basis, ["tkm", "teu_km"])
-    is_ = lambda value: b.isin(basis, [value])  # noqa: E731
+    basis, ok = col(f("__basis")), b.condition(col("__ok"))  # as BASIS_CODES
+    is_ = lambda value: b.condition(basis == BASIS_CODES[value])  # noqa: E731
+    per_km = is_("tkm") | is_("teu_km")
     amount = b.where(is_("tkm"), col("__tkm"),
                      b.where(is_("teu_km"), activity.teu_km(col("__teu_used"), col(out("distance_km"))),
                              b.where(is_("fuel"), num(b, params, "fuel_amount") * col(k("__unit_mult")),
@@ -256,7 +259,7 @@ def after_factors(b, params: Params) -> Iterator[Stage]:
         **{out(f"co2e_{x}_kg"): b.where(b.missing(col(out(f"addon_co2e_{x}_kg"))), scope(x), scope(x) + col(out(f"addon_co2e_{x}_kg")))
            if params.addons else scope(x) for x in ("ttw", "wtt", "wtw")},
         out("mass_kg"): b.coalesce(num(b, params, "mass_kg"), col("__mass_t") * activity.KG_PER_T),
-        out("teu"): b.where(b.isin(basis, ["teu_km", "teu"]), col("__teu_used"), num(b, params, "teu")),
+        out("teu"): b.where(is_("teu_km") | is_("teu"), col("__teu_used"), num(b, params, "teu")),
         out("tkm"): b.where(ok, col("__tkm"), b.none()),
         out("emissions_distance_km"): b.where(transport, distance.emissions_distance_km(col(out("distance_km")), col(out("daf"))),
                                               b.none()),
