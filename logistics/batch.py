@@ -1,8 +1,9 @@
 """Files of any size: stream a legs file through the engine in batches, with memory independent of
 the input size.
 
-- CSV (UTF-8 with or without BOM, Shift_JIS/cp932 transcoded, ``,`` or ``;``) or Parquet in;
-  CSV or Parquet out, chosen by extension.
+- CSV or Parquet in, read by ``logistics.io.open_legs`` (encodings, line endings, separators,
+  decimal marks, broken lines as rows with their reason); CSV or Parquet out, chosen by extension,
+  CSV with figures rounded for people and Parquet at full precision.
 - A shipment's consecutive rows stay in one batch (rows of the batch's last shipment are carried to
   the next), so per-shipment checks see the whole shipment when the file is grouped by shipment.
 - Per-leg results stream into polars' Parquet/CSV sink, which encodes them while the next batches
@@ -10,12 +11,12 @@ the input size.
 - Shipment totals are summed from per-batch partials, hash-partitioned on disk, so a shipment split
   across batches (an ungrouped file) still gets one correct row.
 - Every input row is either in the results with its emissions or in the errors file with its line
-  number and reason: the counts add up.
+  number and reason: the counts add up. A run that fails for any other reason (a polars panic
+  included) leaves no output and raises RunFailed naming the lines it was computing.
 """
 
 from __future__ import annotations
 
-import codecs
 import os
 import shutil
 import tempfile
@@ -32,10 +33,9 @@ from polars.io.plugins import register_io_source
 
 from . import factors as F
 from .engine import calculate, finish_shipments, shipment_partials
-from .io import InputError, sniff_separator
+from .io import DEFAULT_PRECISION, LINE_COLUMN, InputError, LegsFile, format_for_people, open_legs
 
 DEFAULT_BATCH_ROWS = 250_000
-LINE_COLUMN = "input_line"  # CSV: the line in the file (header = line 1); Parquet: the row number (1-based)
 Progress = Callable[[int, int | None], None]
 
 
@@ -93,74 +93,15 @@ class Report:
         }
 
 
-def detect_encoding(path: Path, sample_bytes: int = 1 << 20) -> str:
-    """``utf8`` (with or without BOM) or ``cp932`` (Shift_JIS as written by Japanese systems)."""
-    with open(path, "rb") as f:
-        sample = f.read(sample_bytes)
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
-        return "utf8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        codecs.getincrementaldecoder("cp932")().decode(sample, final=False)
-        return "cp932"
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: neither UTF-8 nor Shift_JIS (byte {exc.start}); give --encoding") from exc
-
-
-def _to_utf8(path: Path, encoding: str, workdir: Path) -> Path:
-    """A UTF-8 copy of a file in another encoding, converted in streaming chunks."""
-    out = workdir / "input.utf8.csv"
-    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-    with open(path, "rb") as src, open(out, "w", encoding="utf-8", newline="") as dst:
-        offset = 0
-        while chunk := src.read(1 << 24):
-            try:
-                dst.write(decoder.decode(chunk))
-            except UnicodeDecodeError as exc:
-                raise InputError(f"{path}: not valid {encoding} at byte {offset + exc.start}") from exc
-            offset += len(chunk)
-        dst.write(decoder.decode(b"", final=True))
-    return out
-
-
-def _count_lines(path: Path) -> int:
-    n = 0
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 24):
-            n += chunk.count(b"\n")
-    return n
-
-
-def _batches(path: Path, batch_rows: int, separator: str | None, workdir: Path, report: Report):
-    """(schema of a batch, iterator of (frame, total rows or None)); CSV cells are text. The file's
-    lines are counted on a thread of their own for the progress total while the first batches are
-    computed."""
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        total = pq.ParquetFile(path).metadata.num_rows
-        lf, first_line = pl.scan_parquet(path), 1
-    elif suffix in (".csv", ".txt", ".tsv"):
-        if report.encoding not in ("utf8", "utf-8", "utf-8-sig"):
-            path = _to_utf8(path, report.encoding, workdir)
-        sep = separator or ("\t" if suffix == ".tsv" else sniff_separator(path, "utf8"))
-        counter = ThreadPoolExecutor(1)
-        total = counter.submit(lambda: max(_count_lines(path) - 1, 0))
-        counter.shutdown(wait=False)
-        lf, first_line = pl.scan_csv(path, infer_schema=False, separator=sep, encoding="utf8"), 2
-    else:
-        raise InputError(f"{path}: unknown file type {suffix!r} (expected .csv or .parquet)")
-    schema = {**_header(lf, path), LINE_COLUMN: pl.Int64}
+def _batches(legs: LegsFile, batch_rows: int):
+    """(schema of a batch, iterator of (frame, total rows or None)). The file's lines are counted on
+    a thread of their own for the progress total while the first batches are computed."""
 
     def frames():
-        line = first_line
-        for batch in lf.collect_batches(chunk_size=batch_rows):
-            known = total if isinstance(total, int) else total.result() if total.done() else None
-            yield batch.with_columns(pl.int_range(line, line + batch.height, dtype=pl.Int64).alias(LINE_COLUMN)), known
-            line += batch.height
+        for batch in legs.batches(batch_rows):
+            yield batch, legs.total_rows()
 
-    return schema, frames()
+    return legs.schema, frames()
 
 
 def _prefetch(iterable, pool: ThreadPoolExecutor):
@@ -170,13 +111,6 @@ def _prefetch(iterable, pool: ThreadPoolExecutor):
     while (item := future.result()) is not None:
         future = pool.submit(next, it, None)
         yield item
-
-
-def _header(lf: pl.LazyFrame, path: Path) -> dict:
-    try:
-        return dict(lf.collect_schema())
-    except Exception as exc:
-        raise InputError(f"{path}: cannot read the header: {exc}") from exc
 
 
 def _grouped(batches):
@@ -198,12 +132,17 @@ def _grouped(batches):
         yield batch, total
 
 
+class RunFailed(RuntimeError):
+    """A run failed for a reason other than its input (its outputs were removed)."""
+
+
 class _Writer:
     """Appends frames to a CSV or Parquet file (schema fixed by the first frame); for the small
     outputs (errors, shipments)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, precision: int = DEFAULT_PRECISION):
         self.path, self.kind = _output_kind(path)
+        self.precision = precision
         self._pq = None
         self._csv = None
         self.schema = None
@@ -220,6 +159,7 @@ class _Writer:
                 self._pq = pq.ParquetWriter(self.path, table.schema, compression="zstd")
             self._pq.write_table(table)
         else:
+            df = format_for_people(df, precision=self.precision)
             if self._csv is None:
                 self._csv = open(self.path, "wb")
                 df.write_csv(self._csv)
@@ -257,14 +197,16 @@ def _conform(df: pl.DataFrame, schema: Mapping) -> pl.DataFrame:
     return df.select(pl.col(c).cast(t) if c in df.columns else pl.lit(None, t).alias(c) for c, t in schema.items())
 
 
-def _sink(frames, path: Path, schema: Mapping) -> None:
+def _sink(frames, path: Path, schema: Mapping, precision: int = DEFAULT_PRECISION) -> None:
     """Stream ``frames`` into a CSV or Parquet file of ``schema`` through polars' streaming writer,
-    which encodes columns in parallel with the computing of the next frames."""
+    which encodes columns in parallel with the computing of the next frames; CSV figures are
+    rounded to ``precision`` significant digits."""
     path, kind = _output_kind(path)
 
     def source(with_columns, predicate, n_rows, batch_size):
         for frame in frames:
-            yield _conform(frame, schema)
+            frame = _conform(frame, schema)
+            yield frame if kind == ".parquet" else format_for_people(frame, precision=precision)
 
     lf = register_io_source(source, schema=schema)
     if kind == ".parquet":
@@ -287,25 +229,27 @@ def run(
     daf: Mapping[str, float] | None = None,
     encoding: str | None = None,
     separator: str | None = None,
+    decimal_comma: bool | None = None,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     progress: Progress | None = None,
+    precision: int = DEFAULT_PRECISION,
 ) -> Report:
-    """Calculate a legs file of any size; returns the run's counts and totals."""
+    """Calculate a legs file of any size; returns the run's counts and totals. ``encoding``,
+    ``separator`` and ``decimal_comma`` are detected when not given (``logistics.io.open_legs``);
+    CSV outputs carry figures rounded to ``precision`` significant digits."""
     started = time.perf_counter()
-    path = Path(legs)
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
     pack = F.load_pack(pack)
-    report = Report(encoding=encoding or (detect_encoding(path) if path.suffix.lower() != ".parquet" else "parquet"))
+    source = open_legs(legs, encoding=encoding, separator=separator, decimal_comma=decimal_comma)
+    report = Report(encoding=source.encoding)
     # Outputs are written under a temporary name and renamed when the run succeeds: a failed run
     # leaves no file that looks complete.
     outputs = {Path(p): _partial(Path(p)) for p in (out, shipments_out, errors_out) if p}
     for output in outputs:
         _output_kind(output)
-    errors_writer = _Writer(outputs[Path(errors_out)]) if errors_out else None
+    errors_writer = _Writer(outputs[Path(errors_out)], precision) if errors_out else None
     workdir = Path(tempfile.mkdtemp(prefix="logistics-co2-"))
     partials = workdir / "partials"
-    state = {"first_partial": None, "total": None}
+    state = {"first_partial": None, "total": None, "lines": None}
     failure: list[BaseException] = []
 
     def keep(i: int, columns: list[str], legs: pl.DataFrame) -> None:
@@ -335,7 +279,9 @@ def run(
                 state["total"] = batch_total if batch_total is not None else state["total"]
                 if not batch.height:
                     continue
-                legs = calculate(batch, pack, tocs=tocs, hocs=hocs, defaults=defaults, daf=daf).legs
+                state["lines"] = (batch[LINE_COLUMN].min(), batch[LINE_COLUMN].max())
+                legs = calculate(batch, pack, tocs=tocs, hocs=hocs, defaults=defaults, daf=daf,
+                                 decimal_comma=source.decimal_comma).legs
                 keep(i, batch.columns, legs)
                 yield legs
         except BaseException as exc:  # noqa: BLE001 - re-raised by run()
@@ -343,20 +289,26 @@ def run(
 
     reader = ThreadPoolExecutor(1)  # reading the next batch overlaps with computing this one
     try:
-        schema, batches = _batches(path, batch_rows, separator, workdir, report)
+        schema, batches = _batches(source, batch_rows)
         # the results' columns, from the input's header (a missing required column stops here)
         empty = calculate(pl.DataFrame(schema=schema), pack, tocs=tocs, hocs=hocs, defaults=defaults, daf=daf)
-        _sink(results(_prefetch(_grouped(batches), reader)), outputs[Path(out)], empty.legs.schema)
+        _sink(results(_prefetch(_grouped(batches), reader)), outputs[Path(out)], empty.legs.schema, precision)
         if failure:
             raise failure[0]
         if errors_writer is not None:
             errors_writer.close(empty_schema={LINE_COLUMN: pl.Int64, "shipment_id": pl.String, "leg_id": pl.String, "error": pl.String})
         if shipments_out:
             report.shipments = _write_shipments(partials, outputs[Path(shipments_out)], state["first_partial"],
-                                                empty.shipments.schema)
+                                                empty.shipments.schema, precision)
         for output, partial in outputs.items():
             os.replace(partial, output)
+    except (InputError, F.PackError, KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - a polars panic is a BaseException; the outputs go below
+        lines = "" if state["lines"] is None else f" while computing lines {state['lines'][0]}–{state['lines'][1]}"
+        raise RunFailed(f"{source.path}: the run failed{lines} and its outputs were removed: {type(exc).__name__}: {exc}") from exc
     finally:
+        source.close()
         reader.shutdown(cancel_futures=True)
         if errors_writer is not None:
             errors_writer.close()  # idempotent; closes the file when the run failed
@@ -380,7 +332,8 @@ def _write_partials(partial: pl.DataFrame, root: Path, batch: int) -> None:
         frame.drop("_part").write_ipc(d / f"b{batch:06d}.arrow", compression="lz4")  # temporary: fast over small
 
 
-def _write_shipments(root: Path, out: Path, in_memory: pl.DataFrame | None, schema: Mapping) -> int:
+def _write_shipments(root: Path, out: Path, in_memory: pl.DataFrame | None, schema: Mapping,
+                     precision: int = DEFAULT_PRECISION) -> int:
     """Finish the shipment partials one hash partition at a time into ``out``; returns the count."""
     parts = [in_memory] if in_memory is not None else (pl.scan_ipc(d / "*.arrow").collect() for d in sorted(root.glob("p*")))
     count = [0]
@@ -391,5 +344,5 @@ def _write_shipments(root: Path, out: Path, in_memory: pl.DataFrame | None, sche
             count[0] += frame.height
             yield frame
 
-    _sink(shipments(), out, schema)
+    _sink(shipments(), out, schema, precision)
     return count[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Optional
 import typer
 
 from . import factors as F
-from .io import InputError
+from .io import DEFAULT_PRECISION, InputError, format_for_people, round_figure
 
 SAMPLES = Path(__file__).resolve().parent / "data" / "samples"
 
@@ -100,44 +101,64 @@ def calculate(
     hocs: Optional[Path] = typer.Option(None, help="Your own HOC table (pack schema), used by hoc_id."),
     default: Optional[list[str]] = typer.Option(None, help="Descriptor for legs that give none, e.g. region=EU (repeatable)."),
     daf: Optional[list[str]] = typer.Option(None, help="Distance adjustment factor per mode for non-actual distances, e.g. road=1.1."),
-    encoding: Optional[str] = typer.Option(None, help="Input encoding (default: detect UTF-8 or Shift_JIS/cp932)."),
-    separator: Optional[str] = typer.Option(None, help="CSV separator (default: detect , or ;)."),
+    encoding: Optional[str] = typer.Option(None, help="Input encoding: utf8, cp932 (Shift_JIS), cp1252 (Windows Latin-1), ... "
+                                           "(default: detect UTF-8, Shift_JIS or Windows-1252, or ask)."),
+    separator: Optional[str] = typer.Option(None, help="CSV separator (default: detect , ; tab or |)."),
+    decimal_comma: Optional[bool] = typer.Option(
+        None, "--decimal-comma/--decimal-point",
+        help="Decimal mark of the numbers: 8500,5 and 12.000 (= 12000) as German Excel writes them, or 8500.5 and "
+             "12,000 (default: detect; a file where nothing tells and numbers such as 12.000 read both ways is refused)."),
     batch_rows: int = typer.Option(250_000, min=1_000, help="Legs per batch; memory grows with it, not with the file."),
     progress: bool = typer.Option(True, help="Show progress (a bar on a terminal, plain lines otherwise)."),
     summary_json: Optional[Path] = typer.Option(None, help="Also write the run summary as JSON."),
+    precision: int = typer.Option(DEFAULT_PRECISION, min=1, max=17,
+                                  help="Significant digits of the figures in CSV outputs and the summary (Parquet keeps full precision)."),
 ):
     """Calculate per-leg and per-shipment emissions (TTW, WTT, WTW) of a legs file of any size.
 
     Rejected rows never stop the run: they are counted, listed with their reason and (with
-    --errors-out) written with their line number. The exit code is non-zero only for fatal errors
-    (unreadable file, missing columns, bad pack).
+    --errors-out) written with their line number. The exit code is 2 for fatal errors (unreadable
+    file, missing columns, bad pack, a failed run), which leave no output behind.
     """
-    from .batch import run
+    from .batch import RunFailed, run
     from .factors import PackError
 
     try:
         with _Progress(progress) as bar:
             report = run(legs, out, shipments_out=shipments_out, errors_out=errors_out, pack=pack, tocs=tocs, hocs=hocs,
                          defaults=_pairs(default, "--default"), daf=_pairs(daf, "--daf", float), encoding=encoding,
-                         separator=separator, batch_rows=batch_rows, progress=bar)
-    except (InputError, PackError) as exc:
+                         separator=separator, decimal_comma=decimal_comma, batch_rows=batch_rows, progress=bar,
+                         precision=precision)
+    except (InputError, PackError, RunFailed) as exc:
         _fail(str(exc))
-    summary = report.as_dict()
-    _print_summary(summary, out, shipments_out, errors_out)
+    summary = format_for_people(report.as_dict(), precision=precision)
+    _print_summary(summary, out, shipments_out, errors_out, precision)
     if summary_json:
         summary_json.write_text(json.dumps(summary, indent=2))
 
 
-def _print_summary(s: dict, out: Path, shipments_out: Path | None, errors_out: Path | None) -> None:
+def _figure(x: float, precision: int) -> str:
+    """A figure for people: ``precision`` significant digits, thousands grouped, no exponent and
+    no trailing zeros (7,854,020 t; 0.95 t)."""
+    x = round_figure(float(x), precision)
+    if not x:
+        return "0"
+    decimals = max(precision - 1 - math.floor(math.log10(abs(x))), 0)
+    return f"{x:,.{decimals}f}".rstrip("0").rstrip(".") if decimals else f"{x:,.0f}"
+
+
+def _print_summary(s: dict, out: Path, shipments_out: Path | None, errors_out: Path | None,
+                   precision: int = DEFAULT_PRECISION) -> None:
     share = "n/a" if s["primary_data_share"] is None else f"{s['primary_data_share']:.1%}"
+    fig = lambda x: _figure(x, precision)  # noqa: E731
     lines = [
         f"rows read      {s['rows_read']:,}",
         f"computed       {s['computed']:,}",
         f"rejected       {s['rejected']:,}" + (
             "  (" + ", ".join(f"{k}: {v:,}" for k, v in s["rejected_by_column"].items()) + ")" if s["rejected"] else ""),
-        f"total WTW      {s['co2e_wtw_t']:,.3f} t CO2e   (TTW {s['co2e_ttw_t']:,.3f} t, WTT {s['co2e_wtt_t']:,.3f} t"
-        + (f", no split {s['co2e_wtw_unsplit_t']:,.3f} t" if s["co2e_wtw_unsplit_t"] else "") + ")",
-        f"transport      {s['tkm']:,.1f} tkm",
+        f"total WTW      {fig(s['co2e_wtw_t'])} t CO2e   (TTW {fig(s['co2e_ttw_t'])} t, WTT {fig(s['co2e_wtt_t'])} t"
+        + (f", no split {fig(s['co2e_wtw_unsplit_t'])} t" if s["co2e_wtw_unsplit_t"] else "") + ")",
+        f"transport      {fig(s['tkm'])} tkm",
         f"primary data   {share} of WTW",
         f"results        {out}" + (f"\nshipments      {shipments_out} ({s['shipments']:,})" if shipments_out else "")
         + (f"\nerrors         {errors_out}" if errors_out else ""),

@@ -21,7 +21,7 @@ from typing import Any, Callable, Mapping
 import polars as pl
 
 from . import factors as F
-from .io import InputError, drop_raw, read_table, typed_columns
+from .io import InputError, drop_raw, open_legs, read_legs, read_table, typed_columns
 from .matching import match_rows
 from .japan import JP_METHODS
 from .model import DISTANCE_TYPES, FUEL_UNITS, LEG_COLUMNS, MODES, TEMPERATURE_CONTROLS, TRANSPORT_MODES, fuel_unit_table
@@ -89,6 +89,7 @@ def calculate(
     distance_resolver: DistanceResolver | None | bool = True,
     jp_pack: str | F.Pack = "jp-guideline",
     mix_japanese: bool = False,
+    decimal_comma: bool | None = False,
 ) -> Result:
     """Emissions of every leg and shipment.
 
@@ -103,10 +104,17 @@ def calculate(
     jp_pack: the pack of the Japanese methods, used by legs whose ``method`` is ``jp_*``. Their
         result is CO2 tank-to-wheel (``jp_co2_ttw_kg``), not CO2e, and stays out of the CO2e
         columns and totals unless ``mix_japanese=True`` asks for it explicitly.
+    decimal_comma: the decimal mark of numbers given as text in a frame: False (a point, as Python
+        writes them), True (a comma), None (either: see ``logistics.io.parse_number``). A file's is
+        detected (``logistics.io.open_legs``).
     """
     pack = F.load_pack(pack)
-    raw = read_table(legs)
-    df = _normalise(raw, defaults or {}, pack)
+    if isinstance(legs, (str, os.PathLike)):
+        with open_legs(legs) as legs_file:
+            raw, decimal_comma = legs_file.read(), legs_file.decimal_comma
+    else:
+        raw = read_legs(legs)
+    df = _normalise(raw, defaults or {}, pack, decimal_comma)
     df = _distances(df, pack, daf or {}, distance_resolver)
     df = _activity(df, pack)
     df = resolve_factors(df, pack, *own_tables(pack, tocs, hocs))
@@ -132,7 +140,7 @@ VOCABULARY = tuple(c for c, t in LEG_COLUMNS.items() if t == pl.String and c not
 KEY_ROW_FLAGS = {"_has_fuel": pl.col("fuel_amount").is_not_null(), "_has_teu": pl.col("teu").is_not_null()}
 
 
-def _normalise(raw: pl.DataFrame, defaults: Mapping[str, str], pack: F.Pack) -> pl.DataFrame:
+def _normalise(raw: pl.DataFrame, defaults: Mapping[str, str], pack: F.Pack, decimal_comma: bool | None = False) -> pl.DataFrame:
     missing = [c for c in ("shipment_id", "mode") if c not in raw.columns]
     if "mass_kg" not in raw.columns and "teu" not in raw.columns:
         missing.append("mass_kg (or teu)")
@@ -145,7 +153,7 @@ def _normalise(raw: pl.DataFrame, defaults: Mapping[str, str], pack: F.Pack) -> 
     if unknown:
         raise InputError(f"defaults: unknown column {unknown[0]!r}")
     schema = tuple(raw.schema.items())
-    cols, parse_checks = _reading_plan(schema)
+    cols, parse_checks = _reading_plan(schema, decimal_comma)
     vocabulary = [c for c in VOCABULARY if c in raw.columns]
     df = raw.with_row_index("_leg").with_columns(_error=pl.lit(None, pl.String))
     df = drop_raw(add_errors(df.with_columns(cols), parse_checks))
@@ -178,10 +186,10 @@ def _position_in_shipment(df: pl.DataFrame) -> pl.Expr:
 # Expressions are built once per input schema: building them costs more than running them on a
 # small request.
 @lru_cache(maxsize=64)
-def _reading_plan(schema: tuple) -> tuple[list[pl.Expr], list[tuple[pl.Expr, pl.Expr]]]:
+def _reading_plan(schema: tuple, decimal_comma: bool | None) -> tuple[list[pl.Expr], list[tuple[pl.Expr, pl.Expr]]]:
     """Reading of the row columns (numbers, identifiers); the vocabulary is read per key."""
     row_columns = {c: t for c, t in LEG_COLUMNS.items() if c not in VOCABULARY}
-    columns, checks = typed_columns(pl.DataFrame(schema=dict(schema)), row_columns)
+    columns, checks = typed_columns(pl.DataFrame(schema=dict(schema)), row_columns, decimal_comma=decimal_comma)
     if "jp_input_error" in dict(schema):  # cells logistics.japan.read_japanese_csv could not read
         checks.insert(0, (pl.col("jp_input_error").is_not_null(), pl.col("jp_input_error")))
     return columns, checks

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import logistics
 from logistics import Shipment
+from logistics.io import LINE_COLUMN, LINE_ERROR
 from logistics.model import leg_schema
 from logistics.small import SmallCalculator
 
@@ -112,8 +113,11 @@ ENGINE_PACK = dataclasses.replace(PACK, cache={})
 
 
 def engine(shipment_list, **kw):
+    """The engine's result, without the reader's columns (the row number and line error of a
+    frame's rows), which the small path has no use for."""
     rows = [row for s in shipment_list for row in s.rows()]
-    return logistics.calculate(pl.DataFrame(rows, schema=leg_schema(rows[0])), ENGINE_PACK, **kw)
+    result = logistics.calculate(pl.DataFrame(rows, schema=leg_schema(rows[0])), ENGINE_PACK, **kw)
+    return dataclasses.replace(result, legs=result.legs.drop(LINE_COLUMN, LINE_ERROR))
 
 
 SMALL = SmallCalculator(PACK)

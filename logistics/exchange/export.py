@@ -55,7 +55,7 @@ class Export:
 def prepare_legs(legs: Any) -> pl.DataFrame:
     """The engine's legs table (frame or CSV/Parquet path) with the columns the exporter reads,
     typed (a CSV holds text), and those it can do without filled with nulls."""
-    df = read_table(legs)
+    df = read_table(legs, decimal_comma=False)  # our own output: decimal points
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
         raise ExchangeError(f"not an engine result table: missing column(s) {', '.join(missing)}")
