@@ -33,7 +33,7 @@ import polars as pl
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from logistics import batch
-from logistics.io import InputError
+from logistics.io import InputError, format_for_people
 
 from .calc import Calculator
 from .documents import footprint_row, tad_row
@@ -270,7 +270,7 @@ class JobWorker:
                            progress=on_progress)
         progress["rows"] = report.rows_read
         problems, counts = self._export(job, workdir)
-        summary = report.as_dict()
+        summary = format_for_people(report.as_dict())
         with self.store.tx(write=True) as tx:
             new = 0
             for chunk, share in _read_spool(workdir / "documents.jsonl"):

@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from logistics import Shipment
+from logistics.io import round_figure
+
+# A computed figure, rounded for people in the JSON (logistics.io.DEFAULT_PRECISION significant digits).
+Figure = Annotated[float | None, PlainSerializer(round_figure, return_type=float | None, when_used="json")]
 
 ExchangeFormat = Literal["ileap", "pact-v2", "pact-v3"]
 
@@ -25,11 +29,11 @@ class LegEmissions(BaseModel):
     leg_id: str | None
     leg_seq: int | None
     mode: str | None
-    distance_km: float | None
+    distance_km: Figure
     distance_type: str | None = Field(description="actual | sfd | gcd")
     distance_source: str | None
-    daf: float | None = Field(description="distance adjustment factor applied")
-    tkm: float | None
+    daf: Figure = Field(description="distance adjustment factor applied")
+    tkm: Figure
     method: str | None = Field(description="activity | toc | fuel | hub")
     data_type: str | None = Field(description="primary | modelled | default")
     factor_id: str | None
@@ -39,23 +43,23 @@ class LegEmissions(BaseModel):
     fuel_factor_id: str | None
     adjustment_ids: str | None
     assumptions: str | None
-    co2e_ttw_kg: float | None
-    co2e_wtt_kg: float | None
-    co2e_wtw_kg: float | None
-    intensity_wtw_g_per_tkm: float | None
+    co2e_ttw_kg: Figure
+    co2e_wtt_kg: Figure
+    co2e_wtw_kg: Figure
+    intensity_wtw_g_per_tkm: Figure
     error: str | None = Field(description="why this leg could not be computed; null when it was")
 
 
 class ShipmentEmissions(BaseModel):
     shipment_id: str
     complete: bool = Field(description="false when a leg could not be computed: totals then cover the others only")
-    mass_kg: float | None
-    tkm: float | None
-    co2e_ttw_kg: float | None
-    co2e_wtt_kg: float | None
-    co2e_wtw_kg: float | None
-    intensity_wtw_g_per_tkm: float | None
-    primary_data_share: float | None = Field(description="share (0..1) of WTW from primary data")
+    mass_kg: Figure
+    tkm: Figure
+    co2e_ttw_kg: Figure
+    co2e_wtt_kg: Figure
+    co2e_wtw_kg: Figure
+    intensity_wtw_g_per_tkm: Figure
+    primary_data_share: Figure = Field(description="share (0..1) of WTW from primary data")
     legs: list[LegEmissions]
 
 

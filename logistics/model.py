@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 MODES = ("road", "rail", "sea", "inland_waterway", "air", "hub")
 TRANSPORT_MODES = MODES[:-1]
@@ -95,6 +95,16 @@ TEMPERATURE_SYNONYMS = {
 Name = Annotated[str | None, Field(max_length=200)]
 
 
+def _not_boolean(value):
+    """JSON ``true`` is not the number 1 (pydantic's lax mode would read it so)."""
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a number")
+    return value
+
+
+Number = Annotated[float, BeforeValidator(_not_boolean)]  # NaN and inf are refused by each field's bounds
+
+
 class Leg(BaseModel):
     """One transport chain element of a shipment: a transport leg or a hub."""
 
@@ -103,13 +113,13 @@ class Leg(BaseModel):
     leg_id: Name = None
     mode: Literal["road", "rail", "sea", "inland_waterway", "air", "hub"]
     # Lower bounds are explicit sizes, not "> 0": a subnormal float would pass gt=0.
-    mass_kg: float | None = Field(None, ge=0.001, le=1e9, description="actual freight mass, not chargeable weight")
-    teu: float | None = Field(None, ge=0.001, le=1e6)
+    mass_kg: Number | None = Field(None, ge=0.001, le=1e9, description="actual freight mass, not chargeable weight")
+    teu: Number | None = Field(None, ge=0.001, le=1e6)
     origin: str | None = Field(None, max_length=64, description="UN/LOCODE, IATA code or 'lat,lon'")
     destination: str | None = Field(None, max_length=64)
-    distance_km: float | None = Field(None, ge=0.001, le=50_000)
+    distance_km: Number | None = Field(None, ge=0.001, le=50_000)
     distance_type: Literal["actual", "sfd", "gcd"] | None = None
-    daf: float | None = Field(None, ge=0.01, le=10)
+    daf: Number | None = Field(None, ge=0.01, le=10)
     toc_id: Name = None
     hoc_id: Name = None
     vehicle: Name = None
@@ -120,7 +130,7 @@ class Leg(BaseModel):
     trade_lane: Name = None
     flight_length: Name = None
     hub_type: Name = None
-    fuel_amount: float | None = Field(None, ge=0, le=1e12)
+    fuel_amount: Number | None = Field(None, ge=0, le=1e12)
     fuel_unit: Name = None
     fuel_region: Name = None
 
@@ -137,8 +147,8 @@ class Shipment(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     shipment_id: str = Field(min_length=1, max_length=200)
-    mass_kg: float | None = Field(None, ge=0.001, le=1e9, description="default mass for legs that give none")
-    teu: float | None = Field(None, ge=0.001, le=1e6)
+    mass_kg: Number | None = Field(None, ge=0.001, le=1e9, description="default mass for legs that give none")
+    teu: Number | None = Field(None, ge=0.001, le=1e6)
     legs: list[Leg] = Field(min_length=1, max_length=100)
 
     def rows(self) -> list[dict]:

@@ -177,6 +177,45 @@ def test_a_pandas_object_column_with_a_mistyped_cell_gives_row_errors():
     assert result.legs[LINE_COLUMN].to_list() == [1, 2, 3]
 
 
+@pytest.fixture
+def service(tmp_path):
+    from test_api_support import app_client, bearer, register, settings_for
+
+    settings = settings_for(tmp_path)
+    ops = register(settings, "Carrier TMS", "operator", client_id="ops")
+    with app_client(settings) as http:
+        http.ops = bearer(http, *ops)
+        yield http
+
+
+def test_the_api_refuses_a_boolean_number_and_rounds_its_figures(service):
+    shipment = {"shipment_id": "S-1", "mass_kg": True, "legs": [{"mode": "road", "distance_km": 410, "vehicle": "artic_40t",
+                                                                   "energy_carrier": "diesel", "region": "EU"}]}
+    answer = service.post("/v1/emissions/shipments", json=shipment, headers=service.ops)
+    assert answer.status_code == 422 and "mass_kg" in answer.text
+    answer = service.post("/v1/emissions/shipments", json={**shipment, "mass_kg": 12000}, headers=service.ops)
+    assert answer.status_code == 200, answer.text
+    # 12 t × 410 km × 73 g = 359.16 kg TTW (in binary 359.15999999999997): six significant digits in the JSON
+    assert '"co2e_ttw_kg":359.16' in answer.text.replace(" ", "")
+    assert answer.json()["data"][0]["legs"][0]["co2e_ttw_kg"] == 359.16
+
+
+def test_uploads_reject_non_finite_numbers_as_rows(service, tmp_path):
+    from logistics_api.jobs import JobWorker
+    from test_api_support import upload
+
+    legs = write(tmp_path / "legs.csv", "shipment_id,mode,mass_kg,distance_km,fuel_amount,fuel_unit,energy_carrier,region\n"
+                 "F-1,road,10000,500,NaN,l,diesel,EU\nF-2,road,10000,500,100,l,diesel,EU\n")
+    job = upload(service, service.ops, legs).json()
+    state = service.app.state
+    while JobWorker(state.store, state.calculator, state.settings.data_dir, 30, 3).run_once():
+        pass
+    done = service.get(f"/v1/jobs/{job['id']}", headers=service.ops).json()
+    assert done["status"] == "done", done
+    assert done["counts"]["rows_read"] == 2 and done["counts"]["rejected"] == 1
+    assert done["report"]["co2e_wtw_t"] == 0.344  # 100 l × 3.44 kg/l
+
+
 # --------------------------------------------------------------------------------------------
 # Lines, fields and quotes
 
