@@ -246,10 +246,13 @@ def validate(document: Path = typer.Argument(..., help="A JSON document: PACT Pr
 
 
 def _write_derived(kind: str, derived, errors, out: Path, errors_out: Path | None) -> None:
+    """Write the derived table and the records not used; nothing derived is a failure (exit 2),
+    with no table written."""
     from .io import write_table
 
-    write_table(derived, out)
-    typer.echo(f"{derived.height} {kind} written to {out}")
+    if derived.height:
+        write_table(derived, out)
+        typer.echo(f"{derived.height} {kind} written to {out}")
     if errors.height:
         if errors_out:
             write_table(errors, errors_out)
@@ -257,6 +260,9 @@ def _write_derived(kind: str, derived, errors, out: Path, errors_out: Path | Non
         if not errors_out:
             for row in errors.head(20).iter_rows(named=True):
                 typer.echo(f"  record {row['row']}: {row['error']}", err=True)
+    if not derived.height:
+        _fail(f"no {kind} derived: " + (f"every record ({errors.height}) was rejected" if errors.height else "no records")
+              + f"; {out} not written")
 
 
 @tocs_app.command("derive", epilog="Example:\n\n    logistics-co2 tocs derive fuel_and_trips.csv --out our_tocs.csv --default mode=road\n\n"

@@ -237,3 +237,19 @@ def test_a_run_that_fails_midway_leaves_no_output_that_looks_complete(tmp_path, 
     assert calls[0] == 0 and len(calls) == 4
     assert list((tmp_path / "out").iterdir()) == []  # neither the outputs nor their partial files
 
+
+@pytest.mark.parametrize("kind, records", [
+    ("tocs", "toc_id,mode,region,tkm,fuel_amount,fuel_unit,energy_carrier\nt1,road,EU,1000,abc,l,diesel\n"
+             "t2,road,EU,,50,l,diesel\n"),
+    ("hocs", "hoc_id,hub_type,fuel_amount,fuel_unit,energy_carrier,region,outbound_t\nh1,transshipment,12000,kWh,"
+             "electricity,EU,lots\n"),
+])
+def test_derive_fails_when_every_record_is_rejected(tmp_path, kind, records):
+    r = run(kind, "derive", write(tmp_path / "records.csv", records), "--out", tmp_path / "derived.csv",
+            "--errors-out", tmp_path / "errors.csv")
+    label = {"tocs": "TOCs", "hocs": "HOCs"}[kind]
+    rejected = records.count("\n") - 1
+    assert r.exit_code == 2, r.output
+    assert f"error: no {label} derived: every record ({rejected}) was rejected; {tmp_path / 'derived.csv'} not written" in r.output
+    assert not (tmp_path / "derived.csv").exists()
+    assert pl.read_csv(tmp_path / "errors.csv").height == rejected  # the reasons are kept
