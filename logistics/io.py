@@ -29,6 +29,7 @@ import tempfile
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -176,25 +177,50 @@ def detect_encoding(sample: bytes, *, whole: bool = True, name: str = "input") -
 _SPACES = " \u00a0\u202f"  # space, no-break space, narrow no-break space: thousands separators in either convention
 _POINT_GROUPED = rf"^[+-]?[1-9][0-9]{{0,2}}(?:[,{_SPACES}][0-9]{{3}})+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$"
 _COMMA_GROUPED = rf"^[+-]?[1-9][0-9]{{0,2}}(?:[.{_SPACES}][0-9]{{3}})+(?:,[0-9]+)?(?:[eE][+-]?[0-9]+)?$"
+_COMMA_OR_GROUPS = r",|^[+-]?[1-9][0-9]{0,2}(?:\.[0-9]{3})+(?:[eE][+-]?[0-9]+)?$"
 
 
-def _with_point(text: pl.Expr) -> pl.Expr:
-    """Trimmed text read with a decimal point: ``1234.5``, ``1e-3``, or grouped ``1,234.5`` /
-    ``1 234.5``; polars' own reading, so ``nan`` and ``inf`` read too (``bad_number`` refuses them)."""
-    plain = text.cast(pl.Float64, strict=False)
-    grouped = pl.when(text.str.contains(_POINT_GROUPED)).then(
-        text.str.replace_all(f"[,{_SPACES}]", "").cast(pl.Float64, strict=False))
-    return pl.coalesce(plain, grouped)
+def _read_series(text: pl.Series, comma: bool) -> pl.Series:
+    """Trimmed text cells read with a decimal point (``1234.5``, ``1e-3``, grouped ``1,234.5`` or
+    ``1 234.5``) or a decimal comma (``1234,5``, ``1,5E-3``, grouped ``1.234,5``; a point is a
+    thousands separator only, so ``12.5`` is not a number): Float64, null where it reads none.
+    Polars' own reading first (``nan`` and ``inf`` read too: ``bad_number`` refuses them); the
+    grouped forms only for the few cells that one leaves."""
+    if comma:
+        plain = pl.select(pl.when(~text.str.contains(".", literal=True))
+                          .then(text.str.replace(",", ".", literal=True))).to_series().cast(pl.Float64, strict=False)
+    else:
+        plain = text.cast(pl.Float64, strict=False)
+    left = (plain.is_null() & text.is_not_null()).arg_true()
+    if len(left):
+        cells = text.gather(left)
+        pattern, separators = (_COMMA_GROUPED, f"[.{_SPACES}]") if comma else (_POINT_GROUPED, f"[,{_SPACES}]")
+        digits = cells.str.replace_all(separators, "")
+        digits = digits.str.replace(",", ".", literal=True) if comma else digits
+        grouped = pl.select(pl.when(cells.str.contains(pattern)).then(digits.cast(pl.Float64, strict=False))).to_series()
+        plain = plain.scatter(left, grouped)
+    return plain
 
 
-def _with_comma(text: pl.Expr) -> pl.Expr:
-    """Trimmed text read with a decimal comma: ``1234,5``, ``1,5E-3``, or grouped ``1.234,5`` /
-    ``1 234,5``. A point is a thousands separator only, so ``12.5`` is not a number here."""
-    plain = pl.when(~text.str.contains(".", literal=True)).then(
-        text.str.replace(",", ".", literal=True).cast(pl.Float64, strict=False))
-    grouped = pl.when(text.str.contains(_COMMA_GROUPED)).then(
-        text.str.replace_all(f"[.{_SPACES}]", "").str.replace(",", ".", literal=True).cast(pl.Float64, strict=False))
-    return pl.coalesce(plain, grouped)
+def _parse_series(cells: pl.Series, decimal_comma: bool | None) -> pl.Series:
+    text = cells.cast(pl.String).str.strip_chars()
+    if decimal_comma is not None:
+        return _read_series(text, decimal_comma)
+    point = _read_series(text, False)
+    # a decimal comma reads a cell otherwise only if the point reads none, or it has a comma, or its
+    # points could group thousands (12.000)
+    differ = (point.is_null() & text.is_not_null()) | text.str.contains(_COMMA_OR_GROUPS).fill_null(False)
+    cells = differ.arg_true()
+    if len(cells):
+        p, c = point.gather(cells), _read_series(text.gather(cells), True)
+        point = point.scatter(cells, pl.select(pl.when(p.is_null() | (p == c)).then(c).when(c.is_null()).then(p)).to_series())
+    return point
+
+
+def _numbers(text: pl.Expr, function, dtype: pl.DataType = pl.Float64) -> pl.Expr:
+    """``function`` (Series of cells -> Series of ``dtype``) as an expression, so that each step of
+    a reading runs once, and on the few cells it concerns."""
+    return text.map_batches(function, return_dtype=dtype, is_elementwise=True)
 
 
 def parse_number(text: pl.Expr, *, decimal_comma: bool | None) -> pl.Expr:
@@ -205,18 +231,18 @@ def parse_number(text: pl.Expr, *, decimal_comma: bool | None) -> pl.Expr:
     None: not known: each cell is read by whichever convention reads it, and is null when both read
     it, differently (``12.000``: 12 or 12000; ``ambiguous_number`` tells these apart).
     Surrounding whitespace is ignored. ``nan``/``inf`` read as such: ``bad_number`` refuses them."""
-    text = text.str.strip_chars()
-    if decimal_comma is None:
-        point, comma = _with_point(text), _with_comma(text)
-        return pl.when(point.is_null() | (point == comma)).then(comma).when(comma.is_null()).then(point)
-    return _with_comma(text) if decimal_comma else _with_point(text)
+    return _numbers(text, lambda cells: _parse_series(cells, decimal_comma))
+
+
+def _ambiguous_series(cells: pl.Series) -> pl.Series:
+    text = cells.cast(pl.String).str.strip_chars()
+    point, comma = _read_series(text, False), _read_series(text, True)
+    return point.is_not_null() & comma.is_not_null() & (point != comma)
 
 
 def ambiguous_number(text: pl.Expr) -> pl.Expr:
     """True where a text cell is a number with either decimal mark, and not the same one."""
-    text = text.str.strip_chars()
-    point, comma = _with_point(text), _with_comma(text)
-    return point.is_not_null() & comma.is_not_null() & (point != comma)
+    return _numbers(text, _ambiguous_series, pl.Boolean)
 
 
 def bad_number(value: pl.Expr, dtype: pl.DataType | None = None) -> pl.Expr:
@@ -230,7 +256,8 @@ def bad_number(value: pl.Expr, dtype: pl.DataType | None = None) -> pl.Expr:
 
 def _number_message(name: str, cell: pl.Expr, value: pl.Expr, decimal_comma: bool | None, whole: bool) -> pl.Expr:
     """Why a non-empty text cell gave no number (built for the failing rows only)."""
-    other = {True: (_with_point, "a decimal comma"), False: (_with_comma, "a decimal point"), None: (None, "")}[decimal_comma]
+    in_use = {True: "a decimal comma", False: "a decimal point", None: ""}[decimal_comma]
+    otherwise = parse_number(cell, decimal_comma=not decimal_comma) if decimal_comma is not None else pl.lit(None, pl.Float64)
     return (
         pl.when(value.is_nan() | value.is_infinite()).then(pl.format(f"{name}: '{{}}' is not a finite number", cell))
         .when(value.is_not_null() & (value.abs() > MAX_NUMBER)).then(pl.format(f"{name}: '{{}}' is out of range (over {MAX_NUMBER:.0e})", cell))
@@ -238,10 +265,19 @@ def _number_message(name: str, cell: pl.Expr, value: pl.Expr, decimal_comma: boo
         .when(pl.lit(decimal_comma is None) & ambiguous_number(cell)).then(pl.format(
             f"{name}: '{{}}' is ambiguous (a decimal point and a decimal comma read it differently); "
             "give the file's decimal mark", cell))
-        .when(pl.lit(other[0] is not None) & (other[0] or _with_point)(cell).is_not_null())
-        .then(pl.format(f"{name}: '{{}}' is not a number with {other[1]}, the decimal mark in use", cell))
+        .when(otherwise.is_not_null())
+        .then(pl.format(f"{name}: '{{}}' is not a number with {in_use}, the decimal mark in use", cell))
         .otherwise(pl.format(f"{name}: '{{}}' is not a number", cell))
     )
+
+
+def _accepted_number(cells: pl.Series, decimal_comma: bool | None, whole: bool) -> pl.Series:
+    """The numbers of text cells, null where ``bad_number`` refuses them (or, ``whole``, where
+    they have a fraction)."""
+    value = _parse_series(cells, decimal_comma).alias("v")
+    v = pl.col("v")
+    refused = bad_number(v) | ((v != v.floor()) if whole else pl.lit(False))
+    return value.to_frame().select(pl.when(refused).then(None).otherwise(v)).to_series()
 
 
 RAW_PREFIX = "_raw_"  # cells kept beside the values read from them, for the checks
@@ -271,11 +307,8 @@ def typed_columns(raw: pl.DataFrame, schema: dict[str, pl.DataType], *, decimal_
             cell = pl.col(RAW_PREFIX + name)
             whole = dtype.is_integer()
             if given in (pl.String, pl.Null):
-                text = c.cast(pl.String)
-                value = parse_number(text, decimal_comma=decimal_comma)
-                refused = bad_number(value) | ((value != value.floor()) if whole else pl.lit(False))
                 cols.append(c.cast(pl.String).alias(RAW_PREFIX + name))
-                cols.append(pl.when(refused).then(None).otherwise(value).cast(dtype).alias(name))
+                cols.append(_numbers(c, partial(_accepted_number, decimal_comma=decimal_comma, whole=whole)).cast(dtype).alias(name))
                 text = cell.str.strip_chars()
                 checks.append((pl.col(name).is_null() & cell.is_not_null() & (text != ""),
                                _number_message(name, text, parse_number(cell, decimal_comma=decimal_comma), decimal_comma, whole)))
@@ -703,7 +736,7 @@ def _decimal_mark(sample: pl.DataFrame, columns: list[str], name: str) -> bool |
     sample = sample.filter(pl.col(_ERR).is_null())
     for i, column in enumerate(columns):
         text = pl.col(_cell(i)).str.strip_chars()
-        point, comma = _with_point(text), _with_comma(text)
+        point, comma = parse_number(text, decimal_comma=False), parse_number(text, decimal_comma=True)
         cells = sample.select(text.alias("cell"), pl.col(_LINE), point.alias("p"), comma.alias("c")).filter(
             pl.col("cell").is_not_null() & (pl.col("cell") != ""))
         if not cells.height or cells.filter(pl.col("p").is_null() & pl.col("c").is_null()).height:
