@@ -97,6 +97,8 @@ def test_german_excel_file_is_read_with_decimal_commas(tmp_path):
     assert out["co2e_wtw_kg"].to_list() == pytest.approx([570.0, 80.75475, 1.172775])
     assert out["customer"].to_list() == ["Müller GmbH", "Köln Süd", "Straße"]
     assert summary["encoding"] == "cp1252" and summary["rejected"] == 0 and err.height == 0
+    library = logistics.calculate(legs).legs  # the library reads a path the same way
+    assert library["mass_kg"].to_list() == [12_000.0, 8_500.5, 1_234.5] and library[LINE_COLUMN].to_list() == [2, 3, 4]
 
 
 def test_a_file_whose_decimal_mark_nothing_tells_is_refused_or_read_as_told(tmp_path):
