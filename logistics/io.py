@@ -538,8 +538,9 @@ class LegsFile:
     def total_rows(self) -> int | None:
         """The number of rows, for progress: Parquet's count, or the file's lines counted on a
         thread of their own (None until counted; blank lines and quoted line breaks included)."""
-        if self.kind == "parquet":
-            return pl.scan_parquet(self.path).select(pl.len()).collect().item()
+        if self.kind == "parquet" and self._counter is None:
+            self._counter = Future()
+            self._counter.set_result(pl.scan_parquet(self.path).select(pl.len()).collect().item())
         if self._counter is None:
             pool = ThreadPoolExecutor(1)
             self._counter = pool.submit(_count_lines, self.path, self.line_ending or "\n")

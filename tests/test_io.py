@@ -169,6 +169,17 @@ def test_non_finite_and_boolean_numbers_are_row_errors_in_the_library():
     assert logistics.calculate(flags).legs["error"][0].startswith("mass_kg: true is a Boolean, not a number")
 
 
+def test_non_finite_and_boolean_numbers_are_row_errors_in_parquet_files(tmp_path):
+    pl.DataFrame({"shipment_id": ["a", "b"], "mode": ["road"] * 2, "mass_kg": [10_000.0] * 2, "distance_km": [500.0] * 2,
+                  "fuel_amount": [float("nan"), 100.0], "fuel_unit": ["l"] * 2, "energy_carrier": ["diesel"] * 2,
+                  "region": ["EU"] * 2, "teu": [True, None]}).write_parquet(tmp_path / "legs.parquet")
+    r, out, err, summary = calculate(tmp_path, tmp_path / "legs.parquet")
+    assert r.exit_code == 0, r.output
+    assert err["input_line"].to_list() == ["1"]  # Parquet: the row number
+    assert err["error"][0].startswith("teu: true is a Boolean, not a number; fuel_amount: NaN is not a finite number")
+    assert summary["co2e_wtw_t"] == 0.344 and summary["rejected"] == 1  # b: 100 l × 3.44 kg/l
+
+
 def test_a_pandas_object_column_with_a_mistyped_cell_gives_row_errors():
     legs = pd.DataFrame({"shipment_id": ["a", "b", "c"], "mode": ["road"] * 3,
                          "mass_kg": pd.Series([10_000, "x", True], dtype=object), "distance_km": [500, 500, 500],
