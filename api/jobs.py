@@ -42,7 +42,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 from logistics import batch, exchange
 from logistics.calculator import calculator_for
-from logistics.io import InputError
+from logistics.io import InputError, format_for_people
 
 from . import own_tables
 from .calc import Calculator
@@ -363,7 +363,7 @@ class JobWorker:
                            progress=on_progress)
         progress["rows"] = report.rows_read
         problems, counts = self._export(job, workdir, tocs, hocs)
-        summary = report.as_dict()
+        summary = format_for_people(report.as_dict())
         with self.store.tx(write=True) as tx:
             new = 0
             for chunk, share in _read_spool(workdir / "documents.jsonl"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -12,7 +13,7 @@ import polars as pl
 import typer
 
 from . import factors as F
-from .io import InputError
+from .io import DEFAULT_PRECISION, InputError, format_for_people, round_figure
 
 SAMPLES = Path(__file__).resolve().parent / "data" / "samples"
 
@@ -110,19 +111,26 @@ def calculate(
     daf: Optional[list[str]] = typer.Option(None, help="Distance adjustment factor per mode for non-actual distances, e.g. road=1.1."),
     jp_pack: str = typer.Option("jp-guideline", help="Edition of the Japanese methods for legs whose method is jp_*: "
                                 "jp-guideline or jp-moe-2007."),
-    encoding: Optional[str] = typer.Option(None, help="Input encoding (default: detect UTF-8 or Shift_JIS/cp932)."),
-    separator: Optional[str] = typer.Option(None, help="CSV separator (default: detect , or ;)."),
+    encoding: Optional[str] = typer.Option(None, help="Input encoding: utf8, cp932 (Shift_JIS), cp1252 (Windows Latin-1), ... "
+                                           "(default: detect UTF-8, Shift_JIS or Windows-1252, or ask)."),
+    separator: Optional[str] = typer.Option(None, help="CSV separator (default: detect , ; tab or |)."),
+    decimal_comma: Optional[bool] = typer.Option(
+        None, "--decimal-comma/--decimal-point",
+        help="Decimal mark of the numbers: 8500,5 and 12.000 (= 12000) as German Excel writes them, or 8500.5 and "
+             "12,000 (default: detect; a file where nothing tells and numbers such as 12.000 read both ways is refused)."),
     batch_rows: int = typer.Option(250_000, min=1_000, help="Legs per batch; memory grows with it, not with the file."),
     progress: bool = typer.Option(True, help="Show progress (a bar on a terminal, plain lines otherwise)."),
     summary_json: Optional[Path] = typer.Option(None, help="Also write the run summary as JSON."),
+    precision: int = typer.Option(DEFAULT_PRECISION, min=1, max=17,
+                                  help="Significant digits of the figures in CSV outputs and the summary (Parquet keeps full precision)."),
 ):
     """Calculate per-leg and per-shipment emissions (TTW, WTT, WTW) of a legs file of any size.
 
     Rejected rows never stop the run: they are counted, listed with their reason and (with
-    --errors-out) written with their line number. The exit code is non-zero only for fatal errors
-    (unreadable file, missing columns, bad pack).
+    --errors-out) written with their line number. The exit code is 2 for fatal errors (unreadable
+    file, missing columns, bad pack, a failed run), which leave no output behind.
     """
-    from .batch import run
+    from .batch import RunFailed, run
     from .io import factors_path as default_factors_path
     from .factors import PackError
 
@@ -133,30 +141,42 @@ def calculate(
         with _Progress(progress) as bar:
             report = run(legs, out, shipments_out=shipments_out, errors_out=errors_out, factors_out=factors_out, pack=pack,
                          tocs=tocs, hocs=hocs, defaults=_pairs(default, "--default"), daf=_pairs(daf, "--daf", float),
-                         jp_pack=jp_pack, provenance=provenance, encoding=encoding, separator=separator, batch_rows=batch_rows, progress=bar)
-    except (InputError, PackError) as exc:
+                         jp_pack=jp_pack, provenance=provenance, encoding=encoding, separator=separator,
+                         decimal_comma=decimal_comma, batch_rows=batch_rows, progress=bar, precision=precision)
+    except (InputError, PackError, RunFailed) as exc:
         _fail(str(exc))
-    summary = report.as_dict()
-    _print_summary(summary, out, shipments_out, errors_out, factors_out)
+    summary = format_for_people(report.as_dict(), precision=precision)
+    _print_summary(summary, out, shipments_out, errors_out, factors_out, precision)
     if summary_json:
         summary_json.write_text(json.dumps(summary, indent=2))
 
 
-def _t(value: float | None, unit: str = "t") -> str:
-    """A total for people: empty totals say so instead of showing 0."""
-    return "none" if value is None else f"{value:,.3f} {unit}"
+def _figure(x: float | None, precision: int, unit: str = "") -> str:
+    """A figure for people: ``precision`` significant digits, thousands grouped, no exponent and
+    no trailing zeros (7,854,020 t; 0.95 t); an empty total says so instead of showing 0."""
+    if x is None:
+        return "none"
+    x = round_figure(float(x), precision)
+    unit = f" {unit}" if unit else ""
+    if not x:
+        return f"0{unit}"
+    decimals = max(precision - 1 - math.floor(math.log10(abs(x))), 0)
+    text = f"{x:,.{decimals}f}".rstrip("0").rstrip(".") if decimals else f"{x:,.0f}"
+    return text + unit
 
 
-def _print_summary(s: dict, out: Path, shipments_out: Path | None, errors_out: Path | None, factors_out: Path | None) -> None:
+def _print_summary(s: dict, out: Path, shipments_out: Path | None, errors_out: Path | None, factors_out: Path | None,
+                   precision: int = DEFAULT_PRECISION) -> None:
     share = "n/a" if s["primary_data_share"] is None else f"{s['primary_data_share']:.1%}"
+    fig = lambda x, unit: _figure(x, precision, unit)  # noqa: E731
     lines = [
         f"rows read      {s['rows_read']:,}",
         f"computed       {s['computed']:,}",
         f"rejected       {s['rejected']:,}" + (
             "  (" + ", ".join(f"{k}: {v:,}" for k, v in s["rejected_by_reason"].items()) + ")" if s["rejected"] else ""),
-        f"total WTW      {_t(s['co2e_wtw_t'], 't CO2e')}   (TTW {_t(s['co2e_ttw_t'])}, WTT {_t(s['co2e_wtt_t'])}"
-        + (f", no split {_t(s['co2e_wtw_unsplit_t'])}" if s["co2e_wtw_unsplit_t"] else "") + ")",
-        f"transport      {s['tkm'] or 0:,.1f} tkm",
+        f"total WTW      {fig(s['co2e_wtw_t'], 't CO2e')}   (TTW {fig(s['co2e_ttw_t'], 't')}, WTT {fig(s['co2e_wtt_t'], 't')}"
+        + (f", no split {fig(s['co2e_wtw_unsplit_t'], 't')}" if s["co2e_wtw_unsplit_t"] else "") + ")",
+        f"transport      {fig(s['tkm'], 'tkm')}",
         f"primary data   {share} of WTW",
         f"results        {out}" + (f"\nshipments      {shipments_out} ({s['shipments']:,})" if shipments_out else "")
         + (f"\nerrors         {errors_out}" if errors_out else "") + (f"\nfactors        {factors_out}" if factors_out else ""),
@@ -244,10 +264,13 @@ def validate(document: Path = typer.Argument(..., help="A JSON document: PACT Pr
 
 
 def _write_derived(kind: str, derived, errors, out: Path, errors_out: Path | None) -> None:
+    """Write the derived table and the records not used; nothing derived is a failure (exit 2),
+    with no table written."""
     from .io import write_table
 
-    write_table(derived, out)
-    typer.echo(f"{derived.height} {kind} written to {out}")
+    if derived.height:
+        write_table(derived, out)
+        typer.echo(f"{derived.height} {kind} written to {out}")
     if errors.height:
         if errors_out:
             write_table(errors, errors_out)
@@ -255,6 +278,9 @@ def _write_derived(kind: str, derived, errors, out: Path, errors_out: Path | Non
         if not errors_out:
             for row in errors.head(20).iter_rows(named=True):
                 typer.echo(f"  record {row['row']}: {row['error']}", err=True)
+    if not derived.height:
+        _fail(f"no {kind} derived: " + (f"every record ({errors.height}) was rejected" if errors.height else "no records")
+              + f"; {out} not written")
 
 
 @tocs_app.command("derive", epilog="Example:\n\n    logistics-co2 tocs derive fuel_and_trips.csv --out our_tocs.csv --default mode=road\n\n"

@@ -75,7 +75,7 @@ def with_factors(legs: pl.DataFrame, factors: Any = None, *, beside: str | os.Pa
         if factors is None:
             raise ExchangeError("the results name factor_id only: give the factors table written beside them "
                                 "(--factors, or calculate with --provenance full)")
-        table = read_table(factors)
+        table = read_table(factors, decimal_comma=False)
         extra = [c for c in table.columns if c != "factor_id" and c not in legs.columns]
         legs = legs.join(table.select("factor_id", *extra).with_columns(pl.col(extra).cast(pl.String)),
                          on="factor_id", how="left", maintain_order="left")
@@ -90,7 +90,7 @@ def prepare_legs(legs: Any, factors: Any = None) -> pl.DataFrame:
     """The engine's legs table (frame or CSV/Parquet path) with the columns the exporter reads,
     typed (a CSV holds text), and those it can do without filled with nulls."""
     beside = legs if isinstance(legs, (str, os.PathLike)) else None
-    df = with_factors(read_table(legs), factors, beside=beside)
+    df = with_factors(read_table(legs, decimal_comma=False), factors, beside=beside)  # our own output: decimal points
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
         raise ExchangeError(f"not an engine result table: missing column(s) {', '.join(missing)}")

@@ -33,7 +33,7 @@ import numpy as np
 import polars as pl
 
 from .. import factors as F
-from ..io import InputError, bad_number, parse_number
+from ..io import LINE_ERROR, InputError, bad_number, number_message, parse_number
 from ..rules import distance
 from ..schema import (
     ADDON_COLUMNS,
@@ -63,7 +63,6 @@ from .plugins import MethodPlugin
 from .store import ResolvedStore
 
 ROW = "__row"  # position of the row in the frame given
-LINE_ERROR = "line_error"  # set by logistics.io on a line that could not be split into the header's fields
 JP_INPUT_ERROR = "jp_input_error"  # set by logistics.japan.read_japanese_csv on cells it could not read
 BANDS = len(FLIGHT_BANDS)  # factor rows per key: one per flight band (see factors.FLIGHT_BANDS)
 SMALL_ROWS = 64  # requests up to this many legs take the NumPy path
@@ -86,7 +85,6 @@ class Settings:
     daf: Mapping[str, float] = field(default_factory=dict)
     resolver: Callable[..., pl.DataFrame] | None = None
     plugins: tuple[MethodPlugin, ...] = ()
-    decimal_comma: bool = False
 
     @property
     def pack(self) -> F.Pack:
@@ -137,18 +135,20 @@ class Engine:
         self.places = ResolvedStore()
         self._plans: dict[tuple, Plan] = {}
 
-    def plan(self, schema: Mapping[str, pl.DataType], full: bool) -> Plan:
-        """The query of inputs with this schema (built once, then reused)."""
-        key = (tuple(schema.items()), full)
+    def plan(self, schema: Mapping[str, pl.DataType], full: bool, decimal_comma: bool | None = False) -> Plan:
+        """The query of inputs with this schema and decimal mark (built once, then reused)."""
+        key = (tuple(schema.items()), full, decimal_comma)
         plan = self._plans.get(key)
         if plan is None:
             if len(self._plans) >= 64:
                 self._plans.clear()
-            plan = self._plans[key] = Plan(self, dict(schema), full)
+            plan = self._plans[key] = Plan(self, dict(schema), full, decimal_comma)
         return plan
 
-    def compute(self, frame: pl.DataFrame, *, full: bool = False) -> Computed:
-        plan = self.plan(frame.schema, full)
+    def compute(self, frame: pl.DataFrame, *, full: bool = False, decimal_comma: bool | None = False) -> Computed:
+        """The results of ``frame`` (legs as ``logistics.io`` reads them); ``decimal_comma``: how its
+        text numbers are written (``io.parse_number``: False a point, True a comma, None either)."""
+        plan = self.plan(frame.schema, full, decimal_comma)
         small = plan.small(frame) if frame.height <= SMALL_ROWS else None
         if small is not None:
             return small
@@ -282,7 +282,7 @@ class Engine:
 class Plan:
     """The query of inputs of one schema, built once: its expressions, its checks, its outputs."""
 
-    def __init__(self, engine: Engine, schema: dict[str, pl.DataType], full: bool):
+    def __init__(self, engine: Engine, schema: dict[str, pl.DataType], full: bool, decimal_comma: bool | None = False):
         s = engine.settings
         columns = list(schema)
         missing = [c for c in REQUIRED_COLUMNS if c not in columns and c not in s.defaults]
@@ -296,6 +296,7 @@ class Plan:
         if reserved:
             raise InputError(f"column {reserved[0]!r}: names starting with {INTERNAL_PREFIX!r} are reserved; rename it")
         self.engine, self.columns, self.schema, self.full = engine, columns, schema, full
+        self.decimal_comma = decimal_comma
         numbers = [c for c in NUMBER_COLUMNS if c in columns or c in s.defaults]
         self.params = L.Params(
             columns=frozenset([*columns, *numbers]), t_per_teu=engine.t_per_teu, short_haul_max_km=engine.short_haul_max_km,
@@ -315,7 +316,9 @@ class Plan:
             extra.append(L.CheckSpec("line", "fields", lambda b: b.present(b.col(LINE_ERROR)), lambda: pl.col(LINE_ERROR)))
         if JP_INPUT_ERROR in columns:
             extra.append(L.CheckSpec("jp_input", "unreadable", lambda b: b.present(b.col(JP_INPUT_ERROR)), lambda: pl.col(JP_INPUT_ERROR)))
-        self.read_specs = L.read_checks(self.params, extra)
+        self.read_specs = L.read_checks(
+            self.params, extra, lambda c: number_message(c, pl.col(c), schema[c], decimal_comma if schema[c] == pl.String else False,
+                                                         whole=LEG_COLUMNS[c] == pl.Int64))
         self.distance_specs = L.distance_checks()
         b = PolarsBackend
         self.read_checks = [C.Check(c.column, c.code, c.condition(b), c.message()) for c in self.read_specs]
@@ -333,7 +336,7 @@ class Plan:
         self._small_output = (*IDENTITY_COLUMNS[1:], *(c for c in columns if is_pass_through(c) and c not in IDENTITY_COLUMNS),
                               *(c for c in RESULT_COLUMNS if c not in ERROR_COLUMNS), *self.addon_columns, *ERROR_COLUMNS)
         # the NumPy path takes inputs whose numbers are typed and whose cells need no file reading
-        self.small_ready = (not full and not self.plugins and LINE_ERROR not in columns and JP_INPUT_ERROR not in columns
+        self.small_ready = (not full and not self.plugins and JP_INPUT_ERROR not in columns
                             and all(schema[c].is_numeric() for c in NUMBER_COLUMNS if c in columns)
                             and all(schema[c] == pl.String for c in (*VOCABULARY_COLUMNS, "shipment_id", "leg_id", "origin", "destination")
                                     if c in columns))
@@ -352,7 +355,7 @@ class Plan:
         if dtype is None:
             return pl.lit(None if default is None else float(default), pl.Float64)
         if dtype == pl.String or not (dtype.is_numeric() or dtype == pl.Boolean):
-            value = parse_number(pl.col(_trimmed(name)), decimal_comma=self.engine.settings.decimal_comma, trimmed=True)
+            value = parse_number(pl.col(_trimmed(name)), decimal_comma=self.decimal_comma if dtype == pl.String else False)
         elif dtype == pl.Boolean:  # true is no mass: refused by the number check
             value = pl.lit(None, pl.Float64)
         else:
@@ -431,10 +434,10 @@ class Plan:
         """The results of a few legs computed on NumPy arrays from the same stores and the same
         per-leg computation (``pipeline.legs``); None when a leg needs the query (a failed check,
         a bad number, a key with an error or a plug-in's method), which then computes them all."""
-        if not self.small_ready:
+        if not self.small_ready or (LINE_ERROR in self.columns and frame.get_column(LINE_ERROR).null_count() < frame.height):
             return None
         engine, h = self.engine, frame.height
-        cols: dict[str, Any] = {}
+        cols: dict[str, Any] = {LINE_ERROR: np.full(h, None, object)}  # no broken line (checked above)
         for c in self.numbers:
             if c not in self.columns:
                 cols[number(c)] = np.full(h, float(engine.settings.defaults[c]))

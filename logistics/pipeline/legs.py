@@ -118,14 +118,15 @@ class CheckSpec:
         return f"{self.column}.{self.code}"
 
 
-def read_checks(params: Params, extra: Sequence[CheckSpec] = ()) -> list[CheckSpec]:
+def read_checks(params: Params, extra: Sequence[CheckSpec] = (), number_message: Callable[[str], pl.Expr] | None = None,
+                ) -> list[CheckSpec]:
     """The rules on a leg's numbers and identifiers, in the order they are reported (``extra``:
     the input's own problems, reported first)."""
     columns = params.columns
     n = lambda b, c: num(b, params, c)  # noqa: E731
     shown = lambda c: pl.col(number(c))  # noqa: E731
     checks = list(extra)
-    checks += [_number_check(c) for c, t in LEG_COLUMNS.items() if t in (pl.Float64, pl.Int64) and c in columns]
+    checks += [_number_check(c, number_message) for c, t in LEG_COLUMNS.items() if t in (pl.Float64, pl.Int64) and c in columns]
 
     def has(c: str) -> bool:
         return c in columns
@@ -191,11 +192,12 @@ def _given(b, name: str, columns: frozenset[str]):
     return b.col(given(name)) if name in columns else b.false()
 
 
-def _number_check(name: str) -> CheckSpec:
+def _number_check(name: str, message: Callable[[str], pl.Expr] | None) -> CheckSpec:
     """A number cell that was given but gives no usable number (text, NaN, infinite, absurd, a
-    boolean)."""
+    boolean); ``message(name)``: why, as ``logistics.io.number_message`` says it."""
     return CheckSpec(name, "not_a_number", lambda b: b.col(given(name)) & b.missing(b.col(number(name))),
-                     lambda: pl.format(f"{name}: '{{}}' is not a number", pl.col(f"{INTERNAL_PREFIX}s_{name}")))
+                     (lambda: message(name)) if message else
+                     (lambda: pl.format(f"{name}: '{{}}' is not a number", pl.col(f"{INTERNAL_PREFIX}s_{name}"))))
 
 
 def distance_checks() -> list[CheckSpec]:
