@@ -59,8 +59,10 @@ NUMBER_COLUMNS: Final = tuple(c for c, t in LEG_COLUMNS.items() if t in (pl.Floa
 PLACE_COLUMNS: Final = ("origin", "destination", "origin_lat", "origin_lon", "destination_lat", "destination_lon")
 
 # Input columns that describe the business, not the physics, and travel from the legs into the
-# results and the shipments table (first value per shipment), so reports can group on them.
-PASS_THROUGH_COLUMNS: Final = ("customer", "order_id", "date")
+# results and the shipments table (first value per shipment), so reports can group on them and
+# exports state them (dates, consignment and voyage ids, who a shipment's footprint is shared with).
+PASS_THROUGH_COLUMNS: Final = ("customer", "order_id", "date", "departure_at", "arrival_at", "consignment_id", "flight_no",
+                               "voyage_no", "incoterms", "share_with")
 PASS_THROUGH_PREFIX: Final = "tag_"
 
 

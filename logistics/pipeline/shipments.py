@@ -41,6 +41,14 @@ def summed(columns: Sequence[str]) -> dict[str, pl.Expr]:
 SUMMED = tuple(summed(()))  # their names
 
 
+def _sum(values: pl.Expr) -> pl.Expr:
+    """The sum of a group's values, always in their order and by one kernel. Polars' own grouped sum
+    adds a group's floats in another order when the key column is flagged sorted, so the same legs
+    would give totals differing in the last bit by how they came; nulls (legs not counted) are
+    zero here, the count says whether any leg gave a figure."""
+    return values.implode().list.sum()
+
+
 def _counted(name: str) -> str:
     return f"{name}__n"
 
@@ -63,7 +71,7 @@ def partials(legs: pl.DataFrame | pl.LazyFrame, extra_sums: Sequence[str] = ()) 
         pl.len().cast(pl.UInt32).alias("legs"),
         (~pl.col("__ok")).sum().cast(pl.UInt32).alias("error_legs"),
         pl.col("__transport_mass_kg").max().alias("mass_kg"),
-        *(pl.col(f"__{name}").sum().alias(name) for name in sums),
+        *(_sum(pl.col(f"__{name}").fill_null(0.0)).alias(name) for name in sums),
         *(pl.col(f"__{name}").count().cast(pl.UInt32).alias(_counted(name)) for name in sums),
     )
 
@@ -79,7 +87,7 @@ def finish(partial: pl.DataFrame | pl.LazyFrame, extra_sums: Sequence[str] = ())
     return (
         partial.lazy().group_by("shipment_id", maintain_order=True)
         .agg(*(pl.col(c).drop_nulls().first() for c in passed), pl.col("legs", "error_legs").sum(),
-             pl.col("mass_kg").max(), *(pl.col(c, _counted(c)).sum() for c in summed))
+             pl.col("mass_kg").max(), *(_sum(pl.col(c)) for c in summed), *(pl.col(_counted(c)).sum() for c in summed))
         .with_columns(total(c).alias(c) for c in summed)
         .with_columns(
             intensity_wtw_g_per_tkm=pl.when(pl.col("tkm") > 0).then(intensity_g_per_tkm(pl.col("co2e_wtw_kg"), pl.col("tkm"))),
