@@ -123,6 +123,9 @@ def calculate(
     summary_json: Optional[Path] = typer.Option(None, help="Also write the run summary as JSON."),
     precision: int = typer.Option(DEFAULT_PRECISION, min=1, max=17,
                                   help="Significant digits of the figures in CSV outputs and the summary (Parquet keeps full precision)."),
+    columns: Optional[Path] = typer.Option(None, help="Your file's own column names and units (TOML), e.g. "
+                                           "\"Weight (t)\" = { to = \"mass_kg\", unit = \"t\" }; "
+                                           "`logistics-co2 map-columns LEGS` writes a first one."),
 ):
     """Calculate per-leg and per-shipment emissions (TTW, WTT, WTW) of a legs file of any size.
 
@@ -142,7 +145,8 @@ def calculate(
             report = run(legs, out, shipments_out=shipments_out, errors_out=errors_out, factors_out=factors_out, pack=pack,
                          tocs=tocs, hocs=hocs, defaults=_pairs(default, "--default"), daf=_pairs(daf, "--daf", float),
                          jp_pack=jp_pack, provenance=provenance, encoding=encoding, separator=separator,
-                         decimal_comma=decimal_comma, batch_rows=batch_rows, progress=bar, precision=precision)
+                         decimal_comma=decimal_comma, batch_rows=batch_rows, progress=bar, precision=precision,
+                         columns=columns)
     except (InputError, PackError, RunFailed) as exc:
         _fail(str(exc))
     summary = format_for_people(report.as_dict(), precision=precision)
@@ -183,6 +187,31 @@ def _print_summary(s: dict, out: Path, shipments_out: Path | None, errors_out: P
         f"time           {s['seconds']:.1f} s",
     ]
     typer.echo("\n".join(lines))
+
+
+@app.command("map-columns", epilog="Example:\n\n    logistics-co2 map-columns tms_export.csv --out columns.toml\n\n"
+             "    logistics-co2 calculate tms_export.csv --columns columns.toml --out results.csv")
+def map_columns(
+    legs: Path = typer.Argument(..., help="A legs file with your own headers (.csv or .parquet)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the mapping here (TOML) instead of printing it."),
+    encoding: Optional[str] = typer.Option(None, help="Input encoding (default: detected)."),
+):
+    """A first column mapping for a file's header: our own names, common TMS names, and units read
+    from the headers (e.g. `Weight (t)`). Check it, then give it to `calculate --columns`."""
+    from .mapping import read_header, suggest, targets
+
+    try:
+        header = read_header(legs, encoding=encoding)
+    except InputError as exc:
+        _fail(str(exc))
+    mapping = suggest(header)
+    unmapped = [h for h in header if h not in mapping.columns and h not in targets()]
+    text = mapping.to_toml() + "".join(f"# {h!r} is not mapped\n" for h in unmapped)
+    if out:
+        out.write_text(text, encoding="utf8")
+        typer.echo(f"{len(mapping.columns)} of {len(header)} column(s) mapped -> {out}")
+    else:
+        typer.echo(text, nl=False)
 
 
 @packs_app.command("list")
