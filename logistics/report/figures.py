@@ -27,9 +27,9 @@ import polars as pl
 from .. import __version__
 from .. import factors as F
 from ..io import InputError, factors_path
-from ..pipeline.shipments import OK, SUMMED, shipments
+from ..pipeline.shipments import OK, shipments, summed
 from ..rules.emissions import intensity_g_per_tkm, share
-from ..schema import FACTOR_COLUMNS, LINE_COLUMN, RESULT_COLUMNS, SHIPMENT_COLUMNS, is_pass_through
+from ..schema import ADDON_COLUMNS, FACTOR_COLUMNS, LINE_COLUMN, RESULT_COLUMNS, SHIPMENT_COLUMNS, is_pass_through
 from ..vocabulary import DATA_TYPES, MODES
 
 # The groupings a report knows besides the pass-through columns themselves.
@@ -108,7 +108,7 @@ def _read(source, schema: dict[str, pl.DataType]) -> pl.DataFrame:
 
 RESULT_TYPES: dict[str, pl.DataType] = {
     LINE_COLUMN: pl.Int64, "shipment_id": pl.String, "leg_id": pl.String, "leg_seq": pl.Int64, "mode": pl.String,
-    **RESULT_COLUMNS, "jp_co2_ttw_kg": pl.Float64, "jp_fuel_l": pl.Float64, "jp_energy_gj": pl.Float64,
+    **RESULT_COLUMNS, **ADDON_COLUMNS, "jp_co2_ttw_kg": pl.Float64, "jp_fuel_l": pl.Float64, "jp_energy_gj": pl.Float64,
 }
 
 
@@ -203,10 +203,10 @@ def group_columns(legs: pl.DataFrame) -> list[str]:
 
 # ---------------------------------------------------------------------- totals per group
 
-def _totals_exprs() -> list[pl.Expr]:
+def _totals_exprs(columns: Sequence[str]) -> list[pl.Expr]:
     """Sums over computed legs, empty where no leg gave a figure (as the shipment totals)."""
     out = []
-    for name, expr in SUMMED.items():
+    for name, expr in summed(columns).items():
         out.append(pl.when(expr.filter(OK).count() > 0).then(expr.filter(OK).sum()).alias(name))
     return out
 
@@ -223,7 +223,7 @@ def totals_by(legs: pl.DataFrame, keys: Sequence[str], *, sort_by_wtw: bool = Tr
         OK.sum().cast(pl.UInt32).alias("computed"),
         (~OK).sum().cast(pl.UInt32).alias("rejected"),
         pl.col("mass_kg").filter(OK & (pl.col("mode") == "hub")).sum().alias("hub_outbound_kg"),
-        *_totals_exprs(),
+        *_totals_exprs(legs.columns),
     ).with_columns(
         intensity_wtw_g_per_tkm=pl.when(pl.col("tkm") > 0).then(intensity_g_per_tkm(pl.col("co2e_wtw_kg"), pl.col("tkm"))),
         intensity_ttw_g_per_tkm=pl.when(pl.col("tkm") > 0).then(intensity_g_per_tkm(pl.col("co2e_ttw_kg"), pl.col("tkm"))),

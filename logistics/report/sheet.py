@@ -149,9 +149,14 @@ def _formulas(leg: dict, factor: dict | None, inputs: dict | None, mapping) -> t
             if intensity is None or activity is None or daf is None:
                 continue
             value = transport_kg(activity, intensity, daf)
-            out.append(Formula(f"E_{label}", f"activity × EI_{label} × DAF",
-                               f"{exact(activity)} {unit_name} × {exact(intensity)} kg CO2e/{unit_name} × {exact(daf)} = {exact(value)} kg CO2e",
-                               leg.get(f"co2e_{key}_kg"), value))
+            symbols = f"activity × EI_{label} × DAF"
+            text = f"{exact(activity)} {unit_name} × {exact(intensity)} kg CO2e/{unit_name} × {exact(daf)}"
+            addon = leg.get(f"addon_co2e_{key}_kg")
+            if addon:  # operations attached to the TCE, e.g. tank cleaning (GLEC v3.0 pp.132, 138)
+                value += addon
+                symbols += f" + add-ons ({leg.get('addon_ids')})"
+                text += f" + {exact(addon)} kg CO2e"
+            out.append(Formula(f"E_{label}", symbols, f"{text} = {exact(value)} kg CO2e", leg.get(f"co2e_{key}_kg"), value))
     elif basis == "fuel":
         fuel, fuel_as_read = _fuel_in_factor_unit(leg, inputs, mapping)
         per = factor.get("unit") or ""
