@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 import logistics
 
-from . import docs, errors, outbox, pact, v1
+from . import docs, errors, outbox, pact, pages, v1
 from .auth import Tokens
 from .calc import Calculator
 from .jobs import JobWorker
@@ -79,5 +79,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(v1.router)
     app.include_router(pact.router)
     docs.install(app)
+    pages.install(app)
     app.add_middleware(RequestLimits, settings=settings)
     return app

@@ -360,7 +360,7 @@ class JobWorker:
         report = batch.run(job["path"], workdir / "legs.parquet", shipments_out=workdir / "shipments.parquet",
                            errors_out=workdir / "errors.csv", factors_out=workdir / "factors.parquet",
                            calculator=calculator_for(calc.pack, tocs=tocs, hocs=hocs), provenance="full",
-                           progress=on_progress)
+                           progress=on_progress, columns=job.get("column_mapping"))
         progress["rows"] = report.rows_read
         problems, counts = self._export(job, workdir, tocs, hocs)
         summary = format_for_people(report.as_dict())

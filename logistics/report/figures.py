@@ -20,7 +20,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import polars as pl
 
@@ -80,9 +80,10 @@ class Results:
         return tuple(c for c in PLUGIN_SUMS if c in self.legs.columns)
 
 
-def _read(source, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+def _read(source, schema: dict[str, pl.DataType], keep: Callable[[str], bool] | None = None) -> pl.DataFrame:
     """Our own output (a frame or a CSV/Parquet path) with its known columns typed; a CSV is read as
-    text first so that identifiers keep their leading zeros."""
+    text first so that identifiers keep their leading zeros. ``keep``: the columns worth reading
+    from a Parquet file (results with full provenance carry many a report does not use)."""
     if isinstance(source, pl.DataFrame):
         df = source
     else:
@@ -90,7 +91,8 @@ def _read(source, schema: dict[str, pl.DataType]) -> pl.DataFrame:
         if not path.exists():
             raise InputError(f"{path}: no such file")
         if path.suffix.lower() == ".parquet":
-            df = pl.read_parquet(path)
+            lf = pl.scan_parquet(path)
+            df = lf.select([c for c in lf.collect_schema().names() if keep is None or keep(c)]).collect()
         elif path.suffix.lower() == ".csv":
             df = pl.read_csv(path, infer_schema=False)
         else:
@@ -109,7 +111,14 @@ def _read(source, schema: dict[str, pl.DataType]) -> pl.DataFrame:
 RESULT_TYPES: dict[str, pl.DataType] = {
     LINE_COLUMN: pl.Int64, "shipment_id": pl.String, "leg_id": pl.String, "leg_seq": pl.Int64, "mode": pl.String,
     **RESULT_COLUMNS, **ADDON_COLUMNS, "jp_co2_ttw_kg": pl.Float64, "jp_fuel_l": pl.Float64, "jp_energy_gj": pl.Float64,
+    "fuel_amount": pl.Float64,
 }
+# Input columns a report or a sheet shows when the results carry them (full provenance).
+SHOWN_INPUTS = ("energy_carrier", "fuel_unit")
+
+
+def _wanted(column: str) -> bool:
+    return column in RESULT_TYPES or column in SHOWN_INPUTS or is_pass_through(column)
 
 
 def load_results(results, factors=None, shipments_table=None, *, legs_file: str | os.PathLike | None = None) -> Results:
@@ -128,7 +137,7 @@ def load_results(results, factors=None, shipments_table=None, *, legs_file: str 
     else:
         if not isinstance(results, pl.DataFrame):
             results_path = Path(results)
-        legs = _read(results, RESULT_TYPES)
+        legs = _read(results, RESULT_TYPES, _wanted)
         if factors is None and results_path is not None and factors_path(results_path).exists():
             factors = factors_path(results_path)
         if factors is None:
