@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tasks = []
         if settings.run_workers:
             state.worker = JobWorker(state.store, state.calculator, settings.data_dir, settings.job_lease_seconds,
-                                     settings.job_attempts)
+                                     settings.job_attempts, public_url=settings.base_url())
             state.worker.start()
             tasks.append(asyncio.create_task(outbox.run(state.store, state.outbox_wakeup, settings.token_key), name="outbox"))
         try:

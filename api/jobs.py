@@ -44,7 +44,7 @@ from logistics import batch, exchange
 from logistics.calculator import calculator_for
 from logistics.io import InputError, format_for_people
 
-from . import own_tables
+from . import own_tables, reports
 from .calc import Calculator
 from .documents import footprint_row, publishable, tad_row
 from .errors import ApiError
@@ -276,8 +276,10 @@ def parse_recipients(text: str | None) -> list[str]:
 
 
 class JobWorker:
-    def __init__(self, store: Store, calculator: Calculator, data_dir: Path, lease_seconds: float, attempts: int):
+    def __init__(self, store: Store, calculator: Calculator, data_dir: Path, lease_seconds: float, attempts: int,
+                 public_url: str | None = None):
         self.store, self.calculator, self.data_dir = store, calculator, data_dir
+        self.public_url = public_url  # where the service is reached: the footprints name their calculation sheet
         self.lease, self.attempts = lease_seconds, attempts
         self.wakeup = threading.Event()
         self._stop = threading.Event()
@@ -413,6 +415,8 @@ class JobWorker:
                     continue
                 shipments = pl.scan_parquet(shipments_path).filter(part).collect()
                 documents, built_problems = self.documents(legs, shipments, tocs, hocs)
+                if self.public_url:
+                    name_sheets(documents, self.public_url, job["id"])
                 problems += built_problems
                 share, share_problems = _recipients(legs, documents, everyone, known)
                 problems += share_problems
@@ -431,6 +435,18 @@ class JobWorker:
             spool.flush()
             os.fsync(spool.fileno())
         return problems, counts
+
+
+def name_sheets(documents: dict[str, list[dict]], public_url: str, job_id: str) -> None:
+    """Each shipment footprint names its calculation sheet in its ``comment``, the place PACT has
+    for free text (v2.3 and v3.0; the iLEAP data has none). The footprint's id does not change."""
+    for family in ("pact2", "pact3"):
+        for doc in documents.get(family, ()):
+            for extension in doc.get("extensions") or []:
+                shipment_id = (extension.get("data") or {}).get("shipmentId")
+                if shipment_id and "tces" in extension["data"]:
+                    url = public_url + reports.sheet_path(job_id, shipment_id)
+                    doc["comment"] = " ".join(t for t in (doc.get("comment"), f"Calculation sheet: {url}") if t)
 
 
 def _recipients(legs: pl.DataFrame, documents: dict[str, list[dict]], everyone: set[str],

@@ -22,7 +22,7 @@ ORIGIN = {"Origin": "http://testserver"}
 
 def run_jobs(http) -> None:
     state = http.app.state
-    worker = JobWorker(state.store, state.calculator, state.settings.data_dir, 30, 3)
+    worker = JobWorker(state.store, state.calculator, state.settings.data_dir, 30, 3, public_url="http://testserver")
     while worker.run_once():
         pass
 
@@ -187,7 +187,12 @@ def test_tenancy_and_the_shipper_pages(service):
     assert sheet.status_code == 200 and "Calculation sheet" in sheet.text
     shipper = bearer(http, *clients["shipper"])
     shipped = re.search(r'data-key="(DEMO-\d+)"', home.text).group(1)
-    assert http.get(f"/v1/jobs/{job_id}/shipments/{shipped}/sheet", headers=shipper).status_code == 200
+    # the PACT footprint names its calculation sheet, which the shipper can fetch with its token
+    footprints = http.get("/2/footprints", headers=shipper).json()["data"]
+    named = {re.search(r"Calculation sheet: (\S+)", d["comment"]).group(1) for d in footprints if "shipment:" in d["productIds"][0]}
+    assert f"http://testserver/v1/jobs/{job_id}/shipments/{shipped}/sheet" in named
+    sheet = http.get(f"/v1/jobs/{job_id}/shipments/{shipped}/sheet", headers=shipper)
+    assert sheet.status_code == 200 and shipped in sheet.text
     assert http.get(f"/pages/jobs/{job_id}").status_code == 404  # a job page is its owner's
     # a shipper with nothing shared sees nothing
     http.cookies.clear()

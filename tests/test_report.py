@@ -94,6 +94,15 @@ def test_data_quality_shares_and_by_month(tms):
     assert f.totals["primary_data_share"] == pytest.approx(primary / total)
 
 
+def test_month_and_period_from_departure_times():
+    # the demo legs have no date column: a leg's day is the UTC day of its departure_at (hubs take
+    # their shipment's), as the exchange documents date it
+    full = logistics.calculate(DEMO, provenance="full")
+    f = figures(load_results(full), by=["month"], now=NOW)
+    assert f.groups["month"]["month"].to_list() == ["2026-03"] and f.groups["month"]["computed"].item() == 8
+    assert f.period == ("2026-03-02", "2026-03-06")
+
+
 def test_unknown_breakdown_is_refused(demo):
     with pytest.raises(logistics.InputError, match="--by: region not in these results"):
         figures(load_results(demo), by=["region"])

@@ -168,18 +168,22 @@ def load_results(results, factors=None, shipments_table=None, *, legs_file: str 
 
 # ---------------------------------------------------------------------- derived columns
 
+def _days(legs: pl.DataFrame) -> pl.Series | None:
+    """Each leg's day: its ``date``, else the UTC day of its ``departure_at``, as the exchange
+    documents date a leg (``exchange.ileap.leg_dates``); None when the results have neither."""
+    if "date" not in legs.columns and "departure_at" not in legs.columns:
+        return None
+    from ..exchange.ileap import leg_dates
+
+    return leg_dates(legs.select([c for c in ("leg_id", "date", "departure_at") if c in legs.columns]))["_date"]
+
+
 def _month(legs: pl.DataFrame) -> pl.Expr:
-    """``YYYY-MM`` of a leg's date (ISO 8601 text, a date or a datetime); a leg without one takes
-    its shipment's first."""
-    if "date" not in legs.columns:
+    """``YYYY-MM`` of each leg's day; a leg without one takes its shipment's first."""
+    days = _days(legs)
+    if days is None:
         return pl.lit(None, pl.String)
-    dtype = legs.schema["date"]
-    if dtype in (pl.Date, pl.Datetime) or isinstance(dtype, pl.Datetime):
-        day = pl.col("date").cast(pl.Date)
-    else:
-        text = pl.col("date").cast(pl.String).str.strip_chars().str.slice(0, 10)
-        day = text.str.to_date("%Y-%m-%d", strict=False)
-    month = day.dt.strftime("%Y-%m")
+    month = pl.lit(days.dt.strftime("%Y-%m"))
     return month.fill_null(month.drop_nulls().first().over("shipment_id"))
 
 
@@ -342,12 +346,11 @@ def reproducibility(results: Results, pack_labels: Sequence[str]) -> dict[str, A
 
 
 def _period(legs: pl.DataFrame, given: tuple[str | None, str | None] | None) -> tuple[str | None, str | None]:
+    """The reporting period: as given, else the first and last day of the legs."""
     if given:
         return given
-    if "date" not in legs.columns:
-        return (None, None)
-    days = legs.select(pl.col("date").cast(pl.String).str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)).to_series().drop_nulls()
-    if not days.len():
+    days = _days(legs)
+    if days is None or not days.drop_nulls().len():
         return (None, None)
     return (days.min().isoformat(), days.max().isoformat())
 
