@@ -173,7 +173,9 @@ def _page(request: Request, template: str, lang: str, client: Client | None, sta
 
 
 def _page_headers() -> dict[str, str]:
-    return {"Content-Security-Policy": PAGE_CSP, "Cache-Control": "no-store"}
+    # same-origin, not the service's no-referrer: under no-referrer a browser posts a form with
+    # "Origin: null", and the pages refuse a form whose origin is not theirs
+    return {"Content-Security-Policy": PAGE_CSP, "Cache-Control": "no-store", "Referrer-Policy": "same-origin"}
 
 
 # ---------------------------------------------------------------------- language and session
