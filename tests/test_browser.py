@@ -142,6 +142,10 @@ def test_carrier_uploads_maps_and_reads_the_report(browser, service):
         if os.environ.get("LOGISTICS_UPDATE_SCREENSHOT"):
             shutil.copyfile(report, REPO / "api" / "demo" / "report.png")
 
+        # the PDF of the same report, with the session's cookie
+        pdf = page.request.get(page.url.replace("/report", "/report.pdf"), timeout=120_000)
+        assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf" and pdf.body().startswith(b"%PDF-")
+        (ARTIFACTS / "report.pdf").write_bytes(pdf.body())
         page.locator('table[data-table="shipments"] a').first.click()
         page.wait_for_url(re.compile(r".*/sheets/C26-\d+\?lang=en$"))
         assert "agrees" in page.locator('[data-field="agrees"]').inner_text()

@@ -153,6 +153,10 @@ def test_carrier_maps_columns_then_reads_summary_report_and_sheet(service):
     assert http.get(f"/v1/jobs/{job_id}", headers=headers).json()["links"]["report"].endswith(f"/v1/jobs/{job_id}/report")
     api_sheet = http.get(f"/v1/jobs/{job_id}/shipments/C26-0001/sheet", headers=headers)
     assert api_sheet.status_code == 200 and "C26-0001" in api_sheet.text
+    api_report = http.get(f"/v1/jobs/{job_id}/report", params={"lang": "ja", "by": ["tag_branch"]}, headers=headers)
+    assert api_report.status_code == 200 and 'id="by-tag_branch"' in api_report.text and "輸送トンキロ" in api_report.text
+    assert f"http://testserver/v1/jobs/{job_id}/shipments/C26-0001/sheet?lang=ja" in api_report.text
+    assert http.get(f"/v1/jobs/{job_id}/report", headers=bearer(http, *clients["rival"])).status_code == 404
 
 
 def test_tenancy_and_the_shipper_pages(service):
