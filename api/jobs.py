@@ -259,6 +259,35 @@ def sweep_partial_uploads(data_dir: Path, older_than: float = STALE_PART_SECONDS
     return removed
 
 
+STALE_STAGED_SECONDS = 7 * 24 * 3600.0  # an upload left waiting for its column mapping (the pages)
+
+
+def staged_path(data_dir: Path, ident: str) -> Path:
+    """Where an upload waiting for its column mapping is described (``logistics_api.pages``): its
+    owner, the received file and its header, beside the file."""
+    if not ident.isalnum():
+        raise ApiError(404, "NotFound", "no such upload")
+    return data_dir / "uploads" / f"{ident}.staged.json"
+
+
+def sweep_staged_uploads(data_dir: Path, older_than: float = STALE_STAGED_SECONDS) -> list[Path]:
+    """Remove uploads whose column mapping was never given, and their files; returns what was removed."""
+    removed = []
+    cutoff = time.time() - older_than
+    for staged in (data_dir / "uploads").glob("*.staged.json"):
+        try:
+            if staged.stat().st_mtime >= cutoff:
+                continue
+            upload = Path(json.loads(staged.read_text(encoding="utf8"))["received"]["path"])
+            if upload.parent == staged.parent:  # never anything outside the uploads folder
+                upload.unlink(missing_ok=True)
+            staged.unlink()
+            removed.append(staged)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("cannot remove the waiting upload %s: %s", staged, exc)
+    return removed
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -302,6 +331,7 @@ class JobWorker:
                 if swept is None or time.monotonic() - swept > STALE_PART_SECONDS:
                     swept = time.monotonic()  # first: a sweep that fails must not keep jobs from running
                     sweep_partial_uploads(self.data_dir)
+                    sweep_staged_uploads(self.data_dir)
                 if not self.run_once():
                     self.wakeup.wait(min(1.0, self.lease / 2))
                     self.wakeup.clear()

@@ -46,7 +46,7 @@ from logistics.vocabulary import MODES
 
 from . import reports
 from .errors import ApiError
-from .jobs import receive_upload
+from .jobs import receive_upload, staged_path
 from .pact import authenticate
 from .security import token_client
 from .storage import Client
@@ -329,14 +329,8 @@ def _complete(columns) -> bool:
     return set(REQUIRED) <= columns and bool({"mass_kg", "teu"} & columns)
 
 
-def _staged_path(data_dir: Path, ident: str) -> Path:
-    if not ident.isalnum():
-        raise ApiError(404, "NotFound", "no such upload")
-    return data_dir / "uploads" / f"{ident}.staged.json"
-
-
 def _read_staged(data_dir: Path, ident: str, client: Client) -> dict | None:
-    path = _staged_path(data_dir, ident)
+    path = staged_path(data_dir, ident)
     if not path.exists():
         return None
     staged = json.loads(path.read_text(encoding="utf8"))
@@ -391,7 +385,7 @@ async def upload(request: Request) -> Response:
             state.worker.wakeup.set()
         return RedirectResponse(f"/pages/jobs/{job['id']}", status_code=303)
     staged = {"owner": client.client_id, "received": received, "header": header}
-    _staged_path(settings.data_dir, received["id"]).write_text(json.dumps(staged), encoding="utf8")
+    staged_path(settings.data_dir, received["id"]).write_text(json.dumps(staged), encoding="utf8")
     return RedirectResponse(f"/pages/columns/{received['id']}", status_code=303)
 
 
@@ -520,7 +514,7 @@ async def columns_submit(request: Request, ident: str) -> Response:
         return await _columns_page(request, client, lang, ident, staged, choices, [], mode_values=unknown)
     await state.store.call(state.store.set_column_mapping, client.client_id, mapping.to_dict())
     job, _ = await state.store.call(queue_upload, state, client, received, None, mapping.to_dict())
-    _staged_path(state.settings.data_dir, ident).unlink(missing_ok=True)
+    staged_path(state.settings.data_dir, ident).unlink(missing_ok=True)
     if state.worker is not None:
         state.worker.wakeup.set()
     return RedirectResponse(f"/pages/jobs/{job['id']}", status_code=303)

@@ -14,7 +14,7 @@ from logistics.cli import SAMPLES
 from logistics.io import read_table
 from logistics.mapping import Mapping
 from logistics.report import numbers
-from logistics_api.jobs import JobWorker
+from logistics_api.jobs import JobWorker, sweep_staged_uploads
 
 TMS, TMS_COLUMNS = SAMPLES / "tms_export.csv", SAMPLES / "tms_export.columns.toml"
 ORIGIN = {"Origin": "http://testserver"}
@@ -205,6 +205,18 @@ def test_tenancy_and_the_shipper_pages(service):
     assert http.get(f"/pages/shipments/{doc}").status_code == 404 and http.get(f"/pages/shipments/{doc}/sheet").status_code == 404
     assert http.get("/pages/report").status_code == 404
     assert http.get(f"/v1/jobs/{job_id}/shipments/{shipped}/sheet", headers=bearer(http, *clients["other"])).status_code == 404
+
+
+def test_an_upload_left_waiting_for_its_mapping_is_swept(service):
+    http, clients = service
+    sign_in(http, *clients["carrier"])
+    waiting = upload(http, TMS).headers["location"]
+    uploads = http.app.state.settings.data_dir / "uploads"
+    assert len(list(uploads.glob("*.staged.json"))) == 1 and len(list(uploads.glob("*.csv"))) == 1
+    assert sweep_staged_uploads(http.app.state.settings.data_dir) == []  # not stale yet
+    assert len(sweep_staged_uploads(http.app.state.settings.data_dir, older_than=-1)) == 1
+    assert not list(uploads.iterdir())
+    assert http.get(waiting).status_code == 404
 
 
 def test_forms_need_the_session_token(service):
