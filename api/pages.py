@@ -35,8 +35,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from jinja2 import Environment, FunctionLoader, StrictUndefined, select_autoescape
 
 import logistics
-from logistics.batch import detect_encoding
-from logistics.io import InputError, sniff_separator
+from logistics.io import InputError, open_legs
 from logistics.mapping import UNITS, Mapping, MappingError, read_header, suggest
 from logistics.report import numbers
 from logistics.report.render import stylesheet
@@ -337,21 +336,16 @@ def _read_staged(data_dir: Path, ident: str, client: Client) -> dict | None:
     return staged if staged["owner"] == client.client_id else None
 
 
-def _header(path: str) -> tuple[list[str], str]:
-    file = Path(path)
-    encoding = "utf8" if file.suffix.lower() == ".parquet" else detect_encoding(file)
-    return read_header(file, encoding=encoding), encoding
+def _header(path: str) -> list[str]:
+    return read_header(path)
 
 
-def _sample(path: str, encoding: str, rows: int) -> pl.DataFrame:
+def _sample(path: str, rows: int) -> pl.DataFrame:
     """The first rows of an upload, as text."""
-    file = Path(path)
-    if file.suffix.lower() == ".parquet":
-        return pl.scan_parquet(file).head(rows).collect().with_columns(pl.all().cast(pl.String))
-    separator = "\t" if file.suffix.lower() == ".tsv" else sniff_separator(file, encoding)
-    if encoding in ("utf8", "utf-8"):
-        return pl.scan_csv(file, infer_schema=False, separator=separator).head(rows).collect()
-    return pl.read_csv(file, infer_schema=False, separator=separator, encoding=encoding, n_rows=rows)
+    with open_legs(path, legs=False) as table:
+        first = next(table.batches(rows), None)
+    frame = first if first is not None else pl.DataFrame(schema=table.schema)
+    return frame.head(rows).with_columns(pl.all().cast(pl.String))
 
 
 @router.post("/uploads")
@@ -373,7 +367,7 @@ async def upload(request: Request) -> Response:
         return _refused(request, lang, client, 403, "bad_form")
     received["tables"] = {}
     try:
-        header, _ = await asyncio.to_thread(_header, received["path"])
+        header = await asyncio.to_thread(_header, received["path"])
     except InputError as exc:
         Path(received["path"]).unlink(missing_ok=True)
         raise ApiError(422, "ValidationError", str(exc)) from exc
@@ -413,8 +407,8 @@ def _choices(header: list[str], mapping: Mapping) -> list[dict]:
 async def _columns_page(request: Request, client: Client, lang: str, ident: str, staged: dict, choices: list[dict],
                         problems: list[str], mode_values: list[str] | None = None, status: int = 200) -> Response:
     received = staged["received"]
-    header, encoding = await asyncio.to_thread(_header, received["path"])
-    sample = await asyncio.to_thread(_sample, received["path"], encoding, PREVIEW_ROWS)
+    header = staged["header"]
+    sample = await asyncio.to_thread(_sample, received["path"], PREVIEW_ROWS)
     examples = {h: [v for v in sample[h].to_list() if v not in (None, "")][:3] for h in header if h in sample.columns}
     return _page(request, "columns.html", lang, client, status=status, ident=ident, filename=received["filename"],
                  choices=choices, examples=examples, targets=_targets(), units=UNITS, problems=problems,
@@ -466,10 +460,10 @@ def _mapping_from_form(form, header: list[str]) -> tuple[dict, list[str]]:
     return {"columns": columns, **({"values": values} if values else {})}, problems
 
 
-def _unknown_modes(path: str, encoding: str, column: str, mapping: Mapping) -> list[str]:
+def _unknown_modes(path: str, column: str, mapping: Mapping) -> list[str]:
     """Spellings of the mode in a sample of the file that are not exactly ours and not yet mapped
     (``Air`` too: asked, with air chosen, rather than left to how each stage reads a cell)."""
-    sample = _sample(path, encoding, VALUE_SAMPLE_ROWS)
+    sample = _sample(path, VALUE_SAMPLE_ROWS)
     if column not in sample.columns:
         return []
     known = set(MODES) | set(mapping.values.get("mode", {}))
@@ -508,8 +502,7 @@ async def columns_submit(request: Request, ident: str) -> Response:
     if problems or mapping is None:
         return await _columns_page(request, client, lang, ident, staged, choices, problems, status=422)
     received = staged["received"]
-    _, encoding = await asyncio.to_thread(_header, received["path"])
-    unknown = await asyncio.to_thread(_unknown_modes, received["path"], encoding, mapping.source_of("mode"), mapping)
+    unknown = await asyncio.to_thread(_unknown_modes, received["path"], mapping.source_of("mode"), mapping)
     if unknown and form.get("values_asked") is None:
         return await _columns_page(request, client, lang, ident, staged, choices, [], mode_values=unknown)
     await state.store.call(state.store.set_column_mapping, client.client_id, mapping.to_dict())

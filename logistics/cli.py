@@ -239,7 +239,7 @@ def report(
     totals WTW/TTW/WTT, per mode and per kind of TCE with activity and intensity, data-quality
     shares, methodology (packs, distances and DAFs, allocation, assumptions, rows not computed),
     breakdowns per customer, lane or month, and charts."""
-    from .report import figures, load_results, parse_period, report_html, sheet_html
+    from .report import figures, load_results, numbers, parse_period, report_html, sheet_html
     from .report.render import write_document
     from .report.sheet import calculation_sheet
     from .mapping import read_mapping
@@ -263,7 +263,7 @@ def report(
     except (InputError, F.PackError) as exc:
         _fail(str(exc))
     t = f.totals
-    typer.echo(f"report of {t['shipments']:,} shipments, {_t(None if t['co2e_wtw_kg'] is None else t['co2e_wtw_kg'] / 1000, 't CO2e')} WTW -> {out}")
+    typer.echo(f"report of {t['shipments']:,} shipments, {numbers.t_co2e(t['co2e_wtw_kg'])} t CO2e WTW -> {out}")
 
 
 def sheet_names(shipment_ids) -> dict[str, str]:

@@ -127,8 +127,8 @@ def test_carrier_maps_columns_then_reads_summary_report_and_sheet(service):
     page = http.get(job_url)
     expected = logistics.calculate(mapping.apply(read_table(TMS)))
     s = expected.summary()
-    value, shown = figure(page.text, "co2e_wtw_t")
-    assert float(value) == pytest.approx(s["co2e_wtw_t"], rel=1e-12) and shown == numbers.fixed(s["co2e_wtw_t"], 3)
+    value, shown = figure(page.text, "co2e_wtw_t")  # the job's summary: figures for people, 6 digits
+    assert float(value) == pytest.approx(s["co2e_wtw_t"], rel=5e-6) and shown == numbers.fixed(s["co2e_wtw_t"], 3)
     assert "mass_kg.not_a_number" in page.text and "mode.unknown_value" in page.text  # the two rows not computed
     assert "Weight (t)" in page.text  # the mapping used
     # the mapping is kept: the next upload of the same layout goes straight to a job

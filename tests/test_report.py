@@ -173,7 +173,7 @@ def test_a_report_of_no_computed_legs_shows_dashes_not_zeros():
 
 
 def test_results_file_with_factors_beside_it(tmp_path, tms):
-    out = tmp_path / "r.csv"
+    out = tmp_path / "r.parquet"  # full precision (a CSV's figures are rounded for people)
     done = CliRunner().invoke(app, ["calculate", str(TMS), "--columns", str(TMS_COLUMNS), "--out", str(out), "--no-progress"])
     assert done.exit_code == 0, done.output
     r = load_results(out, legs_file=TMS)
@@ -182,7 +182,16 @@ def test_results_file_with_factors_beside_it(tmp_path, tms):
     assert f.stamp["input_sha256"] == hashlib.sha256(TMS.read_bytes()).hexdigest()
     assert f.stamp["results_sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
     assert f.stamp["packs"][0]["tables_sha256"] == pack_tables_sha256(logistics.load_pack("glec-v3.0"))
-    (tmp_path / "r.factors.csv").unlink()
+    # from the CSV: figures rounded to 6 significant digits, each; the totals within that
+    csv = tmp_path / "r.csv"
+    assert CliRunner().invoke(app, ["calculate", str(TMS), "--columns", str(TMS_COLUMNS), "--out", str(csv),
+                                    "--no-progress"]).exit_code == 0
+    rounded = load_results(csv, legs_file=TMS)
+    assert rounded.rounded and figures(rounded, by=[], now=NOW).totals["co2e_wtw_kg"] == pytest.approx(
+        f.totals["co2e_wtw_kg"], rel=5e-6)
+    sheet = calculation_sheet(rounded, "C26-0001", mapping=Mapping.read(TMS_COLUMNS))
+    assert sheet.agrees and sheet.elements[0].line == 2  # a CSV line of the input file, header = 1
+    (tmp_path / "r.factors.parquet").unlink()
     with pytest.raises(logistics.InputError, match="the factors table of the results is needed"):
         load_results(out)
 

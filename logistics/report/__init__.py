@@ -21,14 +21,14 @@ import os
 from pathlib import Path
 from typing import Callable, Sequence
 
-from . import charts
+from . import charts, numbers
 from .figures import Figures, Results, figures, load_results, parse_period
 from .render import report_html, sheet_html, write_document
 from .sheet import Sheet, calculation_sheet
 from .terms import LANGUAGES, negotiate
 
 __all__ = ["write_report", "write_sheet", "report_html", "sheet_html", "figures", "load_results", "calculation_sheet",
-           "Figures", "Results", "Sheet", "charts", "LANGUAGES", "negotiate", "parse_period"]
+           "Figures", "Results", "Sheet", "charts", "numbers", "LANGUAGES", "negotiate", "parse_period"]
 
 
 def _results(results, factors=None, shipments=None, legs_file=None) -> Results:

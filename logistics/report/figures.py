@@ -76,6 +76,12 @@ class Results:
     lines_are_rows: bool = False
 
     @property
+    def rounded(self) -> bool:
+        """The figures were read from a CSV, where they are rounded for people (``logistics.io``'s
+        precision); Parquet and frames keep full precision."""
+        return self.results_path is not None and self.results_path.suffix.lower() == ".csv"
+
+    @property
     def sums(self) -> tuple[str, ...]:
         return tuple(c for c in PLUGIN_SUMS if c in self.legs.columns)
 

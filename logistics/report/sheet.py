@@ -11,14 +11,14 @@ and a hash of its tables, and hashes of the input and results files when known.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from ..io import InputError, sniff_separator
+from ..io import DEFAULT_PRECISION, LINE_ERROR, InputError, open_legs
 from ..rules.activity import mass_t, teu_km, tonne_km
 from ..rules.emissions import fuel_kg, hub_kg, transport_kg
 from ..schema import LINE_COLUMN
@@ -28,6 +28,9 @@ from .numbers import exact
 
 SCOPES = (("ttw", "TTW"), ("wtt", "WTT"), ("wtw", "WTW"))
 TOLERANCE = 1e-9  # relative: a recomputed figure agrees when it differs by less (floating point only)
+# Figures read from a CSV are rounded to DEFAULT_PRECISION significant digits: a product of up to
+# three of them and its rounded result may differ by up to about 2 units of the last digit kept.
+ROUNDED_TOLERANCE = 5 * 10.0 ** (1 - DEFAULT_PRECISION)
 
 
 @dataclass
@@ -40,12 +43,13 @@ class Formula:
     numbers: str
     value: float | None
     recomputed: float | None
+    tolerance: float = TOLERANCE
 
     @property
     def agrees(self) -> bool | None:
         if self.value is None or self.recomputed is None:
             return None
-        return math.isclose(self.value, self.recomputed, rel_tol=TOLERANCE, abs_tol=1e-12)
+        return math.isclose(self.value, self.recomputed, rel_tol=self.tolerance, abs_tol=1e-12)
 
 
 @dataclass
@@ -71,6 +75,7 @@ class Sheet:
     shipment: dict[str, Any]  # the shipments-table row
     elements: list[Element]
     lines_are_rows: bool  # Element.line is a row number, not a line of a CSV file
+    rounded: bool  # the figures were read rounded (a CSV): the checks allow for it
     stamp: dict[str, Any]
     generated: str
 
@@ -81,25 +86,22 @@ class Sheet:
 
 
 def _input_rows(path: Path, lines: list[int], encoding: str | None = None, *, rows: bool = False) -> dict[int, dict[str, str | None]]:
-    """The cells as read of some lines of a legs file (CSV: header = line 1; Parquet, or ``rows``:
-    row numbers from 1)."""
+    """The cells as read of some lines of a legs file (``logistics.io.open_legs``: CSV lines with
+    the header as line 1, Parquet rows from 1), read batch by batch until all are found. ``rows``:
+    ``lines`` count the rows from 1 (as ``logistics.calculate`` numbers them), not a CSV's lines."""
     if not path.exists() or not lines:
         return {}
-    if path.suffix.lower() == ".parquet":
-        lf, first = pl.scan_parquet(path), 1
-    else:
-        from ..batch import detect_encoding
-
-        encoding = encoding or detect_encoding(path)
-        sep = "\t" if path.suffix.lower() == ".tsv" else sniff_separator(path, encoding)
-        if encoding in ("utf8", "utf-8"):
-            lf = pl.scan_csv(path, infer_schema=False, separator=sep)
-        else:
-            lf = pl.read_csv(path, infer_schema=False, separator=sep, encoding=encoding).lazy()
-        first = 1 if rows else 2
-    found = (lf.with_row_index("__line", offset=first).filter(pl.col("__line").is_in(lines))
-            .with_columns(pl.all().exclude("__line").cast(pl.String)).collect())
-    return {int(r.pop("__line")): r for r in found.iter_rows(named=True)}
+    found: dict[int, dict[str, str | None]] = {}
+    with open_legs(path, encoding=encoding, legs=True) as legs:
+        shift = 1 if rows and legs.kind == "csv" else 0  # row n is line n + 1 of a CSV
+        wanted = {line + shift for line in lines}
+        for batch in legs.batches():
+            hits = batch.filter(pl.col(LINE_COLUMN).is_in(sorted(wanted)))
+            for row in hits.drop(LINE_ERROR, strict=False).with_columns(pl.all().exclude(LINE_COLUMN).cast(pl.String)).iter_rows(named=True):
+                found[int(row.pop(LINE_COLUMN)) - shift] = row
+            if len(found) == len(wanted):
+                break
+    return found
 
 
 def _fuel_in_factor_unit(leg: dict, inputs: dict | None, mapping) -> tuple[float | None, tuple[str, str] | None]:
@@ -204,9 +206,11 @@ def calculation_sheet(results: Results, shipment_id: str, *, mapping=None, encod
         cells = inputs.get(line) if line is not None else None
         factor = factors.get(leg.get("factor_id"))
         formulas, fuel = _formulas(leg, factor, cells, mapping)
+        if results.rounded:
+            formulas = [replace(f, tolerance=ROUNDED_TOLERANCE) for f in formulas]
         elements.append(Element(leg=leg, line=line, inputs_as_read=cells, factor=factor, formulas=formulas, fuel_as_read=fuel))
     shipment = results.shipments.filter(pl.col("shipment_id") == shipment_id)
     labels = [e.factor["factor_pack"] for e in elements if e.factor and e.factor.get("factor_pack")]
-    return Sheet(shipment_id=shipment_id, lines_are_rows=results.lines_are_rows, shipment=shipment.row(0, named=True) if shipment.height else {},
+    return Sheet(shipment_id=shipment_id, lines_are_rows=results.lines_are_rows, rounded=results.rounded, shipment=shipment.row(0, named=True) if shipment.height else {},
                  elements=elements, stamp=reproducibility(results, labels),
                  generated=(now or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC"))

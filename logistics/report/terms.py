@@ -149,6 +149,8 @@ TERMS: Final[dict[str, tuple[str, str]]] = {
     "check": ("Recomputed from the figures shown", "表示した数値からの再計算"),
     "check_ok": ("agrees", "一致"),
     "check_bad": ("differs", "不一致"),
+    "rounded_note": ("figures read from a CSV file, rounded for people: the check allows for that rounding",
+                     "CSVファイルから読み込んだ丸め済みの数値のため、丸めの範囲内で照合しています"),
     "error": ("Not computed", "算定不可"),
     "from_line": ("line {line} of the input file", "入力ファイルの{line}行目"),
     "from_row": ("row {line} of the input", "入力の{line}件目"),
