@@ -220,11 +220,15 @@ class Mapping:
         return frame.select(exprs)
 
 
-def _convert(cell: pl.Expr, dtype: pl.DataType, factor: float, decimal_comma: bool) -> pl.Expr:
+def _convert(cell: pl.Expr, dtype: pl.DataType, factor: float, decimal_comma: bool | None) -> pl.Expr:
+    """A number cell in the legs column's unit: numbers multiplied, written back as text the engine
+    reads as meant (with the file's decimal mark, and never as ``1.234``, which could be a thousand
+    separator: ``1.2340``); cells that are not numbers as written."""
     if dtype != pl.String:
         return cell.cast(pl.Float64) * factor
     value = parse_number(cell, decimal_comma=decimal_comma) * factor
     text = value.cast(pl.String)
+    text = pl.when(text.str.contains(r"^-?\d+\.\d{3}$")).then(text + "0").otherwise(text)
     if decimal_comma:
         text = text.str.replace(".", ",", literal=True)
     return pl.when(value.is_not_null()).then(text).otherwise(cell)

@@ -58,6 +58,22 @@ def test_units_are_converted_and_cells_that_are_not_numbers_kept_as_written():
     assert float(out["payload_capacity_kg"][0]) == pytest.approx(453.59237, abs=1e-9)
 
 
+def test_converted_numbers_never_read_as_thousands(tmp_path):
+    # 1,234 m is 1.234 km: written "1.234" it could be read as 1234 (a thousand separator) in a file
+    # whose decimal mark nothing tells; the mapping writes 1.2340
+    legs = tmp_path / "legs.csv"
+    legs.write_text("Consignment,Transport mode,Weight (kg),Distance (m)\nA,road,12000,1234\nB,road,1500,20000\n")
+    m = Mapping.from_dict({"columns": {"Consignment": "shipment_id", "Transport mode": "mode",
+                                       "Weight (kg)": "mass_kg", "Distance (m)": {"to": "distance_km", "unit": "m"}}})
+    distance = Mapping.from_dict({"columns": {"Distance (m)": {"to": "distance_km", "unit": "m"}}})
+    assert distance.apply(pl.DataFrame({"Distance (m)": ["1234", "20000"]}))["distance_km"].to_list() == ["1.2340", "20.0"]
+    out = tmp_path / "r.parquet"
+    run(legs, out, columns=m, defaults={"region": "EU", "vehicle": "artic_40t", "energy_carrier": "diesel"})
+    results = pl.read_parquet(out)
+    assert results["distance_km"].to_list() == [pytest.approx(1.234), pytest.approx(20.0)]
+    assert results["error"].to_list() == [None, None]
+
+
 def test_decimal_comma_cells_are_converted_and_written_back_with_a_comma():
     m = Mapping.from_dict({"columns": {"Gewicht (t)": {"to": "mass_kg", "unit": "t"}}})
     out = m.apply(pl.DataFrame({"Gewicht (t)": ["12,5", "1.200,25"]}), decimal_comma=True)
