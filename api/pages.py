@@ -35,12 +35,12 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from jinja2 import Environment, FunctionLoader, StrictUndefined, select_autoescape
 
 import logistics
-from logistics.io import InputError, open_legs
+from logistics.io import LINE_ERROR, InputError, open_legs
 from logistics.mapping import UNITS, Mapping, MappingError, read_header, suggest
 from logistics.report import numbers
 from logistics.report.render import stylesheet
 from logistics.report.terms import LANGUAGES, TERMS, negotiate, value_label
-from logistics.schema import LEG_COLUMNS, PASS_THROUGH_COLUMNS, PASS_THROUGH_PREFIX
+from logistics.schema import LEG_COLUMNS, LINE_COLUMN, PASS_THROUGH_COLUMNS, PASS_THROUGH_PREFIX
 from logistics.vocabulary import MODES
 
 from . import reports
@@ -336,16 +336,12 @@ def _read_staged(data_dir: Path, ident: str, client: Client) -> dict | None:
     return staged if staged["owner"] == client.client_id else None
 
 
-def _header(path: str) -> list[str]:
-    return read_header(path)
-
-
 def _sample(path: str, rows: int) -> pl.DataFrame:
-    """The first rows of an upload, as text."""
-    with open_legs(path, legs=False) as table:
-        first = next(table.batches(rows), None)
-    frame = first if first is not None else pl.DataFrame(schema=table.schema)
-    return frame.head(rows).with_columns(pl.all().cast(pl.String))
+    """The first rows of an upload, as text (read as the job will read them)."""
+    with open_legs(path) as legs:
+        first = next(legs.batches(rows), None)
+        frame = first if first is not None else pl.DataFrame(schema=legs.schema)
+    return frame.head(rows).drop(LINE_COLUMN, LINE_ERROR, strict=False).with_columns(pl.all().cast(pl.String))
 
 
 @router.post("/uploads")
@@ -367,7 +363,7 @@ async def upload(request: Request) -> Response:
         return _refused(request, lang, client, 403, "bad_form")
     received["tables"] = {}
     try:
-        header = await asyncio.to_thread(_header, received["path"])
+        header = await asyncio.to_thread(read_header, received["path"])
     except InputError as exc:
         Path(received["path"]).unlink(missing_ok=True)
         raise ApiError(422, "ValidationError", str(exc)) from exc

@@ -219,6 +219,16 @@ def test_an_upload_left_waiting_for_its_mapping_is_swept(service):
     assert http.get(waiting).status_code == 404
 
 
+def test_a_continental_export_is_mapped_too(service, tmp_path):
+    # semicolons and decimal commas, as a German TMS writes them: the preview reads them as the job will
+    http, clients = service
+    legs = tmp_path / "export.csv"
+    legs.write_text("Sendung;Art;Gewicht (t);Strecke (km)\nS1;road;12,5;410\n", encoding="utf8")
+    sign_in(http, *clients["carrier"])
+    page = http.get(upload(http, legs).headers["location"])
+    assert page.status_code == 200 and "12,5" in page.text
+
+
 def test_forms_need_the_session_token(service):
     http, clients = service
     sign_in(http, *clients["carrier"])
