@@ -1,6 +1,7 @@
 """``python -m logistics_api``: run the service with uvicorn.
 
-    python -m logistics_api --demo                    # embedded SQLite, demo data, prints demo credentials
+    python -m logistics_api --demo                    # embedded SQLite, demo data, prints demo credentials;
+                                                      # then sign in at http://127.0.0.1:8000/pages
     python -m logistics_api --host 0.0.0.0 --port 8443 --ssl-certfile cert.pem --ssl-keyfile key.pem
 
 Settings come from ``LOGISTICS_*`` environment variables (``logistics_api.settings``). PACT requires HTTPS:
@@ -93,7 +94,9 @@ def main(argv: list[str] | None = None) -> None:
         for client_id, role, name in DEMO_CLIENTS:
             print(f"  {name}: client_id={client_id} client_secret={credentials[client_id]}")
         print(f"  token: curl -s -u demo-shipper:{credentials['demo-shipper']} -d grant_type=client_credentials "
-              f"{scheme}://{args.host}:{args.port}/auth/token", flush=True)
+              f"{scheme}://{args.host}:{args.port}/auth/token")
+        print(f"  pages: open {scheme}://{args.host}:{args.port}/pages and sign in as demo-carrier (its upload, "
+              "report and sheets) or demo-shipper (the footprints shared with it), with the secret above", flush=True)
     uvicorn.run(create_app(settings), host=args.host, port=args.port, ssl_certfile=args.ssl_certfile,
                 ssl_keyfile=args.ssl_keyfile, proxy_headers=args.proxy_headers,
                 forwarded_allow_ips=args.forwarded_allow_ips, log_level=args.log_level, access_log=False,

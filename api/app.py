@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 import logistics
 
-from . import docs, errors, outbox, pact, v1
+from . import docs, errors, outbox, pact, pages, v1
 from .auth import Tokens
 from .calc import Calculator
 from .jobs import JobWorker
@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tasks = []
         if settings.run_workers:
             state.worker = JobWorker(state.store, state.calculator, settings.data_dir, settings.job_lease_seconds,
-                                     settings.job_attempts)
+                                     settings.job_attempts, public_url=settings.base_url())
             state.worker.start()
             tasks.append(asyncio.create_task(outbox.run(state.store, state.outbox_wakeup, settings.token_key), name="outbox"))
         try:
@@ -79,5 +79,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(v1.router)
     app.include_router(pact.router)
     docs.install(app)
+    pages.install(app)
     app.add_middleware(RequestLimits, settings=settings)
     return app

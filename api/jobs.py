@@ -44,7 +44,7 @@ from logistics import batch, exchange
 from logistics.calculator import calculator_for
 from logistics.io import InputError, format_for_people
 
-from . import own_tables
+from . import own_tables, reports
 from .calc import Calculator
 from .documents import footprint_row, publishable, tad_row
 from .errors import ApiError
@@ -259,6 +259,35 @@ def sweep_partial_uploads(data_dir: Path, older_than: float = STALE_PART_SECONDS
     return removed
 
 
+STALE_STAGED_SECONDS = 7 * 24 * 3600.0  # an upload left waiting for its column mapping (the pages)
+
+
+def staged_path(data_dir: Path, ident: str) -> Path:
+    """Where an upload waiting for its column mapping is described (``logistics_api.pages``): its
+    owner, the received file and its header, beside the file."""
+    if not ident.isalnum():
+        raise ApiError(404, "NotFound", "no such upload")
+    return data_dir / "uploads" / f"{ident}.staged.json"
+
+
+def sweep_staged_uploads(data_dir: Path, older_than: float = STALE_STAGED_SECONDS) -> list[Path]:
+    """Remove uploads whose column mapping was never given, and their files; returns what was removed."""
+    removed = []
+    cutoff = time.time() - older_than
+    for staged in (data_dir / "uploads").glob("*.staged.json"):
+        try:
+            if staged.stat().st_mtime >= cutoff:
+                continue
+            upload = Path(json.loads(staged.read_text(encoding="utf8"))["received"]["path"])
+            if upload.parent == staged.parent:  # never anything outside the uploads folder
+                upload.unlink(missing_ok=True)
+            staged.unlink()
+            removed.append(staged)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("cannot remove the waiting upload %s: %s", staged, exc)
+    return removed
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -276,8 +305,10 @@ def parse_recipients(text: str | None) -> list[str]:
 
 
 class JobWorker:
-    def __init__(self, store: Store, calculator: Calculator, data_dir: Path, lease_seconds: float, attempts: int):
+    def __init__(self, store: Store, calculator: Calculator, data_dir: Path, lease_seconds: float, attempts: int,
+                 public_url: str | None = None):
         self.store, self.calculator, self.data_dir = store, calculator, data_dir
+        self.public_url = public_url  # where the service is reached: the footprints name their calculation sheet
         self.lease, self.attempts = lease_seconds, attempts
         self.wakeup = threading.Event()
         self._stop = threading.Event()
@@ -300,6 +331,7 @@ class JobWorker:
                 if swept is None or time.monotonic() - swept > STALE_PART_SECONDS:
                     swept = time.monotonic()  # first: a sweep that fails must not keep jobs from running
                     sweep_partial_uploads(self.data_dir)
+                    sweep_staged_uploads(self.data_dir)
                 if not self.run_once():
                     self.wakeup.wait(min(1.0, self.lease / 2))
                     self.wakeup.clear()
@@ -360,7 +392,7 @@ class JobWorker:
         report = batch.run(job["path"], workdir / "legs.parquet", shipments_out=workdir / "shipments.parquet",
                            errors_out=workdir / "errors.csv", factors_out=workdir / "factors.parquet",
                            calculator=calculator_for(calc.pack, tocs=tocs, hocs=hocs), provenance="full",
-                           progress=on_progress)
+                           progress=on_progress, columns=job.get("column_mapping"))
         progress["rows"] = report.rows_read
         problems, counts = self._export(job, workdir, tocs, hocs)
         summary = format_for_people(report.as_dict())
@@ -413,6 +445,8 @@ class JobWorker:
                     continue
                 shipments = pl.scan_parquet(shipments_path).filter(part).collect()
                 documents, built_problems = self.documents(legs, shipments, tocs, hocs)
+                if self.public_url:
+                    name_sheets(documents, self.public_url, job["id"])
                 problems += built_problems
                 share, share_problems = _recipients(legs, documents, everyone, known)
                 problems += share_problems
@@ -431,6 +465,18 @@ class JobWorker:
             spool.flush()
             os.fsync(spool.fileno())
         return problems, counts
+
+
+def name_sheets(documents: dict[str, list[dict]], public_url: str, job_id: str) -> None:
+    """Each shipment footprint names its calculation sheet in its ``comment``, the place PACT has
+    for free text (v2.3 and v3.0; the iLEAP data has none). The footprint's id does not change."""
+    for family in ("pact2", "pact3"):
+        for doc in documents.get(family, ()):
+            for extension in doc.get("extensions") or []:
+                shipment_id = (extension.get("data") or {}).get("shipmentId")
+                if shipment_id and "tces" in extension["data"]:
+                    url = public_url + reports.sheet_path(job_id, shipment_id)
+                    doc["comment"] = " ".join(t for t in (doc.get("comment"), f"Calculation sheet: {url}") if t)
 
 
 def _recipients(legs: pl.DataFrame, documents: dict[str, list[dict]], everyone: set[str],

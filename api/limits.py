@@ -29,7 +29,7 @@ from .settings import Settings, env_float, env_int
 
 log = logging.getLogger("logistics_api.limits")
 
-UPLOAD_PATHS = ("/v1/uploads", "/v1/own-tables")  # multipart files: their own, larger limits
+UPLOAD_PATHS = ("/v1/uploads", "/v1/own-tables", "/pages/uploads")  # multipart files: their own, larger limits
 DATA_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 # Swagger UI and ReDoc (served by the service itself): scripts and styles from this origin only;
 # inline styles, data: images and blob: workers are what these two use.

@@ -155,6 +155,25 @@ def _throttled(store, settings, keys: list[str]) -> bool:
             or counts.get(keys[1], 0) >= settings.auth_failures_per_address)
 
 
+async def authenticate(request: Request, client_id: str, secret: str) -> tuple[Client | None, str | None]:
+    """The active client with these credentials, or (None, "failed" | "throttled"). Failed attempts
+    are recorded and limited per client id and per address (LOGISTICS_AUTH_FAILURES_*): beyond the
+    limit the secret is not even checked. Used by the token endpoint and the pages' sign-in."""
+    state, settings = request.app.state, request.app.state.settings
+    keys = _failure_keys(request, client_id)
+    if await state.store.call(_throttled, state.store, settings, keys):
+        log.warning("sign-in of %r from %s refused: too many failed attempts", client_id, keys[1])
+        return None, "throttled"
+    client = await state.store.call(state.store.client, client_id)
+    # scrypt takes tens of milliseconds: keep it off the event loop; same work for unknown clients
+    ok = await asyncio.to_thread(check_secret, secret, client.secret_hash if client else DUMMY_HASH)
+    if not (ok and client and client.active):
+        forget = now_us() - int(settings.auth_failure_window_seconds * 1e6)
+        await state.store.call(state.store.record_failure, keys, forget)
+        return None, "failed"
+    return client, None
+
+
 @router.post(
     "/auth/token", tags=["auth"], response_model=TokenResponse,
     responses={400: {"description": "RFC 6749 §5.2 error: invalid_request, invalid_client, unsupported_grant_type"},
@@ -184,19 +203,12 @@ async def token(request: Request) -> Any:
     if form.get("grant_type") != "client_credentials":
         return _oauth_error("unsupported_grant_type", "grant_type must be client_credentials")
     state, settings = request.app.state, request.app.state.settings
-    client_id, secret = credentials
-    keys = _failure_keys(request, client_id)
-    if await state.store.call(_throttled, state.store, settings, keys):
-        log.warning("token request for %r from %s refused: too many failed attempts", client_id, keys[1])
+    client, problem = await authenticate(request, *credentials)
+    if problem == "throttled":
         wait = str(int(settings.auth_failure_window_seconds))
         return _oauth_error("invalid_client", f"too many failed attempts; try again in {wait} s", 429,
                             {"Retry-After": wait})
-    client = await state.store.call(state.store.client, client_id)
-    # scrypt takes tens of milliseconds: keep it off the event loop; same work for unknown clients
-    ok = await asyncio.to_thread(check_secret, secret, client.secret_hash if client else DUMMY_HASH)
-    if not (ok and client and client.active):
-        forget = now_us() - int(settings.auth_failure_window_seconds * 1e6)
-        await state.store.call(state.store.record_failure, keys, forget)
+    if client is None:
         return _oauth_error("invalid_client", "authentication failed")
     issued = TokenResponse(access_token=state.tokens.issue(client.client_id), expires_in=state.tokens.lifetime)
     return JSONResponse(issued.model_dump(), headers=NO_STORE)

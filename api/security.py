@@ -31,6 +31,13 @@ async def _check(request: Request, credentials: HTTPAuthorizationCredentials | N
     return check, client
 
 
+async def token_client(request: Request, token: str | None) -> Client | None:
+    """The active client an access token (e.g. the pages' session cookie) was issued to, if it is
+    valid and not expired."""
+    credentials = HTTPAuthorizationCredentials(scheme="Bearer", credentials=token) if token else None
+    return (await _check(request, credentials))[1]
+
+
 def _refuse(check: TokenCheck, invalid_status: int, invalid_code: str) -> ApiError:
     if check.problem == "expired":
         return ApiError(401, "TokenExpired", "the access token has expired; request a new one", headers=BEARER_CHALLENGE)

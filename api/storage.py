@@ -156,6 +156,16 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         "ALTER TABLE jobs ADD COLUMN hocs_path TEXT",
         "ALTER TABLE jobs ADD COLUMN worker TEXT",  # host:pid of the process running it (operations)
     ]),
+    (4, "a client's column mapping; the column mapping of a job", [
+        # The mapping from a carrier's own headers and units to the legs table (logistics.mapping,
+        # as JSON), kept from the client's last upload for its next one.
+        """CREATE TABLE column_mappings (
+            client_id TEXT PRIMARY KEY REFERENCES clients (client_id),
+            body TEXT NOT NULL,
+            updated_us {bigint} NOT NULL
+        )""",
+        "ALTER TABLE jobs ADD COLUMN column_mapping TEXT",
+    ]),
 ]
 OWN_TABLE_KINDS = ("tocs", "hocs")
 # Families whose documents follow the PACT lifecycle: a new footprint of a product deprecates the
@@ -528,7 +538,7 @@ class Store:
 
     JOB_COLUMNS = ("id", "owner", "idempotency_key", "sha256", "filename", "path", "share_with", "status", "attempts",
                    "lease_until_us", "rows_done", "rows_total", "report", "error", "created_us", "updated_us",
-                   "tocs_path", "hocs_path", "worker")
+                   "tocs_path", "hocs_path", "worker", "column_mapping")
 
     def _job(self, row: tuple | None) -> dict | None:
         if row is None:
@@ -536,6 +546,7 @@ class Store:
         job = dict(zip(self.JOB_COLUMNS, row))
         job["share_with"] = json.loads(job["share_with"])
         job["report"] = json.loads(job["report"]) if job["report"] else None
+        job["column_mapping"] = json.loads(job["column_mapping"]) if job["column_mapping"] else None
         return job
 
     def create_job(self, job: dict) -> tuple[dict, bool]:
@@ -550,9 +561,10 @@ class Store:
             stamp = now_us()
             tx.execute(
                 "INSERT INTO jobs (id, owner, idempotency_key, sha256, filename, path, share_with, status, created_us, "
-                "updated_us, tocs_path, hocs_path) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
+                "updated_us, tocs_path, hocs_path, column_mapping) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
                 (job["id"], job["owner"], job.get("idempotency_key"), job["sha256"], job["filename"], job["path"],
-                 json.dumps(job["share_with"]), stamp, stamp, job.get("tocs_path"), job.get("hocs_path")),
+                 json.dumps(job["share_with"]), stamp, stamp, job.get("tocs_path"), job.get("hocs_path"),
+                 json.dumps(job["column_mapping"]) if job.get("column_mapping") else None),
             )
             row = tx.one(f"SELECT {', '.join(self.JOB_COLUMNS)} FROM jobs WHERE id = ?", (job["id"],))
         return self._job(row), True
@@ -560,6 +572,49 @@ class Store:
     def job(self, job_id: str) -> dict | None:
         with self.tx() as tx:
             return self._job(tx.one(f"SELECT {', '.join(self.JOB_COLUMNS)} FROM jobs WHERE id = ?", (job_id,)))
+
+    def jobs_of(self, owner: str, limit: int = 50) -> list[dict]:
+        """An owner's latest jobs, newest first."""
+        with self.tx() as tx:
+            rows = tx.all(f"SELECT {', '.join(self.JOB_COLUMNS)} FROM jobs WHERE owner = ? "
+                          "ORDER BY created_us DESC, id LIMIT ?", (owner, limit))
+        return [self._job(r) for r in rows]
+
+    # ---- column mappings
+
+    def column_mapping(self, client_id: str) -> dict | None:
+        """The column mapping a client used last (logistics.mapping's dict shape), or None."""
+        with self.tx() as tx:
+            row = tx.one("SELECT body FROM column_mappings WHERE client_id = ?", (client_id,))
+        return json.loads(row[0]) if row else None
+
+    def set_column_mapping(self, client_id: str, mapping: dict) -> None:
+        with self.tx(write=True) as tx:
+            body, stamp = json.dumps(mapping), now_us()
+            if tx.execute("UPDATE column_mappings SET body = ?, updated_us = ? WHERE client_id = ?",
+                          (body, stamp, client_id)).rowcount == 0:
+                tx.execute("INSERT INTO column_mappings (client_id, body, updated_us) VALUES (?, ?, ?)",
+                           (client_id, body, stamp))
+
+    # ---- what a recipient can see of the jobs behind its footprints
+
+    def shared_shipments(self, client_id: str, limit: int = 1000) -> list[dict]:
+        """The active PACT v2 shipment footprints shared with a client, newest first: doc_id,
+        shipment_id, job_id and the document's body."""
+        with self.tx() as tx:
+            rows = tx.all(
+                "SELECT d.doc_id, d.product_key, d.job_id, d.body FROM shares s JOIN documents d ON d.seq = s.seq "
+                "WHERE s.client_id = ? AND d.family = 'pact2' AND d.kind = 'shipment' AND d.status = 'Active' "
+                "ORDER BY d.seq DESC LIMIT ?", (client_id, limit))
+        return [{"doc_id": r[0], "shipment_id": r[1].split(":", 1)[1], "job_id": r[2], "body": r[3]} for r in rows]
+
+    def shipment_shared(self, client_id: str, job_id: str, shipment_id: str) -> bool:
+        """True when a footprint of this job's shipment is shared with the client."""
+        with self.tx() as tx:
+            return tx.one(
+                "SELECT 1 FROM shares s JOIN documents d ON d.seq = s.seq WHERE s.client_id = ? AND d.job_id = ? "
+                "AND d.product_key = ? AND d.kind = 'shipment' LIMIT 1",
+                (client_id, job_id, f"shipment:{shipment_id}")) is not None
 
     def claim_job(self, lease_seconds: float, max_attempts: int, worker: str = "") -> dict | None:
         """Take the oldest queued job, or a running one whose lease ran out (its worker died); a job

@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse
 
 import logistics
 
-from . import own_tables
+from . import own_tables, reports
 from .documents import publishable
 from .errors import ApiError, ErrorBody, FieldError
 from .jobs import UPLOAD_SUFFIXES, parse_recipients, receive_form, receive_upload
@@ -109,7 +109,8 @@ def _job_view(request: Request, job: dict) -> Job:
     base = f"{request.app.state.settings.base_url()}/v1/jobs/{job['id']}"
     links = {"self": base}
     if job["status"] == "done":
-        links.update(results=f"{base}/results", shipments=f"{base}/shipments", errors=f"{base}/errors")
+        links.update(results=f"{base}/results", shipments=f"{base}/shipments", errors=f"{base}/errors",
+                     report=f"{base}/report")
     counts = JobCounts(**{k: report.get(k) for k in JobCounts.model_fields}) if report else None
     return Job(id=job["id"], status=job["status"], filename=job["filename"], sha256=job["sha256"],
                share_with=job["share_with"], attempts=job["attempts"], rows_done=job["rows_done"],
@@ -117,9 +118,11 @@ def _job_view(request: Request, job: dict) -> Job:
                own_tables={k: Path(p).name for k, p in (("tocs", job.get("tocs_path")), ("hocs", job.get("hocs_path"))) if p})
 
 
-def _queue(state, client: Client, received: dict, idempotency_key: str | None) -> tuple[dict, bool]:
+def queue_upload(state, client: Client, received: dict, idempotency_key: str | None,
+                 column_mapping: dict | None = None) -> tuple[dict, bool]:
     """Check the upload's recipients and own tables and commit its job (in a thread: database,
-    polars). Returns (job, created); nothing is kept of a refused upload."""
+    polars). Returns (job, created); nothing is kept of a refused upload. ``column_mapping``: the
+    file's own columns (``logistics.mapping``'s dict shape), applied by the job."""
     files = [Path(received["path"])] + [t.path for t in received["tables"].values()]
     try:
         recipients = parse_recipients(received["fields"].get("share_with"))
@@ -141,7 +144,7 @@ def _queue(state, client: Client, received: dict, idempotency_key: str | None) -
     job, created = state.store.create_job({
         "id": received["id"], "owner": client.client_id, "idempotency_key": idempotency_key,
         "sha256": received["sha256"], "filename": received["filename"], "path": received["path"],
-        "share_with": recipients, "tocs_path": paths["tocs"], "hocs_path": paths["hocs"],
+        "share_with": recipients, "tocs_path": paths["tocs"], "hocs_path": paths["hocs"], "column_mapping": column_mapping,
     })
     if not created:
         Path(received["path"]).unlink(missing_ok=True)
@@ -164,7 +167,7 @@ async def upload(request: Request, response: Response, client: Client = Depends(
     received = await receive_upload(request.stream(), request.headers.get("content-type", ""),
                                     state.settings.data_dir, state.settings.max_upload_bytes,
                                     request.headers.get("content-length"))
-    job, created = await state.store.call(_queue, state, client, received, idempotency_key)
+    job, created = await state.store.call(queue_upload, state, client, received, idempotency_key)
     if not created:
         if job["sha256"] != received["sha256"]:
             raise ApiError(409, "Conflict", "this Idempotency-Key was used for a different file")
@@ -192,7 +195,8 @@ async def get_job(request: Request, job_id: str, client: Client = Depends(operat
     return _job_view(request, await _own_job(request, job_id, client))
 
 
-def _output(request: Request, job: dict, name: str, fmt: str) -> FileResponse:
+def job_file(request: Request, job: dict, name: str, fmt: str) -> FileResponse:
+    """A done job's output file, as CSV or Parquet (converted once, then kept)."""
     job_id = job["id"]
     if job["status"] != "done":
         raise ApiError(409, "Conflict", f"job {job_id} is {job['status']}: results exist once it is done")
@@ -224,19 +228,67 @@ FILE_RESPONSE = {200: {"description": "the file", "content": {"text/csv": {}, "a
 @router.get("/jobs/{job_id}/results", tags=["uploads"], response_class=FileResponse, responses=FILE_RESPONSE)
 async def job_results(request: Request, job_id: str, fmt: str = DOWNLOAD, client: Client = Depends(operator_client)):
     """Per-leg results: the input columns with distance, activity, factor provenance, emissions, error."""
-    return await asyncio.to_thread(_output, request, await _own_job(request, job_id, client), "legs.parquet", fmt)
+    return await asyncio.to_thread(job_file, request, await _own_job(request, job_id, client), "legs.parquet", fmt)
 
 
 @router.get("/jobs/{job_id}/shipments", tags=["uploads"], response_class=FileResponse, responses=FILE_RESPONSE)
 async def job_shipments(request: Request, job_id: str, fmt: str = DOWNLOAD, client: Client = Depends(operator_client)):
     """One row per shipment: totals, tkm, intensity, primary data share, completeness."""
-    return await asyncio.to_thread(_output, request, await _own_job(request, job_id, client), "shipments.parquet", fmt)
+    return await asyncio.to_thread(job_file, request, await _own_job(request, job_id, client), "shipments.parquet", fmt)
 
 
 @router.get("/jobs/{job_id}/errors", tags=["uploads"], response_class=FileResponse, responses=FILE_RESPONSE)
 async def job_errors(request: Request, job_id: str, fmt: str = DOWNLOAD, client: Client = Depends(operator_client)):
     """Rejected rows with their input line and the reason."""
-    return await asyncio.to_thread(_output, request, await _own_job(request, job_id, client), "errors.csv", fmt)
+    return await asyncio.to_thread(job_file, request, await _own_job(request, job_id, client), "errors.csv", fmt)
+
+
+REPORT_LANG = Query("en", pattern="^(en|ja)$", description="en or ja")
+DOCUMENT_FORMAT = Query("html", alias="format", pattern="^(html|pdf)$", description="html (one offline file) or pdf")
+DOCUMENT_RESPONSE = {200: {"description": "the document", "content": {"text/html": {}, "application/pdf": {}}},
+                     409: {"model": ErrorBody, "description": "the job is not done"}}
+
+
+def _document(path: Path, fmt: str, filename: str) -> FileResponse:
+    media = "application/pdf" if fmt == "pdf" else "text/html; charset=utf-8"
+    return FileResponse(path, media_type=media, filename=filename if fmt == "pdf" else None)
+
+
+@router.get("/jobs/{job_id}/report", tags=["uploads"], response_class=FileResponse,
+            responses={**JOB_ERRORS, **DOCUMENT_RESPONSE})
+async def job_report(request: Request, job_id: str, lang: str = REPORT_LANG, fmt: str = DOCUMENT_FORMAT,
+                     by: list[str] = Query([], max_length=8, description="breakdowns: customer, lane, month, mode, tag_<name>, ..."),
+                     client: Client = Depends(operator_client)):
+    """The job's emissions report as ISO 14083 and the GLEC Framework ask a reporting party to
+    disclose (totals, per mode and kind of TCE, data quality, methodology, breakdowns, charts),
+    linking each shipment to its calculation sheet."""
+    job = await _own_job(request, job_id, client)
+    settings = request.app.state.settings
+    base = settings.base_url()
+    path = await asyncio.to_thread(
+        reports.job_report, settings.data_dir, job, lang=lang, by=by, entity=request.app.state.calculator.exchange_config.company_name,
+        pdf=fmt == "pdf", sheet_href=lambda sid: f"{base}{reports.sheet_path(job_id, sid)}?lang={lang}", back_href=None)
+    return _document(path, fmt, f"{job_id}-report.pdf")
+
+
+@router.get("/jobs/{job_id}/shipments/{shipment_id}/sheet", tags=["uploads"], response_class=FileResponse,
+            responses={**ERRORS, **DOCUMENT_RESPONSE,
+                       404: {"model": ErrorBody, "description": "no such job or shipment, or not yours nor shared with you"}})
+async def shipment_sheet(request: Request, job_id: str, shipment_id: str, lang: str = REPORT_LANG,
+                         fmt: str = DOCUMENT_FORMAT, client: Client = Depends(api_client)):
+    """A shipment's calculation sheet, for verification: every TCE with its inputs as read, how its
+    distance was found, its factor row (source, edition, page), the formula with its numbers and
+    the result, stamped with the project version, the pack's edition and tables hash and the input
+    file's hash. For the job's owner and the clients its footprint is shared with."""
+    state = request.app.state
+    job = await state.store.call(state.store.job, job_id)
+    allowed = job is not None and (job["owner"] == client.client_id or await state.store.call(
+        state.store.shipment_shared, client.client_id, job_id, shipment_id))
+    if not allowed:
+        raise ApiError(404, "NotFound", f"no shipment {shipment_id!r} of job {job_id!r}")
+    path = await asyncio.to_thread(reports.job_sheet, state.settings.data_dir, job, shipment_id, lang=lang,
+                                   pdf=fmt == "pdf", back_href=None)
+    return _document(path, fmt, f"{job_id}-{shipment_id}-sheet.pdf")
 
 
 # ------------------------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from . import factors as F
 from .calculator import Calculator, Provenance
 from .io import DEFAULT_PRECISION, InputError, LegsFile, format_for_people, open_legs
 from .io import factors_path as default_factors_path
+from .mapping import read_mapping
 from .pipeline.shipments import TOTALS_ENGINE, finish, partials
 from .schema import FACTOR_COLUMNS, LINE_COLUMN
 from .summary import Summary
@@ -68,9 +69,10 @@ def _prefetch(iterable, pool: ThreadPoolExecutor):
         yield item
 
 
-def _grouped(batches):
+def _grouped(batches, shipment_column: str = "shipment_id"):
     """Carry the trailing run of each batch's last shipment over to the next batch, so that a
-    shipment whose rows are consecutive is computed in one piece (the last batch is never split)."""
+    shipment whose rows are consecutive is computed in one piece (the last batch is never split).
+    ``shipment_column``: the file's name of the shipment id column."""
     it = iter(batches)
     current, carry = next(it, None), None
     while current is not None:
@@ -78,8 +80,8 @@ def _grouped(batches):
         current = next(it, None)
         if carry is not None:
             batch, carry = pl.concat([carry, batch], how="vertical_relaxed"), None
-        if current is not None and "shipment_id" in batch.columns and batch.height:
-            ids = pl.col("shipment_id")
+        if current is not None and shipment_column in batch.columns and batch.height:
+            ids = pl.col(shipment_column)
             runs = batch.select((ids != ids.shift()).fill_null(True).cum_sum())[:, 0]
             trailing = runs == runs[-1]
             if not trailing.all():
@@ -192,14 +194,18 @@ def run(
     batch_rows: int = DEFAULT_BATCH_ROWS,
     progress: Progress | None = None,
     precision: int = DEFAULT_PRECISION,
+    columns=None,
 ) -> Summary:
     """Calculate a legs file of any size; returns the run's counts and totals. ``factors_out``: the
     factors table's path (True: beside ``out``; False/None: not written). ``calculator``: one to
     use instead of building one from ``pack``, ``tocs``, ``hocs``, ``defaults``, ``daf`` and
     ``jp_pack`` (the edition of the Japanese methods). ``encoding``, ``separator`` and
     ``decimal_comma`` are detected when not given (``logistics.io.open_legs``); CSV outputs carry
-    figures rounded to ``precision`` significant digits."""
+    figures rounded to ``precision`` significant digits. ``columns``: the file's own column names
+    and units (a ``logistics.mapping.Mapping``, or its TOML path), applied to each batch before the
+    engine; the errors file keeps the cells as read."""
     started = time.perf_counter()
+    mapping = read_mapping(columns)
     calc = calculator or Calculator(pack, tocs=tocs, hocs=hocs, defaults=defaults, daf=daf, jp_pack=jp_pack)
     engine = calc.engine
     full = provenance == "full"
@@ -246,7 +252,8 @@ def run(
                 if not batch.height:
                     continue
                 state["lines"] = (batch[LINE_COLUMN].min(), batch[LINE_COLUMN].max())
-                computed = engine.compute(batch, full=full, decimal_comma=source.decimal_comma)
+                mapped = mapping.apply(batch, decimal_comma=source.decimal_comma) if mapping else batch
+                computed = engine.compute(mapped, full=full, decimal_comma=source.decimal_comma)
                 keep(batch, computed)
                 yield computed.legs
         except BaseException as exc:  # noqa: BLE001 - re-raised by run()
@@ -255,9 +262,13 @@ def run(
     reader = ThreadPoolExecutor(1)  # reading the next batch overlaps with computing this one
     try:
         schema, batches = _batches(source, batch_rows)
+        if mapping:
+            mapping.check([c for c in schema if c != LINE_COLUMN], where=str(source.path))
+            schema = mapping.apply(pl.DataFrame(schema=schema)).schema
         # the results' columns, from the input's header (a missing required column stops here)
         empty = engine.compute(pl.DataFrame(schema=schema), full=full, decimal_comma=source.decimal_comma)
-        _sink(results(_prefetch(_grouped(batches), reader)), outputs[Path(out)], empty.legs.schema, precision)
+        grouped = _grouped(batches, mapping.source_of("shipment_id") if mapping else "shipment_id")
+        _sink(results(_prefetch(grouped, reader)), outputs[Path(out)], empty.legs.schema, precision)
         if failure:
             raise failure[0]
         if errors_writer is not None:

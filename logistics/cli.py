@@ -123,6 +123,9 @@ def calculate(
     summary_json: Optional[Path] = typer.Option(None, help="Also write the run summary as JSON."),
     precision: int = typer.Option(DEFAULT_PRECISION, min=1, max=17,
                                   help="Significant digits of the figures in CSV outputs and the summary (Parquet keeps full precision)."),
+    columns: Optional[Path] = typer.Option(None, help="Your file's own column names and units (TOML), e.g. "
+                                           "\"Weight (t)\" = { to = \"mass_kg\", unit = \"t\" }; "
+                                           "`logistics-co2 map-columns LEGS` writes a first one."),
 ):
     """Calculate per-leg and per-shipment emissions (TTW, WTT, WTW) of a legs file of any size.
 
@@ -142,7 +145,8 @@ def calculate(
             report = run(legs, out, shipments_out=shipments_out, errors_out=errors_out, factors_out=factors_out, pack=pack,
                          tocs=tocs, hocs=hocs, defaults=_pairs(default, "--default"), daf=_pairs(daf, "--daf", float),
                          jp_pack=jp_pack, provenance=provenance, encoding=encoding, separator=separator,
-                         decimal_comma=decimal_comma, batch_rows=batch_rows, progress=bar, precision=precision)
+                         decimal_comma=decimal_comma, batch_rows=batch_rows, progress=bar, precision=precision,
+                         columns=columns)
     except (InputError, PackError, RunFailed) as exc:
         _fail(str(exc))
     summary = format_for_people(report.as_dict(), precision=precision)
@@ -183,6 +187,125 @@ def _print_summary(s: dict, out: Path, shipments_out: Path | None, errors_out: P
         f"time           {s['seconds']:.1f} s",
     ]
     typer.echo("\n".join(lines))
+
+
+@app.command("map-columns", epilog="Example:\n\n    logistics-co2 map-columns tms_export.csv --out columns.toml\n\n"
+             "    logistics-co2 calculate tms_export.csv --columns columns.toml --out results.csv")
+def map_columns(
+    legs: Path = typer.Argument(..., help="A legs file with your own headers (.csv or .parquet)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the mapping here (TOML) instead of printing it."),
+    encoding: Optional[str] = typer.Option(None, help="Input encoding (default: detected)."),
+):
+    """A first column mapping for a file's header: our own names, common TMS names, and units read
+    from the headers (e.g. `Weight (t)`). Check it, then give it to `calculate --columns`."""
+    from .mapping import read_header, suggest, targets
+
+    try:
+        header = read_header(legs, encoding=encoding)
+    except InputError as exc:
+        _fail(str(exc))
+    mapping = suggest(header)
+    unmapped = [h for h in header if h not in mapping.columns and h not in targets()]
+    text = mapping.to_toml() + "".join(f"# {h!r} is not mapped\n" for h in unmapped)
+    if out:
+        out.write_text(text, encoding="utf8")
+        typer.echo(f"{len(mapping.columns)} of {len(header)} column(s) mapped -> {out}")
+    else:
+        typer.echo(text, nl=False)
+
+
+@app.command(epilog="Examples:\n\n"
+             "    logistics-co2 report results.csv --out report.html --by customer --by lane --by month\n\n"
+             "    logistics-co2 report results.parquet --out report.pdf --lang ja --entity \"Example Logistics\" --sheets")
+def report(
+    results: Path = typer.Argument(..., help="Per-leg results of `logistics-co2 calculate` (.csv or .parquet)."),
+    out: Path = typer.Option(..., "--out", "-o", help="The report: .html (one file, opens offline) or .pdf."),
+    by: Optional[list[str]] = typer.Option(None, help="Breakdowns, repeatable: customer, lane, month, mode, order_id, "
+                                           "tag_<name>, ... (default: customer, lane and month where the results have them)."),
+    lang: str = typer.Option("en", help="en or ja."),
+    entity: Optional[str] = typer.Option(None, help="The reporting entity, e.g. your company's name."),
+    period: Optional[str] = typer.Option(None, help="The reporting period START..END (default: the dates of the legs)."),
+    iso_14083: bool = typer.Option(False, "--iso-14083", help="You declare the results conform to ISO 14083:2023; the "
+                                   "report then says so in the standard's words."),
+    factors: Optional[Path] = typer.Option(None, help="The factors table (default: the one beside RESULTS)."),
+    shipments: Optional[Path] = typer.Option(None, help="The shipments table (default: totalled from RESULTS)."),
+    legs: Optional[Path] = typer.Option(None, help="The legs file RESULTS were calculated from: its hash is stamped on "
+                                        "the report, and the sheets show its cells as read."),
+    columns: Optional[Path] = typer.Option(None, help="The column mapping the legs file was calculated with."),
+    sheets: bool = typer.Option(False, help="Also write a calculation sheet per shipment listed (beside --out, in "
+                                "<name>.sheets/) and link the report to them."),
+):
+    """An emissions report as ISO 14083 and the GLEC Framework ask a reporting party to disclose:
+    totals WTW/TTW/WTT, per mode and per kind of TCE with activity and intensity, data-quality
+    shares, methodology (packs, distances and DAFs, allocation, assumptions, rows not computed),
+    breakdowns per customer, lane or month, and charts."""
+    from .report import figures, load_results, numbers, parse_period, report_html, sheet_html
+    from .report.render import write_document
+    from .report.sheet import calculation_sheet
+    from .mapping import read_mapping
+
+    if lang not in ("en", "ja"):
+        _fail(f"--lang: {lang!r} is not one of en, ja")
+    try:
+        r = load_results(results, factors, shipments, legs_file=legs)
+        chosen = by if by else [b for b in ("customer", "lane", "month") if b != "customer" or "customer" in r.legs.columns]
+        f = figures(r, by=chosen, entity=entity, period=parse_period(period), iso_statement=iso_14083)
+        href = None
+        if sheets:
+            folder = out.with_name(f"{out.stem}.sheets")
+            names = sheet_names(f.shipments.sort("co2e_wtw_kg", descending=True, nulls_last=True).head(200)["shipment_id"])
+            mapping = read_mapping(columns)
+            suffix = out.suffix.lower() if out.suffix.lower() in (".html", ".pdf") else ".html"
+            for shipment_id, name in names.items():
+                write_document(sheet_html(calculation_sheet(r, shipment_id, mapping=mapping), lang), folder / f"{name}{suffix}")
+            href = lambda sid: f"{folder.name}/{names[sid]}{suffix}" if sid in names else None  # noqa: E731
+        write_document(report_html(f, lang, sheet_href=href), out)
+    except (InputError, F.PackError) as exc:
+        _fail(str(exc))
+    t = f.totals
+    typer.echo(f"report of {t['shipments']:,} shipments, {numbers.t_co2e(t['co2e_wtw_kg'])} t CO2e WTW -> {out}")
+
+
+def sheet_names(shipment_ids) -> dict[str, str]:
+    """A file name per shipment id: the id where it is safe, else the id made safe plus a short hash."""
+    import hashlib
+    import re
+
+    names = {}
+    for sid in shipment_ids:
+        safe = re.sub(r"[^A-Za-z0-9._-]", "_", sid)[:80]
+        names[sid] = safe if safe == sid else f"{safe}-{hashlib.sha256(sid.encode()).hexdigest()[:8]}"
+    return names
+
+
+@app.command(epilog="Example:\n\n    logistics-co2 sheet results.csv SHP-001 --legs legs.csv --out SHP-001.html")
+def sheet(
+    results: Path = typer.Argument(..., help="Per-leg results of `logistics-co2 calculate` (.csv or .parquet)."),
+    shipment_id: str = typer.Argument(..., help="The shipment."),
+    out: Path = typer.Option(..., "--out", "-o", help="The sheet: .html or .pdf."),
+    lang: str = typer.Option("en", help="en or ja."),
+    factors: Optional[Path] = typer.Option(None, help="The factors table (default: the one beside RESULTS)."),
+    legs: Optional[Path] = typer.Option(None, help="The legs file RESULTS were calculated from (cells as read, hash)."),
+    columns: Optional[Path] = typer.Option(None, help="The column mapping the legs file was calculated with."),
+):
+    """A shipment's calculation sheet for verification: every TCE with its inputs as read, how its
+    distance was found, its factor row (source, edition, page), the formula with its numbers and
+    the result, stamped with the version, the pack's hash and the input's hash."""
+    from .mapping import read_mapping
+    from .report import load_results, sheet_html
+    from .report.render import write_document
+    from .report.sheet import calculation_sheet
+
+    if lang not in ("en", "ja"):
+        _fail(f"--lang: {lang!r} is not one of en, ja")
+    try:
+        r = load_results(results, factors, legs_file=legs)
+        s = calculation_sheet(r, shipment_id, mapping=read_mapping(columns))
+        write_document(sheet_html(s, lang), out)
+    except (InputError, F.PackError) as exc:
+        _fail(str(exc))
+    verdict = {True: "every figure agrees with its formula", False: "A FIGURE DIFFERS FROM ITS FORMULA", None: "nothing to check"}
+    typer.echo(f"{len(s.elements)} TCE(s), {verdict[s.agrees]} -> {out}")
 
 
 @packs_app.command("list")

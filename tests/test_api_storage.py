@@ -174,6 +174,25 @@ def test_job_idempotency_key_returns_the_first_job(store):
     assert _job(store, "j3")[1] and _job(store, "j4")[1]  # no key: every upload is a job
 
 
+def test_column_mappings_and_what_a_recipient_sees_of_jobs(store):
+    assert store.column_mapping("ops") is None
+    store.set_column_mapping("ops", {"columns": {"Weight (t)": {"to": "mass_kg", "unit": "t"}}})
+    store.set_column_mapping("ops", {"columns": {"Consignment": "shipment_id"}})  # the last one is kept
+    assert store.column_mapping("ops") == {"columns": {"Consignment": "shipment_id"}}
+    mapped, _ = store.create_job({"id": "j1", "owner": "ops", "sha256": "abc", "filename": "tms.csv", "path": "/x.csv",
+                                  "share_with": ["alice"], "column_mapping": {"columns": {"Consignment": "shipment_id"}}})
+    assert mapped["column_mapping"] == {"columns": {"Consignment": "shipment_id"}}
+    assert _job(store, "j2")[0]["column_mapping"] is None
+    assert [j["id"] for j in store.jobs_of("ops")] == ["j2", "j1"] and store.jobs_of("alice") == []
+    docs = [footprint_row(_doc(f"00000000-0000-4000-8000-00000000001{i}", f"S{i}"), "pact2") for i in range(2)]
+    with store.tx(write=True) as tx:
+        store.put_documents(tx, docs, {"shipment:S0": ["alice"], "shipment:S1": ["bob"]}, job_id="j1")
+    shared = store.shared_shipments("alice")
+    assert [(s["shipment_id"], s["job_id"]) for s in shared] == [("S0", "j1")]
+    assert store.shipment_shared("alice", "j1", "S0") and not store.shipment_shared("alice", "j1", "S1")
+    assert not store.shipment_shared("alice", "j2", "S0")
+
+
 def test_job_lease_takeover_and_attempt_limit(store):
     _job(store, "j1")
     claimed = store.claim_job(lease_seconds=0.0, max_attempts=2)
