@@ -2,7 +2,8 @@
 
 import importlib.util as _util
 
-_missing = [m for m in ("fastapi", "uvicorn", "multipart", "httpx", "psycopg", "cryptography") if _util.find_spec(m) is None]
+_NEEDED = ("fastapi", "uvicorn", "multipart", "httpx", "psycopg", "cryptography", "fastapi_offline")
+_missing = [m for m in _NEEDED if _util.find_spec(m) is None]
 if _missing:
     raise ImportError(
         f"the logistics-co2 service needs {', '.join(_missing)}: pip install 'logistics-co2[service]'"

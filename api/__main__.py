@@ -1,12 +1,13 @@
 """``python -m logistics_api``: run the service with uvicorn.
 
-    python -m logistics_api --demo                    # embedded SQLite, demo data, prints demo credentials
+    python -m logistics_api --demo                    # embedded SQLite, demo data, prints demo credentials;
+                                                      # then sign in at http://127.0.0.1:8000/pages
     python -m logistics_api --host 0.0.0.0 --port 8443 --ssl-certfile cert.pem --ssl-keyfile key.pem
 
 Settings come from ``LOGISTICS_*`` environment variables (``logistics_api.settings``). PACT requires HTTPS:
-give ``--ssl-certfile``/``--ssl-keyfile`` (uvicorn's TLS), or terminate TLS in a reverse proxy and
-add ``--proxy-headers`` so the pagination links say https. Serve TLS only: the conformance tests
-check that plain HTTP fails.
+give ``--ssl-certfile``/``--ssl-keyfile`` (uvicorn's TLS), or terminate TLS in a reverse proxy. Serve
+TLS only: the conformance tests check that plain HTTP fails. ``LOGISTICS_PUBLIC_URL`` (the URL
+clients use) defaults to the listening address, which must then not be a wildcard.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import uuid
 from pathlib import Path
 
 from .auth import hash_secret, new_secret
+from .limits import protocol_for
 from .settings import Settings, from_env
 from .storage import Client, Store
 
@@ -66,7 +68,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--demo", action="store_true", help="demo data and clients; a random token key if none is set")
     parser.add_argument("--ssl-certfile")
     parser.add_argument("--ssl-keyfile")
-    parser.add_argument("--proxy-headers", action="store_true", help="trust X-Forwarded-* from --forwarded-allow-ips")
+    parser.add_argument("--proxy-headers", action="store_true", help="trust X-Forwarded-For/-Proto from --forwarded-allow-ips (behind a "
+                        "TLS-terminating proxy: the client's address for the token limits, https for HSTS)")
     parser.add_argument("--forwarded-allow-ips", default="127.0.0.1")
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
@@ -80,8 +83,10 @@ def main(argv: list[str] | None = None) -> None:
         overrides["exchange_config"] = str(DEMO_DIR / "exchange.toml")
     if args.demo:
         overrides["demo"] = True
-    settings = from_env(**overrides)
     scheme = "https" if args.ssl_certfile else "http"
+    if not os.environ.get("LOGISTICS_PUBLIC_URL"):
+        overrides["public_url"] = listen_url(scheme, args.host, args.port)
+    settings = from_env(**overrides)
     if args.demo:
         credentials = seed_demo(settings)
         print(f"logistics-co2 demo on {scheme}://{args.host}:{args.port} (OpenAPI docs: /docs), "
@@ -89,10 +94,22 @@ def main(argv: list[str] | None = None) -> None:
         for client_id, role, name in DEMO_CLIENTS:
             print(f"  {name}: client_id={client_id} client_secret={credentials[client_id]}")
         print(f"  token: curl -s -u demo-shipper:{credentials['demo-shipper']} -d grant_type=client_credentials "
-              f"{scheme}://{args.host}:{args.port}/auth/token", flush=True)
+              f"{scheme}://{args.host}:{args.port}/auth/token")
+        print(f"  pages: open {scheme}://{args.host}:{args.port}/pages and sign in as demo-carrier (its upload, "
+              "report and sheets) or demo-shipper (the footprints shared with it), with the secret above", flush=True)
     uvicorn.run(create_app(settings), host=args.host, port=args.port, ssl_certfile=args.ssl_certfile,
                 ssl_keyfile=args.ssl_keyfile, proxy_headers=args.proxy_headers,
-                forwarded_allow_ips=args.forwarded_allow_ips, log_level=args.log_level, access_log=False)
+                forwarded_allow_ips=args.forwarded_allow_ips, log_level=args.log_level, access_log=False,
+                http=protocol_for(settings), limit_concurrency=settings.max_connections)
+
+
+def listen_url(scheme: str, host: str, port: int) -> str:
+    """The public base URL when LOGISTICS_PUBLIC_URL is not set: the listening address itself,
+    which only makes sense when it is the one clients use. A wildcard address is not one."""
+    if host in ("0.0.0.0", "::", ""):
+        raise SystemExit(f"listening on {host or 'every address'}: set LOGISTICS_PUBLIC_URL to the URL clients use "
+                         "(e.g. https://pact.example.com); links and the token issuer never come from a request")
+    return f"{scheme}://{'[' + host + ']' if ':' in host else host}:{port}"
 
 
 if __name__ == "__main__":

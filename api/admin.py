@@ -24,6 +24,7 @@ import typer
 from .auth import hash_secret, new_secret, seal
 from .settings import DEFAULT_DATABASE_URL
 from .storage import Client, Store, StoreError
+from .urls import callback_base
 
 app = typer.Typer(name="logistics-co2-admin", help="Clients and schema of the logistics-co2 service.", no_args_is_help=True,
                   add_completion=False)
@@ -50,9 +51,19 @@ def add_client(store: Store, name: str, role: str = "recipient", client_id: str 
         raise StoreError("role must be recipient or operator")
     client_id = client_id or f"{_slug(name)}-{secrets.token_hex(4)}"
     secret = secret or new_secret()
-    store.add_client(Client(client_id, name, role, hash_secret(secret), True, callback_url, callback_client_id,
+    store.add_client(Client(client_id, name, role, hash_secret(secret), True, _callback(callback_url), callback_client_id,
                             _sealed(callback_client_secret, sealing_key, client_id)))
     return client_id, secret
+
+
+def _callback(url: str | None) -> str | None:
+    """The client's event host, normalised (``urls.callback_base``); StoreError when unusable."""
+    if url is None:
+        return None
+    try:
+        return callback_base(url)
+    except ValueError as exc:
+        raise StoreError(str(exc)) from exc
 
 
 def _sealed(secret: str | None, key: str | None, client_id: str) -> str | None:
@@ -100,6 +111,7 @@ def set_callback(
     """Set or replace where a client's request answers go and our credentials there."""
     try:
         sealed = _sealed(callback_client_secret, _env_key(), client_id)
+        callback_url = _callback(callback_url)
     except StoreError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)

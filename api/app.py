@@ -11,10 +11,11 @@ from fastapi import FastAPI
 
 import logistics
 
-from . import errors, outbox, pact, v1
+from . import docs, errors, outbox, pact, pages, v1
 from .auth import Tokens
 from .calc import Calculator
 from .jobs import JobWorker
+from .limits import RequestLimits
 from .settings import Settings, from_env
 from .storage import Store
 
@@ -32,66 +33,19 @@ Errors have one shape: `{"code", "message", "errors"?: [{"path", "reason", "loca
 """
 
 
-class BodyLimit:
-    """Refuses JSON bodies over ``limit`` bytes with 413 (by Content-Length, or while streaming);
-    uploads have their own, larger limit and are left to their endpoint."""
-
-    def __init__(self, app, limit: int, exempt: tuple[str, ...] = ("/v1/uploads",)):
-        self.app, self.limit, self.exempt = app, limit, exempt
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["path"].startswith(self.exempt):
-            return await self.app(scope, receive, send)
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            return await self._refuse(send)
-        seen = 0
-
-        async def limited():
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise _TooLarge()
-            return message
-
-        started = False
-
-        async def tracking_send(message):
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, limited, tracking_send)
-        except _TooLarge:
-            if not started:
-                await self._refuse(send)
-
-    async def _refuse(self, send):
-        response = errors.error_response(413, "PayloadTooLarge", f"the request body exceeds the limit of {self.limit} bytes")
-        await send({"type": "http.response.start", "status": 413, "headers": [
-            (b"content-type", b"application/json"), (b"content-length", str(len(response.body)).encode())]})
-        await send({"type": "http.response.body", "body": response.body})
-
-
-class _TooLarge(Exception):
-    pass
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or from_env()
+    settings.base_url()  # required: links and the token issuer never come from a request's Host
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         state = app.state
-        state.store.migrate()
+        await state.store.call(state.store.migrate)
         await state.calculator.start()
         tasks = []
         if settings.run_workers:
             state.worker = JobWorker(state.store, state.calculator, settings.data_dir, settings.job_lease_seconds,
-                                     settings.job_attempts)
+                                     settings.job_attempts, public_url=settings.base_url())
             state.worker.start()
             tasks.append(asyncio.create_task(outbox.run(state.store, state.outbox_wakeup, settings.token_key), name="outbox"))
         try:
@@ -103,7 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if state.worker is not None:
                 await asyncio.to_thread(state.worker.stop)
             await state.calculator.stop()
-            state.store.close()
+            await asyncio.to_thread(state.store.close)
 
     app = FastAPI(
         title="logistics-co2",
@@ -111,9 +65,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         responses=errors.COMMON_RESPONSES,
+        docs_url=None,
+        redoc_url=None,
+        redirect_slashes=False,  # a trailing slash is ignored instead (limits.RequestLimits)
     )
     app.state.settings = settings
-    app.state.store = Store(settings.database_url)
+    app.state.store = Store(settings.database_url, settings.db_threads)
     app.state.tokens = Tokens(settings.token_key, settings.token_seconds)
     app.state.calculator = Calculator(settings.pack, settings.tocs, settings.hocs, settings.exchange_config)
     app.state.worker = None
@@ -121,5 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(v1.router)
     app.include_router(pact.router)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    docs.install(app)
+    pages.install(app)
+    app.add_middleware(RequestLimits, settings=settings)
     return app

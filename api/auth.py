@@ -117,6 +117,8 @@ class Tokens:
         return f"{payload}.{self._sign(payload)}"
 
     def check(self, token: str, now: float | None = None) -> TokenCheck:
+        if not token.isascii():  # ours are base64url; compare_digest refuses non-ASCII text
+            return TokenCheck(None, "invalid")
         payload, dot, signature = token.partition(".")
         if not dot or not hmac.compare_digest(self._sign(payload), signature):
             return TokenCheck(None, "invalid")
@@ -137,9 +139,9 @@ def basic_credentials(header: str | None) -> tuple[str, str] | None:
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "basic":
         return None
-    try:
+    try:  # ValueError: binascii.Error, non-ASCII text, bytes that are not UTF-8
         decoded = base64.b64decode(value.strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:
         return None
     client_id, colon, secret = decoded.partition(":")
     return (client_id, secret) if colon and client_id else None

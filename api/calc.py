@@ -20,6 +20,7 @@ import polars as pl
 
 import logistics
 from logistics import exchange
+from logistics.calculator import calculator_for
 from logistics.model import leg_schema
 from logistics.vocabulary import default_leg_id
 
@@ -37,13 +38,15 @@ class CalculationFailed(RuntimeError):
 
 
 Computed = tuple[pl.DataFrame | None, pl.DataFrame | None, list[dict]]  # legs, totals (frames) and response rows
+Own = tuple[str | None, str | None]  # the (tocs, hocs) tables a request is computed with
 
 
 @dataclass
 class _Pending:
     shipments: list[logistics.Shipment]
-    frames: bool  # the caller needs the result frames (exports): the engine's path
+    frames: bool  # the caller needs the result frames (exports)
     future: asyncio.Future | None = None  # None only outside the service (bench_api times rounds directly)
+    own: Own = (None, None)
     rows: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -76,16 +79,23 @@ class Calculator:
 
     # ---- calculation
 
-    def calculate_frame(self, legs: pl.DataFrame) -> logistics.Result:
-        return self.calculator.calculate(legs)
+    def calculator_for(self, own: Own) -> logistics.Calculator:
+        """The library calculator of a (tocs, hocs) pair: the service's own, or one kept per pair
+        (two carriers may use one TOC id with other figures)."""
+        if own == (self.tocs, self.hocs):
+            return self.calculator
+        return calculator_for(self.pack, tocs=own[0], hocs=own[1])
 
-    async def compute(self, shipments: list[logistics.Shipment], *, frames: bool = False) -> Computed:
+    def calculate_frame(self, legs: pl.DataFrame, own: Own | None = None) -> logistics.Result:
+        return self.calculator_for(own or (self.tocs, self.hocs)).calculate(legs)
+
+    async def compute(self, shipments: list[logistics.Shipment], *, frames: bool = False, own: Own | None = None) -> Computed:
         """These shipments computed in a coalesced round, as response rows (totals with their legs
         nested, in the order posted); with ``frames``, also the (legs, shipments) result frames,
-        which are otherwise None."""
+        which are otherwise None. ``own``: the (tocs, hocs) tables to use (default: the service's)."""
         if self._queue is None:
             raise RuntimeError("Calculator.start() was not awaited")
-        pending = _Pending(shipments, frames, asyncio.get_running_loop().create_future())
+        pending = _Pending(shipments, frames, asyncio.get_running_loop().create_future(), own or (self.tocs, self.hocs))
         await self._queue.put(pending)
         return await pending.future
 
@@ -125,9 +135,14 @@ class Calculator:
         return results
 
     def _compute_round(self, batch: list[_Pending]) -> list[Computed]:
-        return self._engine_round([p.shipments for p in batch])
+        """A round, one library call per (tocs, hocs) pair among its requests."""
+        done: dict[int, Computed] = {}
+        for own in dict.fromkeys(p.own for p in batch):
+            positions = [n for n, p in enumerate(batch) if p.own == own]
+            done.update(zip(positions, self._engine_round([batch[n].shipments for n in positions], own)))
+        return [done[n] for n in range(len(batch))]
 
-    def _engine_round(self, requests: list[list[logistics.Shipment]]) -> list[Computed]:
+    def _engine_round(self, requests: list[list[logistics.Shipment]], own: Own | None = None) -> list[Computed]:
         rows = []  # the round's legs, built as one frame (a frame per shipment costs more than the engine)
         for n, shipments in enumerate(requests):
             for shipment in shipments:
@@ -138,7 +153,7 @@ class Calculator:
                     rows.append(row)
         started = time.perf_counter()
         legs_in = pl.DataFrame(rows, schema=leg_schema(rows[0]))
-        result = self.calculate_frame(legs_in)
+        result = self.calculate_frame(legs_in, own)
         seconds = time.perf_counter() - started
         if seconds > SLOW_ROUND_SECONDS:
             log.warning("slow calculation: %d legs of %d requests took %.1f s; first legs: %s", legs_in.height,
@@ -177,22 +192,6 @@ class Calculator:
     def emissions(rows: list[dict]) -> list[ShipmentEmissions]:
         return [ShipmentEmissions.model_validate(row) for row in rows]
 
-    def export(self, legs: pl.DataFrame, shipments: pl.DataFrame | None, fmt: str) -> exchange.Export:
-        return exchange.build_export(legs, shipments, fmt, self.exchange_config, pack=self.pack,
-                                     tocs=self.tocs, hocs=self.hocs)
-
-    def export_documents(self, legs: pl.DataFrame, shipments: pl.DataFrame | None) -> tuple[dict[str, list[dict]], list[str]]:
-        """PACT v2 and v3 footprints and iLEAP TADs of computed legs, and what could not be built."""
-        out: dict[str, list[dict[str, Any]]] = {}
-        problems: list[str] = []
-        for fmt, family in (("pact-v2", "pact2"), ("pact-v3", "pact3")):
-            built = self.export(legs, shipments, fmt)
-            out[family] = built.documents
-            problems += [p for p in built.problems if p not in problems]
-        if {"departure_at", "arrival_at"} & set(legs.columns):
-            tads, tad_problems = exchange.tad_payloads(exchange.export.prepare_legs(legs))
-            out["tad"] = tads
-            problems += tad_problems
-        else:
-            out["tad"] = []
-        return out, problems
+    def export(self, legs: pl.DataFrame, shipments: pl.DataFrame | None, fmt: str, own: Own | None = None) -> exchange.Export:
+        tocs, hocs = own or (self.tocs, self.hocs)
+        return exchange.build_export(legs, shipments, fmt, self.exchange_config, pack=self.pack, tocs=tocs, hocs=hocs)

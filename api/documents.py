@@ -48,6 +48,37 @@ def ileap_subject(doc: dict) -> tuple[str, str]:
     return "product", str((doc.get("productIds") or [doc["id"]])[0])
 
 
+def _payload(doc: dict) -> dict:
+    """The iLEAP payload of a document: a ProductFootprint's extension data, or the payload itself."""
+    if "shipmentId" in doc or "tocId" in doc or "hocId" in doc:
+        return doc
+    for extension in doc.get("extensions") or []:
+        data = extension.get("data") or {}
+        if "shipmentId" in data or "tocId" in data or "hocId" in data:
+            return data
+    return {}
+
+
+def publishable(documents: list[dict]) -> tuple[list[dict], list[str]]:
+    """The documents to publish, and why the others are not: a shipment footprint whose TCEs name
+    a TOC or HOC (``tocId``/``hocId``) that has no document among ``documents`` would send its
+    receiver to a footprint the host does not serve (iLEAP conformance TC002/TC003), so it is left
+    out with the reason. Works on PACT footprints and on bare iLEAP payloads."""
+    served = {("tocId", p["tocId"]) for p in map(_payload, documents) if "tocId" in p and "tces" not in p}
+    served |= {("hocId", p["hocId"]) for p in map(_payload, documents) if "hocId" in p and "tces" not in p}
+    kept, problems = [], []
+    for doc in documents:
+        payload = _payload(doc)
+        missing = [f"{'TOC' if key == 'tocId' else 'HOC'} {tce[key]!r}" for tce in payload.get("tces") or []
+                   for key in ("tocId", "hocId") if tce.get(key) and (key, tce[key]) not in served]
+        if missing:
+            problems.append(f"shipment {payload.get('shipmentId')}: not published: it names "
+                            f"{', '.join(dict.fromkeys(missing))}, which has no footprint (the problem about it says why)")
+        else:
+            kept.append(doc)
+    return kept, problems
+
+
 def footprint_row(doc: dict, family: str) -> StoredDocument:
     pcf = doc["pcf"]
     kind, ident = ileap_subject(doc)

@@ -3,11 +3,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from logistics import Shipment
+from logistics.io import round_figure
+
+# A computed figure, rounded for people in the JSON (logistics.io.DEFAULT_PRECISION significant digits).
+Figure = Annotated[float | None, PlainSerializer(round_figure, return_type=float | None, when_used="json")]
 
 ExchangeFormat = Literal["ileap", "pact-v2", "pact-v3"]
 
@@ -25,12 +30,12 @@ class LegEmissions(BaseModel):
     leg_id: str | None
     leg_seq: int | None
     mode: str | None
-    distance_km: float | None = Field(description="the transport-activity distance")
+    distance_km: Figure = Field(description="the transport-activity distance")
     distance_type: str | None = Field(description="actual | sfd | gcd")
     distance_source: str | None
-    daf: float | None = Field(description="distance adjustment factor applied to the emissions")
-    emissions_distance_km: float | None = Field(description="distance_km × daf: the distance the emissions rest on")
-    tkm: float | None = Field(description="mass × distance_km (before any DAF)")
+    daf: Figure = Field(description="distance adjustment factor applied to the emissions")
+    emissions_distance_km: Figure = Field(description="distance_km × daf: the distance the emissions rest on")
+    tkm: Figure = Field(description="mass × distance_km (before any DAF)")
     method: str | None = Field(description="activity | toc | fuel | hub")
     data_type: str | None = Field(description="primary | modelled | default")
     factor_id: str | None
@@ -40,10 +45,10 @@ class LegEmissions(BaseModel):
     fuel_factor_id: str | None
     adjustment_ids: str | None
     assumptions: str | None
-    co2e_ttw_kg: float | None
-    co2e_wtt_kg: float | None
-    co2e_wtw_kg: float | None
-    intensity_wtw_g_per_tkm: float | None = Field(description="co2e_wtw_kg per tkm, in g")
+    co2e_ttw_kg: Figure
+    co2e_wtt_kg: Figure
+    co2e_wtw_kg: Figure
+    intensity_wtw_g_per_tkm: Figure = Field(description="co2e_wtw_kg per tkm, in g")
     error_code: str | None = Field(description="<column>.<reason> of the first error; null when computed")
     error: str | None = Field(description="why this leg could not be computed; null when it was")
 
@@ -51,13 +56,13 @@ class LegEmissions(BaseModel):
 class ShipmentEmissions(BaseModel):
     shipment_id: str
     complete: bool = Field(description="false when a leg could not be computed: totals then cover the others only")
-    mass_kg: float | None
-    tkm: float | None
-    co2e_ttw_kg: float | None
-    co2e_wtt_kg: float | None
-    co2e_wtw_kg: float | None
-    intensity_wtw_g_per_tkm: float | None
-    primary_data_share: float | None = Field(description="share (0..1) of WTW from primary data")
+    mass_kg: Figure
+    tkm: Figure
+    co2e_ttw_kg: Figure
+    co2e_wtt_kg: Figure
+    co2e_wtw_kg: Figure
+    intensity_wtw_g_per_tkm: Figure
+    primary_data_share: Figure = Field(description="share (0..1) of WTW from primary data")
     legs: list[LegEmissions]
 
 
@@ -102,3 +107,19 @@ class Job(BaseModel):
     report: dict[str, Any] | None = None
     error: str | None = None
     links: dict[str, str] = {}
+    own_tables: dict[str, str] = Field({}, description="the own TOC / HOC tables the job runs with (kind -> file)")
+
+
+class OwnTable(BaseModel):
+    """A carrier's own TOC or HOC table, as registered."""
+
+    kind: Literal["tocs", "hocs"]
+    filename: str
+    sha256: str
+    rows: int
+    registered: datetime
+
+
+class OwnTables(BaseModel):
+    tocs: OwnTable | None = None
+    hocs: OwnTable | None = None

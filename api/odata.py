@@ -7,7 +7,10 @@
                   | pcf/referencePeriodStart | pcf/referencePeriodEnd
     collection := productIds | companyIds ;  op := eq | lt | le | gt | ge ;  literal := '...' ('' = ')
 
-Anything else raises ``Unsupported`` (answered as PACT ``NotImplemented``, HTTP 400).
+Anything else raises ``Unsupported`` (answered as PACT ``NotImplemented``, HTTP 400); a filter
+nesting parentheses deeper than ``MAX_DEPTH`` or joining more than ``MAX_CONDITIONS`` conditions
+raises ``TooComplex`` (``BadRequest``, HTTP 400): the SQL it becomes must stay within what the
+databases parse (SQLite's parser stack holds about 100 nested levels).
 """
 
 from __future__ import annotations
@@ -28,9 +31,15 @@ PROPERTIES = {
     "pcf/referencePeriodEnd": ("d.ref_end_us", True),
 }
 COLLECTIONS = {"productIds": "productid", "companyIds": "companyid"}
+MAX_DEPTH = 8  # nested parentheses (the PACT examples use 2)
+MAX_CONDITIONS = 20
 
 
 class Unsupported(ValueError):
+    pass
+
+
+class TooComplex(Unsupported):
     pass
 
 
@@ -51,6 +60,14 @@ class _Parser:
     def __init__(self, text: str):
         self.tokens = _tokens(text)
         self.i = 0
+        self.depth = 0
+        self.conditions = 0
+
+    def open(self) -> None:
+        self.take("(")
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise TooComplex(f"parentheses nest deeper than {MAX_DEPTH} levels")
 
     def peek(self, offset: int = 0) -> tuple[str, str] | None:
         j = self.i + offset
@@ -78,10 +95,14 @@ class _Parser:
 
     def condition(self) -> tuple[str, list]:
         if self.peek() and self.peek()[1] == "(":
-            self.take("(")
-            result = self.filter()
+            self.open()
+            clause, params = self.filter()
             self.take(")")
-            return result
+            self.depth -= 1
+            return clause, params
+        self.conditions += 1
+        if self.conditions > MAX_CONDITIONS:
+            raise TooComplex(f"more than {MAX_CONDITIONS} conditions")
         name = self.path()
         if name in COLLECTIONS:
             return self.any(COLLECTIONS[name])
@@ -104,21 +125,21 @@ class _Parser:
     def any(self, term: str) -> tuple[str, list]:
         self.take("/")
         self.take("any")
-        self.take("(")
+        self.open()
         var = self.take(kind="word")
         self.take(":")
         depth = 0
         while self.peek() and self.peek()[1] == "(":
-            self.take("(")
+            self.open()
             depth += 1
         if self.take(kind="word") != var:
             raise Unsupported(f"the any() body must compare {var!r}")
         if self.take(kind="word") != "eq":
             raise Unsupported("only 'eq' is supported inside any()")
         value = self.literal(False)
-        for _ in range(depth):
+        for _ in range(depth + 1):
             self.take(")")
-        self.take(")")
+        self.depth -= depth + 1
         return "EXISTS (SELECT 1 FROM terms t WHERE t.seq = d.seq AND t.name = ? AND t.value = ?)", [term, value.lower()]
 
     def literal(self, is_time: bool) -> object:

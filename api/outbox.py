@@ -37,7 +37,7 @@ async def _token(http: httpx.AsyncClient, base: str, client_id: str, secret: str
 
 
 async def deliver(store: Store, http: httpx.AsyncClient, item: dict, key: str) -> None:
-    client = store.client(item["client_id"])
+    client = await store.call(store.client, item["client_id"])
     attempts = item["attempts"] + 1
     try:
         if client is None or not (client.callback_client_id and client.callback_secret):
@@ -51,9 +51,9 @@ async def deliver(store: Store, http: httpx.AsyncClient, item: dict, key: str) -
         retry_at = now_us() + min(2 ** attempts, MAX_BACKOFF_SECONDS) * 1_000_000
         status = "failed" if retry_at > item["deadline_us"] else "pending"
         log.warning("event %s to %s: attempt %d failed: %s", item["seq"], item["target"], attempts, exc)
-        store.outgoing_result(item["seq"], status, attempts, retry_at, str(exc)[:500])
+        await store.call(store.outgoing_result, item["seq"], status, attempts, retry_at, str(exc)[:500])
         return
-    store.outgoing_result(item["seq"], "sent", attempts, now_us(), None)
+    await store.call(store.outgoing_result, item["seq"], "sent", attempts, now_us(), None)
 
 
 async def run(store: Store, wakeup: asyncio.Event, key: str, http: httpx.AsyncClient | None = None) -> None:
@@ -62,7 +62,7 @@ async def run(store: Store, wakeup: asyncio.Event, key: str, http: httpx.AsyncCl
     http = http or httpx.AsyncClient(timeout=10.0)
     try:
         while True:
-            for item in await asyncio.to_thread(store.due_outgoing):
+            for item in await store.call(store.due_outgoing):
                 await deliver(store, http, item, key)
             try:
                 await asyncio.wait_for(wakeup.wait(), POLL_SECONDS)

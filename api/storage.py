@@ -2,6 +2,9 @@
 
 - ``Store(url)``: ``sqlite:///path`` (WAL, synchronous=FULL: a committed transaction survives a
   killed process) or ``postgresql://...`` (psycopg 3). One connection per thread.
+- ``await store.call(fn, ...)`` runs database work on the store's own threads (at most
+  ``threads``, so at most that many connections per process): async handlers never wait on the
+  database on the event loop.
 - Statements are written once with ``?`` placeholders; for PostgreSQL they become ``%s``.
 - ``migrate()`` applies the numbered migrations not yet in ``schema_migrations``, each in its own
   transaction, serialised between processes (SQLite ``BEGIN IMMEDIATE``, PostgreSQL advisory lock).
@@ -10,10 +13,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import sqlite3
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -23,6 +29,7 @@ from typing import Any, Iterable, Iterator, Sequence
 MIGRATION_LOCK = 70830  # PostgreSQL advisory lock ids: migrations
 SUPERSEDE_LOCK = 70831  # and replacing footprints (Store._supersede)
 IN_CHUNK = 500  # ids per IN (...) list
+DB_THREADS = 8  # threads (and so connections) serving the event loop's database work, per process
 
 
 def now_us() -> int:
@@ -129,7 +136,38 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     ]),
     # A recomputed product's earlier footprints are found by product and status (see put_documents).
     (2, "documents by product", ["CREATE INDEX documents_product ON documents (family, product_key, status)"]),
+    (3, "failed token requests, carriers' own TOC/HOC tables, the tables and worker of a job", [
+        # One row per failed token request, under "client:<id>" and "address:<ip>" (see pact.token).
+        "CREATE TABLE auth_failures (key TEXT NOT NULL, at_us {bigint} NOT NULL)",
+        "CREATE INDEX auth_failures_key ON auth_failures (key, at_us)",
+        "CREATE INDEX auth_failures_at ON auth_failures (at_us)",
+        # The TOC / HOC table an operator registered: its jobs use it unless an upload brings its own.
+        """CREATE TABLE own_tables (
+            client_id TEXT NOT NULL REFERENCES clients (client_id),
+            kind TEXT NOT NULL CHECK (kind IN ('tocs', 'hocs')),
+            path TEXT NOT NULL,
+            filename TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            row_count {bigint} NOT NULL,
+            registered_us {bigint} NOT NULL,
+            PRIMARY KEY (client_id, kind)
+        )""",
+        "ALTER TABLE jobs ADD COLUMN tocs_path TEXT",
+        "ALTER TABLE jobs ADD COLUMN hocs_path TEXT",
+        "ALTER TABLE jobs ADD COLUMN worker TEXT",  # host:pid of the process running it (operations)
+    ]),
+    (4, "a client's column mapping; the column mapping of a job", [
+        # The mapping from a carrier's own headers and units to the legs table (logistics.mapping,
+        # as JSON), kept from the client's last upload for its next one.
+        """CREATE TABLE column_mappings (
+            client_id TEXT PRIMARY KEY REFERENCES clients (client_id),
+            body TEXT NOT NULL,
+            updated_us {bigint} NOT NULL
+        )""",
+        "ALTER TABLE jobs ADD COLUMN column_mapping TEXT",
+    ]),
 ]
+OWN_TABLE_KINDS = ("tocs", "hocs")
 # Families whose documents follow the PACT lifecycle: a new footprint of a product deprecates the
 # product's active ones and names them in precedingPfIds (PACT v2 major change, v3 any change).
 FOOTPRINT_FAMILIES = ("pact2", "pact3")
@@ -137,6 +175,10 @@ FOOTPRINT_FAMILIES = ("pact2", "pact3")
 
 class StoreError(RuntimeError):
     pass
+
+
+class LostJob(StoreError):
+    """A job's attempt finished after another worker had taken the job over (its lease ran out)."""
 
 
 @dataclass
@@ -202,7 +244,7 @@ class Tx:
 
 
 class Store:
-    def __init__(self, url: str):
+    def __init__(self, url: str, threads: int = DB_THREADS):
         self.url = url
         if url.startswith("sqlite:///"):
             self.dialect = "sqlite"
@@ -216,6 +258,16 @@ class Store:
         self._local = threading.local()
         self._all: list[Any] = []
         self._lock = threading.Lock()
+        self._threads = threads
+        self._executor: ThreadPoolExecutor | None = None
+
+    async def call(self, fn, /, *args, **kwargs):
+        """``fn(*args, **kwargs)`` (database work) on one of the store's threads, awaited."""
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(self._threads, thread_name_prefix="db")
+            executor = self._executor
+        return await asyncio.get_running_loop().run_in_executor(executor, functools.partial(fn, *args, **kwargs))
 
     # ---- connections and transactions
 
@@ -257,6 +309,10 @@ class Store:
                 yield Tx(conn, self.dialect)
 
     def close(self) -> None:
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True)  # outside the lock: its threads may be connecting
         with self._lock:
             for conn in self._all:
                 try:
@@ -481,7 +537,8 @@ class Store:
     # ---- jobs
 
     JOB_COLUMNS = ("id", "owner", "idempotency_key", "sha256", "filename", "path", "share_with", "status", "attempts",
-                   "lease_until_us", "rows_done", "rows_total", "report", "error", "created_us", "updated_us")
+                   "lease_until_us", "rows_done", "rows_total", "report", "error", "created_us", "updated_us",
+                   "tocs_path", "hocs_path", "worker", "column_mapping")
 
     def _job(self, row: tuple | None) -> dict | None:
         if row is None:
@@ -489,6 +546,7 @@ class Store:
         job = dict(zip(self.JOB_COLUMNS, row))
         job["share_with"] = json.loads(job["share_with"])
         job["report"] = json.loads(job["report"]) if job["report"] else None
+        job["column_mapping"] = json.loads(job["column_mapping"]) if job["column_mapping"] else None
         return job
 
     def create_job(self, job: dict) -> tuple[dict, bool]:
@@ -503,9 +561,10 @@ class Store:
             stamp = now_us()
             tx.execute(
                 "INSERT INTO jobs (id, owner, idempotency_key, sha256, filename, path, share_with, status, created_us, "
-                "updated_us) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
+                "updated_us, tocs_path, hocs_path, column_mapping) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
                 (job["id"], job["owner"], job.get("idempotency_key"), job["sha256"], job["filename"], job["path"],
-                 json.dumps(job["share_with"]), stamp, stamp),
+                 json.dumps(job["share_with"]), stamp, stamp, job.get("tocs_path"), job.get("hocs_path"),
+                 json.dumps(job["column_mapping"]) if job.get("column_mapping") else None),
             )
             row = tx.one(f"SELECT {', '.join(self.JOB_COLUMNS)} FROM jobs WHERE id = ?", (job["id"],))
         return self._job(row), True
@@ -514,9 +573,53 @@ class Store:
         with self.tx() as tx:
             return self._job(tx.one(f"SELECT {', '.join(self.JOB_COLUMNS)} FROM jobs WHERE id = ?", (job_id,)))
 
-    def claim_job(self, lease_seconds: float, max_attempts: int) -> dict | None:
+    def jobs_of(self, owner: str, limit: int = 50) -> list[dict]:
+        """An owner's latest jobs, newest first."""
+        with self.tx() as tx:
+            rows = tx.all(f"SELECT {', '.join(self.JOB_COLUMNS)} FROM jobs WHERE owner = ? "
+                          "ORDER BY created_us DESC, id LIMIT ?", (owner, limit))
+        return [self._job(r) for r in rows]
+
+    # ---- column mappings
+
+    def column_mapping(self, client_id: str) -> dict | None:
+        """The column mapping a client used last (logistics.mapping's dict shape), or None."""
+        with self.tx() as tx:
+            row = tx.one("SELECT body FROM column_mappings WHERE client_id = ?", (client_id,))
+        return json.loads(row[0]) if row else None
+
+    def set_column_mapping(self, client_id: str, mapping: dict) -> None:
+        with self.tx(write=True) as tx:
+            body, stamp = json.dumps(mapping), now_us()
+            if tx.execute("UPDATE column_mappings SET body = ?, updated_us = ? WHERE client_id = ?",
+                          (body, stamp, client_id)).rowcount == 0:
+                tx.execute("INSERT INTO column_mappings (client_id, body, updated_us) VALUES (?, ?, ?)",
+                           (client_id, body, stamp))
+
+    # ---- what a recipient can see of the jobs behind its footprints
+
+    def shared_shipments(self, client_id: str, limit: int = 1000) -> list[dict]:
+        """The active PACT v2 shipment footprints shared with a client, newest first: doc_id,
+        shipment_id, job_id and the document's body."""
+        with self.tx() as tx:
+            rows = tx.all(
+                "SELECT d.doc_id, d.product_key, d.job_id, d.body FROM shares s JOIN documents d ON d.seq = s.seq "
+                "WHERE s.client_id = ? AND d.family = 'pact2' AND d.kind = 'shipment' AND d.status = 'Active' "
+                "ORDER BY d.seq DESC LIMIT ?", (client_id, limit))
+        return [{"doc_id": r[0], "shipment_id": r[1].split(":", 1)[1], "job_id": r[2], "body": r[3]} for r in rows]
+
+    def shipment_shared(self, client_id: str, job_id: str, shipment_id: str) -> bool:
+        """True when a footprint of this job's shipment is shared with the client."""
+        with self.tx() as tx:
+            return tx.one(
+                "SELECT 1 FROM shares s JOIN documents d ON d.seq = s.seq WHERE s.client_id = ? AND d.job_id = ? "
+                "AND d.product_key = ? AND d.kind = 'shipment' LIMIT 1",
+                (client_id, job_id, f"shipment:{shipment_id}")) is not None
+
+    def claim_job(self, lease_seconds: float, max_attempts: int, worker: str = "") -> dict | None:
         """Take the oldest queued job, or a running one whose lease ran out (its worker died); a job
-        out of attempts is marked failed instead. Atomic between processes."""
+        out of attempts is marked failed instead. Atomic between processes (PostgreSQL: the row is
+        locked and skipped by the others, so two workers never take the same job)."""
         stamp = now_us()
         with self.tx(write=True) as tx:
             tx.execute(
@@ -525,29 +628,89 @@ class Store:
                 (f"stopped {max_attempts} times before finishing (worker killed?); nothing from it was stored", stamp,
                  stamp, max_attempts),
             )
+            lock = " FOR UPDATE SKIP LOCKED" if self.dialect == "postgres" else ""  # SQLite: BEGIN IMMEDIATE
             row = tx.one("SELECT id FROM jobs WHERE status = 'queued' OR (status = 'running' AND lease_until_us < ?) "
-                         "ORDER BY created_us, id LIMIT 1", (stamp,))
+                         "ORDER BY created_us, id LIMIT 1" + lock, (stamp,))
             if row is None:
                 return None
             tx.execute("UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until_us = ?, rows_done = 0, "
-                       "updated_us = ? WHERE id = ?", (stamp + int(lease_seconds * 1e6), stamp, row[0]))
+                       "updated_us = ?, worker = ? WHERE id = ?", (stamp + int(lease_seconds * 1e6), stamp, worker, row[0]))
             return self._job(tx.one(f"SELECT {', '.join(self.JOB_COLUMNS)} FROM jobs WHERE id = ?", (row[0],)))
 
-    def job_progress(self, job_id: str, rows_done: int, rows_total: int | None, lease_seconds: float) -> None:
+    # A job's attempt is the value of ``attempts`` when it was claimed: a worker whose lease ran out
+    # (and whose job another worker took) changes nothing any more.
+    _OURS = "id = ? AND status = 'running' AND attempts = ?"
+
+    def job_progress(self, job_id: str, attempt: int, rows_done: int, rows_total: int | None,
+                     lease_seconds: float) -> bool:
+        """Record progress and extend the lease; False when the job is no longer this attempt's."""
         stamp = now_us()
         with self.tx(write=True) as tx:
-            tx.execute("UPDATE jobs SET rows_done = ?, rows_total = ?, lease_until_us = ?, updated_us = ? "
-                       "WHERE id = ? AND status = 'running'",
-                       (rows_done, rows_total, stamp + int(lease_seconds * 1e6), stamp, job_id))
+            cur = tx.execute("UPDATE jobs SET rows_done = ?, rows_total = ?, lease_until_us = ?, updated_us = ? "
+                             f"WHERE {self._OURS}",
+                             (rows_done, rows_total, stamp + int(lease_seconds * 1e6), stamp, job_id, attempt))
+        return cur.rowcount > 0
 
-    def finish_job(self, tx: Tx, job_id: str, report: dict) -> None:
-        tx.execute("UPDATE jobs SET status = 'done', report = ?, error = NULL, lease_until_us = NULL, updated_us = ? "
-                   "WHERE id = ?", (json.dumps(report), now_us(), job_id))
+    def finish_job(self, tx: Tx, job_id: str, attempt: int, report: dict) -> None:
+        """Mark the job done in ``tx``; raises LostJob (and so rolls ``tx`` back, footprints
+        included) when another worker took the job over meanwhile."""
+        cur = tx.execute("UPDATE jobs SET status = 'done', report = ?, error = NULL, lease_until_us = NULL, updated_us = ? "
+                         f"WHERE {self._OURS}", (json.dumps(report), now_us(), job_id, attempt))
+        if cur.rowcount == 0:
+            raise LostJob(f"job {job_id}: attempt {attempt} lost its lease to another worker; nothing of it was stored")
 
-    def fail_job(self, job_id: str, error: str) -> None:
+    def fail_job(self, job_id: str, error: str, attempt: int | None = None) -> bool:
+        """Mark the job failed (only if still this attempt's, when ``attempt`` is given)."""
+        where, params = ("id = ?", (job_id,)) if attempt is None else (self._OURS, (job_id, attempt))
         with self.tx(write=True) as tx:
-            tx.execute("UPDATE jobs SET status = 'failed', error = ?, lease_until_us = NULL, updated_us = ? WHERE id = ?",
-                       (error, now_us(), job_id))
+            cur = tx.execute(f"UPDATE jobs SET status = 'failed', error = ?, lease_until_us = NULL, updated_us = ? "
+                             f"WHERE {where}", (error, now_us(), *params))
+        return cur.rowcount > 0
+
+    # ---- carriers' own TOC / HOC tables
+
+    def set_own_table(self, client_id: str, kind: str, path: str, filename: str, sha256: str, rows: int) -> None:
+        """Register (or replace) the client's own ``kind`` table."""
+        with self.tx(write=True) as tx:
+            tx.execute("DELETE FROM own_tables WHERE client_id = ? AND kind = ?", (client_id, kind))
+            tx.execute("INSERT INTO own_tables (client_id, kind, path, filename, sha256, row_count, registered_us) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?)", (client_id, kind, path, filename, sha256, rows, now_us()))
+
+    def drop_own_table(self, client_id: str, kind: str) -> bool:
+        with self.tx(write=True) as tx:
+            cur = tx.execute("DELETE FROM own_tables WHERE client_id = ? AND kind = ?", (client_id, kind))
+        return cur.rowcount > 0
+
+    def own_tables(self, client_id: str) -> dict[str, dict]:
+        """The client's registered tables by kind: path, filename, sha256, rows, registered_us."""
+        with self.tx() as tx:
+            rows = tx.all("SELECT kind, path, filename, sha256, row_count, registered_us FROM own_tables "
+                          "WHERE client_id = ? ORDER BY kind", (client_id,))
+        keys = ("path", "filename", "sha256", "rows", "registered_us")
+        return {r[0]: dict(zip(keys, r[1:])) for r in rows}
+
+    def own_table_paths(self, client_id: str) -> tuple[str | None, str | None]:
+        """(tocs path, hocs path) the client registered, None where it registered none: what a
+        calculation for this client passes as ``tocs=`` / ``hocs=``."""
+        tables = self.own_tables(client_id)
+        return tuple((tables.get(kind) or {}).get("path") for kind in OWN_TABLE_KINDS)  # type: ignore[return-value]
+
+    # ---- failed token requests
+
+    def recent_failures(self, keys: Sequence[str], since_us: int) -> dict[str, int]:
+        """How many failures each key had since ``since_us``."""
+        marks = ", ".join("?" * len(keys))
+        with self.tx() as tx:
+            rows = tx.all(f"SELECT key, COUNT(*) FROM auth_failures WHERE key IN ({marks}) AND at_us > ? GROUP BY key",
+                          (*keys, since_us))
+        return {key: count for key, count in rows}
+
+    def record_failure(self, keys: Sequence[str], forget_before_us: int) -> None:
+        """One failure under each key; failures older than ``forget_before_us`` are forgotten."""
+        stamp = now_us()
+        with self.tx(write=True) as tx:
+            tx.execute("DELETE FROM auth_failures WHERE at_us < ?", (forget_before_us,))
+            tx.executemany("INSERT INTO auth_failures (key, at_us) VALUES (?, ?)", [(k, stamp) for k in keys])
 
     # ---- events and outbox
 
@@ -560,14 +723,12 @@ class Store:
                    (client_id, api, event["id"], event["type"], event.get("source"), now_us(), json.dumps(event)))
         return True
 
-    def queue_outgoing(self, tx: Tx, client_id: str, api: int, target: str | None, event: dict,
-                       deadline_seconds: float, error: str | None = None) -> None:
+    def queue_outgoing(self, tx: Tx, client_id: str, api: int, target: str, event: dict, deadline_seconds: float) -> None:
         stamp = now_us()
         tx.execute(
-            "INSERT INTO outbox (client_id, api, target, body, status, next_attempt_us, deadline_us, last_error) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (client_id, api, target, json.dumps(event), "failed" if error else "pending", stamp,
-             stamp + int(deadline_seconds * 1e6), error),
+            "INSERT INTO outbox (client_id, api, target, body, status, next_attempt_us, deadline_us) "
+            "VALUES (?, ?, ?, ?, 'pending', ?, ?)",
+            (client_id, api, target, json.dumps(event), stamp, stamp + int(deadline_seconds * 1e6)),
         )
 
     def due_outgoing(self, limit: int = 20) -> list[dict]:

@@ -1,13 +1,19 @@
-"""legs/s of logistics.calculate on synthetic legs with given distances (in memory, no I/O), and
-the time of one call on a 3-leg shipment, by the engine and by logistics.small (what the HTTP
-service pays per request).
+"""The library in process, no files: legs/s of a large frame, the cost of one call on a 3-leg
+shipment, and 1,000 shipments of 1–6 legs with distinct descriptors, one call each (a TMS calling
+the library per shipment).
 
     python bench/bench_engine.py [N_LEGS=1000000] [REPEATS=3]
+
+Peers in the same run: for the large frame, a polars script doing the same factor join and
+arithmetic on the same frame (no checks, no provenance); for one call, the engine's polars query
+on the same shipment (what a call of more than a few legs takes), against its NumPy path.
 """
 
 from __future__ import annotations
 
+import random
 import resource
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -17,56 +23,99 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import polars as pl  # noqa: E402
 
 import logistics  # noqa: E402
-from synthetic import legs  # noqa: E402
+from logistics.pipeline import engine  # noqa: E402
+from peer_polars import DESCRIPTORS  # noqa: E402
+from synthetic import KINDS, legs  # noqa: E402
 
-from logistics.small import SmallCalculator  # noqa: E402
+THREE_LEGS = pl.DataFrame({  # 12 t: road 410 km, transshipment hub, road 510 km (bench_api's shipment)
+    "shipment_id": ["S-1"] * 3, "mode": ["road", "hub", "road"], "mass_kg": [12_000.0] * 3,
+    "distance_km": [410.0, None, 510.0], "vehicle": ["artic_40t", None, "rigid_12-20t"],
+    "energy_carrier": ["diesel", None, "diesel"], "region": ["EU", None, "EU"], "hub_type": [None, "transshipment", None],
+})
+
+
+def per_call_ms(fn, calls: int) -> float:
+    for _ in range(min(20, calls)):
+        fn()
+    t0 = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - t0) / calls * 1000
+
+
+def peer(frame: pl.DataFrame, factors: pl.DataFrame) -> pl.DataFrame:
+    mass_t = pl.col("mass_kg") / 1000
+    activity = pl.when(pl.col("mode") == "hub").then(mass_t).otherwise(mass_t * pl.col("distance_km"))
+    return (frame.lazy().join(factors.lazy(), on=DESCRIPTORS, how="left", nulls_equal=True, maintain_order="left")
+            .with_columns(*((activity * pl.col(x)).alias(f"co2e_{x}_kg") for x in ("ttw", "wtt", "wtw"))).collect())
+
+
+def distinct_shipments(n: int, seed: int = 7) -> list[pl.DataFrame]:
+    """``n`` shipments of 1–6 legs whose descriptors, masses and distances vary (distinct keys)."""
+    rng = random.Random(seed)
+    regions = ["EU", "NA", "AS", "SA", "AF"]
+    out = []
+    for i in range(n):
+        rows = []
+        for _ in range(rng.randint(1, 6)):
+            mode, vehicle, carrier, region, load, temperature, hub = rng.choice(KINDS)
+            rows.append({"shipment_id": f"D{i}", "mode": mode, "vehicle": vehicle, "energy_carrier": carrier,
+                         "region": rng.choice(regions) if mode == "road" else region, "load_type": load,
+                         "temperature_control": rng.choice([temperature, "refrigerated"]) if mode == "road" else temperature,
+                         "hub_type": hub, "mass_kg": round(rng.uniform(100, 30_000), 1),
+                         "distance_km": None if mode == "hub" else round(rng.uniform(5, 5_000), 1)})
+        out.append(pl.DataFrame(rows, schema={**dict.fromkeys(("shipment_id", "mode", *DESCRIPTORS[1:]), pl.String),
+                                              "mass_kg": pl.Float64, "distance_km": pl.Float64}))
+    return out
 
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-    df = legs(n)
-    pack = logistics.load_pack()
-    logistics.calculate(df.head(1000), pack)  # warm up
-    times = []
+    frame = legs(n)
+    calc = logistics.Calculator(distance_resolver=None)
+    calc.calculate(frame.head(1000))  # warm up
+    keys = frame.select(DESCRIPTORS).unique()
+    probe = keys.with_columns(shipment_id=pl.lit("k"), mass_kg=pl.lit(1000.0),
+                              distance_km=pl.when(pl.col("mode") == "hub").then(None).otherwise(pl.lit(1.0)))
+    per_unit = calc.calculate(probe).legs
+    factors = keys.with_columns(ttw=per_unit["co2e_ttw_kg"], wtt=per_unit["co2e_wtt_kg"], wtw=per_unit["co2e_wtw_kg"])
+    ours, theirs = [], []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        r = logistics.calculate(df, pack, distance_resolver=None)
-        r.shipments  # summed on first use: part of the work timed here
-        times.append(time.perf_counter() - t0)
-    best = min(times)
-    errors = r.legs["error"].is_not_null().sum()
-    print(f"legs: {n:,}  shipments: {r.shipments.height:,}  row errors: {errors:,}")
-    print(f"calculate: best {best:.2f} s, median {sorted(times)[len(times) // 2]:.2f} s over {repeats} runs"
-          f"  ->  {n / best:,.0f} legs/s")
-    print(f"total WTW: {r.legs['co2e_wtw_kg'].sum() / 1000:,.1f} t CO2e")
-    print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB")
-    # 12 t: road 410 km, transshipment hub, road 510 km (the service benchmark's shipment)
-    three_legs = pl.DataFrame({
-        "shipment_id": ["S-1"] * 3, "mode": ["road", "hub", "road"], "mass_kg": [12_000.0] * 3,
-        "distance_km": [410.0, None, 510.0], "vehicle": ["artic_40t", None, "rigid_12-20t"],
-        "energy_carrier": ["diesel", None, "diesel"], "region": ["EU", None, "EU"], "hub_type": [None, "transshipment", None],
-    })
-    for _ in range(5):
-        logistics.calculate(three_legs, pack, distance_resolver=None)
-    calls = 200
+        result = calc.calculate(frame)
+        result.shipments
+        ours.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        peer(frame, factors)
+        theirs.append(time.perf_counter() - t0)
+    print(f"{n:,} legs in memory: ours {min(ours):.2f} s ({n / min(ours):,.0f} legs/s, shipments included), "
+          f"peer join + arithmetic {min(theirs):.2f} s: ratio {min(ours) / min(theirs):.2f}")
+    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB")
+
+    logistics.calculate(THREE_LEGS, distance_resolver=None)
+    numpy_ms = per_call_ms(lambda: logistics.calculate(THREE_LEGS, distance_resolver=None), 500)
+    with_totals_ms = per_call_ms(lambda: logistics.calculate(THREE_LEGS, distance_resolver=None).shipments, 500)
+    saved, engine.SMALL_ROWS = engine.SMALL_ROWS, 0
+    try:
+        query_ms = per_call_ms(lambda: logistics.calculate(THREE_LEGS, distance_resolver=None), 200)
+    finally:
+        engine.SMALL_ROWS = saved
+    print(f"one 3-leg shipment, logistics.calculate: {numpy_ms:.2f} ms a call ({with_totals_ms:.2f} ms with its totals); "
+          f"through the polars query: {query_ms:.2f} ms")
+
+    shipments = distinct_shipments(1000)
+    fresh = logistics.Calculator(distance_resolver=None)  # nothing resolved yet: every key is new once
+    times = []
     t0 = time.perf_counter()
-    for _ in range(calls):
-        logistics.calculate(three_legs, pack, distance_resolver=None).shipments
-    print(f"one 3-leg shipment: {(time.perf_counter() - t0) / calls * 1000:.1f} ms per call ({calls} calls)")
-    # the same shipment through logistics.small (the service's path once its descriptors are known)
-    shipment = logistics.Shipment.model_validate({"shipment_id": "S-1", "mass_kg": 12_000.0, "legs": [
-        {"mode": "road", "distance_km": 410.0, "vehicle": "artic_40t", "energy_carrier": "diesel", "region": "EU"},
-        {"mode": "hub", "hub_type": "transshipment"},
-        {"mode": "road", "distance_km": 510.0, "vehicle": "rigid_12-20t", "energy_carrier": "diesel", "region": "EU"},
-    ]})
-    calculator = SmallCalculator(pack)
-    calculator.calculate([shipment])  # learns its descriptors
-    calls = 2000
-    t0 = time.perf_counter()
-    for _ in range(calls):
-        calculator.calculate([shipment], learn=False)
-    print(f"one 3-leg shipment, logistics.small: {(time.perf_counter() - t0) / calls * 1000:.2f} ms per call ({calls} calls)")
+    for s in shipments:
+        t1 = time.perf_counter()
+        fresh.calculate(s).shipments
+        times.append(time.perf_counter() - t1)
+    total = time.perf_counter() - t0
+    keys_seen = len(fresh.engine.keys)
+    print(f"1,000 shipments of 1–6 legs, distinct descriptors ({keys_seen} distinct keys), one call each: {total:.2f} s in all "
+          f"(median {statistics.median(times) * 1000:.2f} ms, max {max(times) * 1000:.1f} ms a call)")
 
 
 if __name__ == "__main__":

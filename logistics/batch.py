@@ -1,8 +1,9 @@
 """Files of any size: stream a legs file through the engine in batches, with memory independent of
 the input size.
 
-- CSV (UTF-8 with or without BOM, Shift_JIS/cp932 transcoded, ``,`` or ``;``) or Parquet in;
-  CSV or Parquet out, chosen by extension.
+- CSV or Parquet in, read by ``logistics.io.open_legs`` (encodings, line endings, separators,
+  decimal marks, broken lines as rows with their reason); CSV or Parquet out, chosen by extension,
+  CSV with figures rounded for people and Parquet at full precision.
 - A shipment's consecutive rows stay in one batch (rows of the batch's last shipment are carried to
   the next), so per-shipment checks see the whole shipment when the file is grouped by shipment.
 - Per-leg results stream into polars' Parquet/CSV sink, which encodes them while the next batches
@@ -10,14 +11,14 @@ the input size.
 - Shipment totals are summed from per-batch partials, hash-partitioned on disk, so a shipment split
   across batches (an ungrouped file) still gets one correct row.
 - Every input row is either in the results with its emissions or in the errors file with its line
-  number and reason: the counts add up.
+  number and reason: the counts add up. A run that fails for any other reason (a polars panic
+  included) leaves no output and raises RunFailed naming the lines it was computing.
 - The factors behind the results (one row per ``factor_id``: pack, edition, source, page,
   licence, adjustments) are written beside them.
 """
 
 from __future__ import annotations
 
-import codecs
 import os
 import shutil
 import tempfile
@@ -34,8 +35,9 @@ from polars.io.plugins import register_io_source
 
 from . import factors as F
 from .calculator import Calculator, Provenance
-from .io import InputError, sniff_separator
+from .io import DEFAULT_PRECISION, InputError, LegsFile, format_for_people, open_legs
 from .io import factors_path as default_factors_path
+from .mapping import read_mapping
 from .pipeline.shipments import TOTALS_ENGINE, finish, partials
 from .schema import FACTOR_COLUMNS, LINE_COLUMN
 from .summary import Summary
@@ -47,74 +49,15 @@ PARTIALS_IN_MEMORY = 2_000_000
 Progress = Callable[[int, int | None], None]
 
 
-def detect_encoding(path: Path, sample_bytes: int = 1 << 20) -> str:
-    """``utf8`` (with or without BOM) or ``cp932`` (Shift_JIS as written by Japanese systems)."""
-    with open(path, "rb") as f:
-        sample = f.read(sample_bytes)
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
-        return "utf8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        codecs.getincrementaldecoder("cp932")().decode(sample, final=False)
-        return "cp932"
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: neither UTF-8 nor Shift_JIS (byte {exc.start}); give --encoding") from exc
-
-
-def _to_utf8(path: Path, encoding: str, workdir: Path) -> Path:
-    """A UTF-8 copy of a file in another encoding, converted in streaming chunks."""
-    out = workdir / "input.utf8.csv"
-    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-    with open(path, "rb") as src, open(out, "w", encoding="utf-8", newline="") as dst:
-        offset = 0
-        while chunk := src.read(1 << 24):
-            try:
-                dst.write(decoder.decode(chunk))
-            except UnicodeDecodeError as exc:
-                raise InputError(f"{path}: not valid {encoding} at byte {offset + exc.start}") from exc
-            offset += len(chunk)
-        dst.write(decoder.decode(b"", final=True))
-    return out
-
-
-def _count_lines(path: Path) -> int:
-    n = 0
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 24):
-            n += chunk.count(b"\n")
-    return n
-
-
-def _batches(path: Path, batch_rows: int, separator: str | None, workdir: Path, report: Summary):
-    """(schema of a batch, iterator of (frame, total rows or None)); CSV cells are text. The file's
-    lines are counted on a thread of their own for the progress total while the first batches are
-    computed."""
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        total = pq.ParquetFile(path).metadata.num_rows
-        lf, first_line = pl.scan_parquet(path), 1
-    elif suffix in (".csv", ".txt", ".tsv"):
-        if report.encoding not in ("utf8", "utf-8", "utf-8-sig"):
-            path = _to_utf8(path, report.encoding, workdir)
-        sep = separator or ("\t" if suffix == ".tsv" else sniff_separator(path, "utf8"))
-        counter = ThreadPoolExecutor(1)
-        total = counter.submit(lambda: max(_count_lines(path) - 1, 0))
-        counter.shutdown(wait=False)
-        lf, first_line = pl.scan_csv(path, infer_schema=False, separator=sep, encoding="utf8"), 2
-    else:
-        raise InputError(f"{path}: unknown file type {suffix!r} (expected .csv or .parquet)")
-    schema = {**_header(lf, path), LINE_COLUMN: pl.Int64}
+def _batches(legs: LegsFile, batch_rows: int):
+    """(schema of a batch, iterator of (frame, total rows or None)). The file's lines are counted on
+    a thread of their own for the progress total while the first batches are computed."""
 
     def frames():
-        line = first_line
-        for batch in lf.collect_batches(chunk_size=batch_rows):
-            known = total if isinstance(total, int) else total.result() if total.done() else None
-            yield batch.with_columns(pl.int_range(line, line + batch.height, dtype=pl.Int64).alias(LINE_COLUMN)), known
-            line += batch.height
+        for batch in legs.batches(batch_rows):
+            yield batch, legs.total_rows()
 
-    return schema, frames()
+    return legs.schema, frames()
 
 
 def _prefetch(iterable, pool: ThreadPoolExecutor):
@@ -126,16 +69,10 @@ def _prefetch(iterable, pool: ThreadPoolExecutor):
         yield item
 
 
-def _header(lf: pl.LazyFrame, path: Path) -> dict:
-    try:
-        return dict(lf.collect_schema())
-    except Exception as exc:
-        raise InputError(f"{path}: cannot read the header: {exc}") from exc
-
-
-def _grouped(batches):
+def _grouped(batches, shipment_column: str = "shipment_id"):
     """Carry the trailing run of each batch's last shipment over to the next batch, so that a
-    shipment whose rows are consecutive is computed in one piece (the last batch is never split)."""
+    shipment whose rows are consecutive is computed in one piece (the last batch is never split).
+    ``shipment_column``: the file's name of the shipment id column."""
     it = iter(batches)
     current, carry = next(it, None), None
     while current is not None:
@@ -143,8 +80,8 @@ def _grouped(batches):
         current = next(it, None)
         if carry is not None:
             batch, carry = pl.concat([carry, batch], how="vertical_relaxed"), None
-        if current is not None and "shipment_id" in batch.columns and batch.height:
-            ids = pl.col("shipment_id")
+        if current is not None and shipment_column in batch.columns and batch.height:
+            ids = pl.col(shipment_column)
             runs = batch.select((ids != ids.shift()).fill_null(True).cum_sum())[:, 0]
             trailing = runs == runs[-1]
             if not trailing.all():
@@ -152,12 +89,17 @@ def _grouped(batches):
         yield batch, total
 
 
+class RunFailed(RuntimeError):
+    """A run failed for a reason other than its input (its outputs were removed)."""
+
+
 class _Writer:
     """Appends frames to a CSV or Parquet file (schema fixed by the first frame); for the small
     outputs (errors, shipments)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, precision: int = DEFAULT_PRECISION):
         self.path, self.kind = _output_kind(path)
+        self.precision = precision
         self._pq = None
         self._csv = None
         self.schema = None
@@ -174,6 +116,7 @@ class _Writer:
                 self._pq = pq.ParquetWriter(self.path, table.schema, compression="zstd")
             self._pq.write_table(table)
         else:
+            df = format_for_people(df, precision=self.precision)
             if self._csv is None:
                 self._csv = open(self.path, "wb")
                 df.write_csv(self._csv)
@@ -211,14 +154,16 @@ def _conform(df: pl.DataFrame, schema: Mapping) -> pl.DataFrame:
     return df.select(pl.col(c).cast(t) if c in df.columns else pl.lit(None, t).alias(c) for c, t in schema.items())
 
 
-def _sink(frames, path: Path, schema: Mapping) -> None:
+def _sink(frames, path: Path, schema: Mapping, precision: int = DEFAULT_PRECISION) -> None:
     """Stream ``frames`` into a CSV or Parquet file of ``schema`` through polars' streaming writer,
-    which encodes columns in parallel with the computing of the next frames."""
+    which encodes columns in parallel with the computing of the next frames; CSV figures are
+    rounded to ``precision`` significant digits."""
     path, kind = _output_kind(path)
 
     def source(with_columns, predicate, n_rows, batch_size):
         for frame in frames:
-            yield _conform(frame, schema)
+            frame = _conform(frame, schema)
+            yield frame if kind == ".parquet" else format_for_people(frame, precision=precision)
 
     lf = register_io_source(source, schema=schema)
     if kind == ".parquet":
@@ -240,35 +185,43 @@ def run(
     hocs=None,
     defaults: Mapping[str, str] | None = None,
     daf: Mapping[str, float] | None = None,
+    jp_pack: str | F.Pack = "jp-guideline",
     provenance: Provenance = "lean",
     calculator: Calculator | None = None,
     encoding: str | None = None,
     separator: str | None = None,
+    decimal_comma: bool | None = None,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     progress: Progress | None = None,
+    precision: int = DEFAULT_PRECISION,
+    columns=None,
 ) -> Summary:
     """Calculate a legs file of any size; returns the run's counts and totals. ``factors_out``: the
     factors table's path (True: beside ``out``; False/None: not written). ``calculator``: one to
-    use instead of building one from ``pack``, ``tocs``, ``hocs``, ``defaults`` and ``daf``."""
+    use instead of building one from ``pack``, ``tocs``, ``hocs``, ``defaults``, ``daf`` and
+    ``jp_pack`` (the edition of the Japanese methods). ``encoding``, ``separator`` and
+    ``decimal_comma`` are detected when not given (``logistics.io.open_legs``); CSV outputs carry
+    figures rounded to ``precision`` significant digits. ``columns``: the file's own column names
+    and units (a ``logistics.mapping.Mapping``, or its TOML path), applied to each batch before the
+    engine; the errors file keeps the cells as read."""
     started = time.perf_counter()
-    path = Path(legs)
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    calc = calculator or Calculator(pack, tocs=tocs, hocs=hocs, defaults=defaults, daf=daf)
+    mapping = read_mapping(columns)
+    calc = calculator or Calculator(pack, tocs=tocs, hocs=hocs, defaults=defaults, daf=daf, jp_pack=jp_pack)
     engine = calc.engine
     full = provenance == "full"
-    report = Summary(encoding=encoding or (detect_encoding(path) if path.suffix.lower() != ".parquet" else "parquet"))
+    source = open_legs(legs, encoding=encoding, separator=separator, decimal_comma=decimal_comma)
+    report = Summary(encoding=source.encoding)
     factors_path = default_factors_path(out) if factors_out is True else (Path(factors_out) if factors_out else None)
     # Outputs are written under a temporary name and renamed when the run succeeds: a failed run
     # leaves no file that looks complete.
     outputs = {Path(p): _partial(Path(p)) for p in (out, shipments_out, errors_out, factors_path) if p}
     for output in outputs:
         _output_kind(output)
-    errors_writer = _Writer(outputs[Path(errors_out)]) if errors_out else None
+    errors_writer = _Writer(outputs[Path(errors_out)], precision) if errors_out else None
     workdir = Path(tempfile.mkdtemp(prefix="logistics-co2-"))
     shipment_partials = _Partials(workdir / "partials")
     factors: dict[str, dict] = {}
-    state: dict = {"total": None}
+    state: dict = {"total": None, "lines": None}
     failure: list[BaseException] = []
 
     def keep(batch: pl.DataFrame, computed) -> None:
@@ -298,7 +251,9 @@ def run(
                 state["total"] = batch_total if batch_total is not None else state["total"]
                 if not batch.height:
                     continue
-                computed = engine.compute(batch, full=full)
+                state["lines"] = (batch[LINE_COLUMN].min(), batch[LINE_COLUMN].max())
+                mapped = mapping.apply(batch, decimal_comma=source.decimal_comma) if mapping else batch
+                computed = engine.compute(mapped, full=full, decimal_comma=source.decimal_comma)
                 keep(batch, computed)
                 yield computed.legs
         except BaseException as exc:  # noqa: BLE001 - re-raised by run()
@@ -306,22 +261,32 @@ def run(
 
     reader = ThreadPoolExecutor(1)  # reading the next batch overlaps with computing this one
     try:
-        schema, batches = _batches(path, batch_rows, separator, workdir, report)
+        schema, batches = _batches(source, batch_rows)
+        if mapping:
+            mapping.check([c for c in schema if c != LINE_COLUMN], where=str(source.path))
+            schema = mapping.apply(pl.DataFrame(schema=schema)).schema
         # the results' columns, from the input's header (a missing required column stops here)
-        empty = engine.compute(pl.DataFrame(schema=schema), full=full)
-        _sink(results(_prefetch(_grouped(batches), reader)), outputs[Path(out)], empty.legs.schema)
+        empty = engine.compute(pl.DataFrame(schema=schema), full=full, decimal_comma=source.decimal_comma)
+        grouped = _grouped(batches, mapping.source_of("shipment_id") if mapping else "shipment_id")
+        _sink(results(_prefetch(grouped, reader)), outputs[Path(out)], empty.legs.schema, precision)
         if failure:
             raise failure[0]
         if errors_writer is not None:
             errors_writer.close(empty_schema={LINE_COLUMN: pl.Int64, "shipment_id": pl.String, "leg_id": pl.String,
                                               "error_code": pl.String, "error": pl.String})
         if shipments_out:
-            report.shipments = shipment_partials.write(outputs[Path(shipments_out)], empty.sums, empty.legs)
+            report.shipments = shipment_partials.write(outputs[Path(shipments_out)], empty.sums, empty.legs, precision)
         if factors_path is not None:
-            _write_factors(factors, outputs[factors_path])
+            _write_factors(factors, outputs[factors_path], precision)
         for output, partial in outputs.items():
             os.replace(partial, output)
+    except (InputError, F.PackError, KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - a polars panic is a BaseException; the outputs go below
+        lines = "" if state["lines"] is None else f" while computing lines {state['lines'][0]}–{state['lines'][1]}"
+        raise RunFailed(f"{source.path}: the run failed{lines} and its outputs were removed: {type(exc).__name__}: {exc}") from exc
     finally:
+        source.close()
         reader.shutdown(cancel_futures=True)
         if errors_writer is not None:
             errors_writer.close()  # idempotent; closes the file when the run failed
@@ -332,9 +297,9 @@ def run(
     return report
 
 
-def _write_factors(factors: dict[str, dict], path: Path) -> None:
+def _write_factors(factors: dict[str, dict], path: Path, precision: int = DEFAULT_PRECISION) -> None:
     table = pl.DataFrame(list(factors.values()), schema=FACTOR_COLUMNS) if factors else pl.DataFrame(schema=FACTOR_COLUMNS)
-    writer = _Writer(path)
+    writer = _Writer(path, precision)
     writer.write(table.sort("factor_id"))
     writer.close()
 
@@ -361,7 +326,7 @@ class _Partials:
         self.spills += 1
         self.frames, self.rows = [], 0
 
-    def write(self, out: Path, sums: tuple[str, ...], empty_legs: pl.DataFrame) -> int:
+    def write(self, out: Path, sums: tuple[str, ...], empty_legs: pl.DataFrame, precision: int = DEFAULT_PRECISION) -> int:
         """Finish the shipments into ``out`` (one hash partition at a time once spilled); returns
         their count. ``empty_legs``: the results' columns, for the shipments' when there are none."""
         if self.spills and self.frames:
@@ -379,7 +344,7 @@ class _Partials:
                 count[0] += frame.height
                 yield frame
 
-        _sink(shipments(), out, schema)
+        _sink(shipments(), out, schema, precision)
         return count[0]
 
 

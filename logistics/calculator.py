@@ -21,7 +21,7 @@ from typing import Any, Callable, Literal, Mapping
 import polars as pl
 
 from . import factors as F
-from .io import read_table
+from .io import open_legs, read_legs
 from .pipeline.engine import Computed, Engine, Settings
 from .pipeline.factors import FactorTables
 from .pipeline.shipments import shipments
@@ -77,13 +77,12 @@ class Calculator:
         ``logistics.geo``); ``None`` makes them row errors.
     jp_pack / mix_japanese: the pack of the Japanese methods (legs whose ``method`` is ``jp_*``);
         their CO2 TTW stays out of the CO2e columns unless ``mix_japanese``.
-    decimal_comma: numbers in text cells are written ``12.000,5``.
     """
 
     def __init__(self, pack: str | os.PathLike | F.Pack = F.DEFAULT_PACK, *, tocs=None, hocs=None,
                  defaults: Mapping[str, str] | None = None, daf: Mapping[str, float] | None = None,
                  distance_resolver: DistanceResolver | None | bool = True, jp_pack: str | F.Pack = "jp-guideline",
-                 mix_japanese: bool = False, decimal_comma: bool = False):
+                 mix_japanese: bool = False):
         from .japan import JapaneseMethods
 
         if distance_resolver is True:
@@ -98,15 +97,21 @@ class Calculator:
             daf=dict(daf or {}),
             resolver=distance_resolver or None,
             plugins=(JapaneseMethods(jp_pack, mix=mix_japanese),),
-            decimal_comma=decimal_comma,
         ))
 
-    def calculate(self, legs, *, provenance: Provenance = "lean") -> Result:
+    def calculate(self, legs, *, provenance: Provenance = "lean", decimal_comma: bool | None = None) -> Result:
         """Emissions of every leg and shipment of ``legs`` (a polars or pandas frame, or a CSV or
-        Parquet path)."""
+        Parquet path). ``decimal_comma``: how text numbers are written (``logistics.io``); by
+        default a file's is detected and a frame's are read with a decimal point."""
         if provenance not in ("lean", "full"):
             raise ValueError(f"provenance: {provenance!r} is not one of lean, full")
-        return Result(self.engine.compute(read_table(legs), full=provenance == "full"), self.pack)
+        if isinstance(legs, (str, os.PathLike)):
+            with open_legs(legs, decimal_comma=decimal_comma) as source:
+                frame, decimal_comma = source.read(), source.decimal_comma
+        else:
+            frame = read_legs(legs)
+            decimal_comma = False if decimal_comma is None else decimal_comma
+        return Result(self.engine.compute(frame, full=provenance == "full", decimal_comma=decimal_comma), self.pack)
 
     def result_schema(self, columns, *, provenance: Provenance = "lean") -> dict[str, pl.DataType]:
         """The result columns (and types) for legs with ``columns``."""

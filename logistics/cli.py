@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -12,7 +13,7 @@ import polars as pl
 import typer
 
 from . import factors as F
-from .io import InputError
+from .io import DEFAULT_PRECISION, InputError, format_for_people, round_figure
 
 SAMPLES = Path(__file__).resolve().parent / "data" / "samples"
 
@@ -109,11 +110,23 @@ def calculate(
     hocs: Optional[Path] = typer.Option(None, help="Your own HOC table (pack schema), used by hoc_id."),
     default: Optional[list[str]] = typer.Option(None, help="Descriptor for legs that give none, e.g. region=EU (repeatable)."),
     daf: Optional[list[str]] = typer.Option(None, help="Distance adjustment factor per mode for non-actual distances, e.g. road=1.1."),
-    encoding: Optional[str] = typer.Option(None, help="Input encoding (default: detect UTF-8 or Shift_JIS/cp932)."),
-    separator: Optional[str] = typer.Option(None, help="CSV separator (default: detect , or ;)."),
+    jp_pack: str = typer.Option("jp-guideline", help="Edition of the Japanese methods for legs whose method is jp_*: "
+                                "jp-guideline or jp-moe-2007."),
+    encoding: Optional[str] = typer.Option(None, help="Input encoding: utf8, cp932 (Shift_JIS), cp1252 (Windows Latin-1), ... "
+                                           "(default: detect UTF-8, Shift_JIS or Windows-1252, or ask)."),
+    separator: Optional[str] = typer.Option(None, help="CSV separator (default: detect , ; tab or |)."),
+    decimal_comma: Optional[bool] = typer.Option(
+        None, "--decimal-comma/--decimal-point",
+        help="Decimal mark of the numbers: 8500,5 and 12.000 (= 12000) as German Excel writes them, or 8500.5 and "
+             "12,000 (default: detect; a file where nothing tells and numbers such as 12.000 read both ways is refused)."),
     batch_rows: int = typer.Option(250_000, min=1_000, help="Legs per batch; memory grows with it, not with the file."),
     progress: bool = typer.Option(True, help="Show progress (a bar on a terminal, plain lines otherwise)."),
     summary_json: Optional[Path] = typer.Option(None, help="Also write the run summary as JSON."),
+    precision: int = typer.Option(DEFAULT_PRECISION, min=1, max=17,
+                                  help="Significant digits of the figures in CSV outputs and the summary (Parquet keeps full precision)."),
+    columns: Optional[Path] = typer.Option(None, help="Your file's own column names and units (TOML), e.g. "
+                                           "\"Weight (t)\" = { to = \"mass_kg\", unit = \"t\" }; "
+                                           "`logistics-co2 map-columns LEGS` writes a first one."),
     engine: str = typer.Option("batch", help="batch: this machine, streaming the file in batches; spark: Apache Spark "
                                "(`pip install 'logistics-co2[spark]'`), a Parquet file or directory in, Parquet directories out."),
     master: Optional[str] = typer.Option(None, help="With --engine spark: the Spark master, e.g. local[2] or yarn "
@@ -122,10 +135,10 @@ def calculate(
     """Calculate per-leg and per-shipment emissions (TTW, WTT, WTW) of a legs file of any size.
 
     Rejected rows never stop the run: they are counted, listed with their reason and (with
-    --errors-out) written with their line number. The exit code is non-zero only for fatal errors
-    (unreadable file, missing columns, bad pack).
+    --errors-out) written with their line number. The exit code is 2 for fatal errors (unreadable
+    file, missing columns, bad pack, a failed run), which leave no output behind.
     """
-    from .batch import run
+    from .batch import RunFailed, run
     from .io import factors_path as default_factors_path
     from .factors import PackError
 
@@ -135,30 +148,33 @@ def calculate(
         _fail(f"--engine: {engine!r} is not one of batch, spark")
     if engine == "spark":
         _calculate_on_spark(legs, out, shipments_out, errors_out, factors_out, provenance, pack, tocs, hocs,
-                            _pairs(default, "--default"), _pairs(daf, "--daf", float), encoding, separator, batch_rows,
-                            summary_json, master)
+                            _pairs(default, "--default"), _pairs(daf, "--daf", float), jp_pack, encoding, separator,
+                            decimal_comma, batch_rows, summary_json, precision, columns, master)
         return
     factors_out = factors_out or default_factors_path(out)
     try:
         with _Progress(progress) as bar:
             report = run(legs, out, shipments_out=shipments_out, errors_out=errors_out, factors_out=factors_out, pack=pack,
                          tocs=tocs, hocs=hocs, defaults=_pairs(default, "--default"), daf=_pairs(daf, "--daf", float),
-                         provenance=provenance, encoding=encoding, separator=separator, batch_rows=batch_rows, progress=bar)
-    except (InputError, PackError) as exc:
+                         jp_pack=jp_pack, provenance=provenance, encoding=encoding, separator=separator,
+                         decimal_comma=decimal_comma, batch_rows=batch_rows, progress=bar, precision=precision,
+                         columns=columns)
+    except (InputError, PackError, RunFailed) as exc:
         _fail(str(exc))
-    summary = report.as_dict()
-    _print_summary(summary, out, shipments_out, errors_out, factors_out)
+    summary = format_for_people(report.as_dict(), precision=precision)
+    _print_summary(summary, out, shipments_out, errors_out, factors_out, precision)
     if summary_json:
         summary_json.write_text(json.dumps(summary, indent=2))
 
 
 def _calculate_on_spark(legs, out, shipments_out, errors_out, factors_out, provenance, pack, tocs, hocs, defaults, daf,
-                        encoding, separator, batch_rows, summary_json, master) -> None:
+                        jp_pack, encoding, separator, decimal_comma, batch_rows, summary_json, precision, columns,
+                        master) -> None:
     """``calculate --engine spark``: the same engine on each partition (``logistics.spark``)."""
     from .factors import PackError
 
-    if encoding or separator:
-        _fail("--encoding and --separator are for CSV files; --engine spark reads Parquet")
+    if encoding or separator or columns:
+        _fail("--encoding, --separator and --columns are for CSV files; --engine spark reads Parquet")
     try:
         from .spark import run
     except ImportError as exc:
@@ -166,38 +182,167 @@ def _calculate_on_spark(legs, out, shipments_out, errors_out, factors_out, prove
     factors_out = str(factors_out) if factors_out else f"{out.rstrip('/')}.factors"
     try:
         report = run(legs, out, shipments_out=shipments_out, errors_out=errors_out, factors_out=factors_out, pack=pack,
-                     tocs=tocs, hocs=hocs, defaults=defaults, daf=daf, provenance=provenance, master=master,
-                     batch_rows=batch_rows)
+                     tocs=tocs, hocs=hocs, defaults=defaults, daf=daf, jp_pack=jp_pack, provenance=provenance,
+                     decimal_comma=decimal_comma, master=master, batch_rows=batch_rows)
     except (InputError, PackError) as exc:
         _fail(str(exc))
-    summary = report.as_dict()
-    _print_summary(summary, out, shipments_out, errors_out, factors_out)
+    summary = format_for_people(report.as_dict(), precision=precision)
+    _print_summary(summary, out, shipments_out, errors_out, factors_out, precision)
     if summary_json:
         summary_json.write_text(json.dumps(summary, indent=2))
 
 
-def _t(value: float | None, unit: str = "t") -> str:
-    """A total for people: empty totals say so instead of showing 0."""
-    return "none" if value is None else f"{value:,.3f} {unit}"
+def _figure(x: float | None, precision: int, unit: str = "") -> str:
+    """A figure for people: ``precision`` significant digits, thousands grouped, no exponent and
+    no trailing zeros (7,854,020 t; 0.95 t); an empty total says so instead of showing 0."""
+    if x is None:
+        return "none"
+    x = round_figure(float(x), precision)
+    unit = f" {unit}" if unit else ""
+    if not x:
+        return f"0{unit}"
+    decimals = max(precision - 1 - math.floor(math.log10(abs(x))), 0)
+    text = f"{x:,.{decimals}f}".rstrip("0").rstrip(".") if decimals else f"{x:,.0f}"
+    return text + unit
 
 
 def _print_summary(s: dict, out: str | Path, shipments_out: str | Path | None, errors_out: str | Path | None,
-                   factors_out: str | Path | None) -> None:
+                   factors_out: str | Path | None, precision: int = DEFAULT_PRECISION) -> None:
     share = "n/a" if s["primary_data_share"] is None else f"{s['primary_data_share']:.1%}"
+    fig = lambda x, unit: _figure(x, precision, unit)  # noqa: E731
     lines = [
         f"rows read      {s['rows_read']:,}",
         f"computed       {s['computed']:,}",
         f"rejected       {s['rejected']:,}" + (
             "  (" + ", ".join(f"{k}: {v:,}" for k, v in s["rejected_by_reason"].items()) + ")" if s["rejected"] else ""),
-        f"total WTW      {_t(s['co2e_wtw_t'], 't CO2e')}   (TTW {_t(s['co2e_ttw_t'])}, WTT {_t(s['co2e_wtt_t'])}"
-        + (f", no split {_t(s['co2e_wtw_unsplit_t'])}" if s["co2e_wtw_unsplit_t"] else "") + ")",
-        f"transport      {s['tkm'] or 0:,.1f} tkm",
+        f"total WTW      {fig(s['co2e_wtw_t'], 't CO2e')}   (TTW {fig(s['co2e_ttw_t'], 't')}, WTT {fig(s['co2e_wtt_t'], 't')}"
+        + (f", no split {fig(s['co2e_wtw_unsplit_t'], 't')}" if s["co2e_wtw_unsplit_t"] else "") + ")",
+        f"transport      {fig(s['tkm'], 'tkm')}",
         f"primary data   {share} of WTW",
         f"results        {out}" + (f"\nshipments      {shipments_out} ({s['shipments']:,})" if shipments_out else "")
         + (f"\nerrors         {errors_out}" if errors_out else "") + (f"\nfactors        {factors_out}" if factors_out else ""),
         f"time           {s['seconds']:.1f} s",
     ]
     typer.echo("\n".join(lines))
+
+
+@app.command("map-columns", epilog="Example:\n\n    logistics-co2 map-columns tms_export.csv --out columns.toml\n\n"
+             "    logistics-co2 calculate tms_export.csv --columns columns.toml --out results.csv")
+def map_columns(
+    legs: Path = typer.Argument(..., help="A legs file with your own headers (.csv or .parquet)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the mapping here (TOML) instead of printing it."),
+    encoding: Optional[str] = typer.Option(None, help="Input encoding (default: detected)."),
+):
+    """A first column mapping for a file's header: our own names, common TMS names, and units read
+    from the headers (e.g. `Weight (t)`). Check it, then give it to `calculate --columns`."""
+    from .mapping import read_header, suggest, targets
+
+    try:
+        header = read_header(legs, encoding=encoding)
+    except InputError as exc:
+        _fail(str(exc))
+    mapping = suggest(header)
+    unmapped = [h for h in header if h not in mapping.columns and h not in targets()]
+    text = mapping.to_toml() + "".join(f"# {h!r} is not mapped\n" for h in unmapped)
+    if out:
+        out.write_text(text, encoding="utf8")
+        typer.echo(f"{len(mapping.columns)} of {len(header)} column(s) mapped -> {out}")
+    else:
+        typer.echo(text, nl=False)
+
+
+@app.command(epilog="Examples:\n\n"
+             "    logistics-co2 report results.csv --out report.html --by customer --by lane --by month\n\n"
+             "    logistics-co2 report results.parquet --out report.pdf --lang ja --entity \"Example Logistics\" --sheets")
+def report(
+    results: Path = typer.Argument(..., help="Per-leg results of `logistics-co2 calculate` (.csv or .parquet)."),
+    out: Path = typer.Option(..., "--out", "-o", help="The report: .html (one file, opens offline) or .pdf."),
+    by: Optional[list[str]] = typer.Option(None, help="Breakdowns, repeatable: customer, lane, month, mode, order_id, "
+                                           "tag_<name>, ... (default: customer, lane and month where the results have them)."),
+    lang: str = typer.Option("en", help="en or ja."),
+    entity: Optional[str] = typer.Option(None, help="The reporting entity, e.g. your company's name."),
+    period: Optional[str] = typer.Option(None, help="The reporting period START..END (default: the dates of the legs)."),
+    iso_14083: bool = typer.Option(False, "--iso-14083", help="You declare the results conform to ISO 14083:2023; the "
+                                   "report then says so in the standard's words."),
+    factors: Optional[Path] = typer.Option(None, help="The factors table (default: the one beside RESULTS)."),
+    shipments: Optional[Path] = typer.Option(None, help="The shipments table (default: totalled from RESULTS)."),
+    legs: Optional[Path] = typer.Option(None, help="The legs file RESULTS were calculated from: its hash is stamped on "
+                                        "the report, and the sheets show its cells as read."),
+    columns: Optional[Path] = typer.Option(None, help="The column mapping the legs file was calculated with."),
+    sheets: bool = typer.Option(False, help="Also write a calculation sheet per shipment listed (beside --out, in "
+                                "<name>.sheets/) and link the report to them."),
+):
+    """An emissions report as ISO 14083 and the GLEC Framework ask a reporting party to disclose:
+    totals WTW/TTW/WTT, per mode and per kind of TCE with activity and intensity, data-quality
+    shares, methodology (packs, distances and DAFs, allocation, assumptions, rows not computed),
+    breakdowns per customer, lane or month, and charts."""
+    from .report import figures, load_results, numbers, parse_period, report_html, sheet_html
+    from .report.render import write_document
+    from .report.sheet import calculation_sheet
+    from .mapping import read_mapping
+
+    if lang not in ("en", "ja"):
+        _fail(f"--lang: {lang!r} is not one of en, ja")
+    try:
+        r = load_results(results, factors, shipments, legs_file=legs)
+        chosen = by if by else [b for b in ("customer", "lane", "month") if b != "customer" or "customer" in r.legs.columns]
+        f = figures(r, by=chosen, entity=entity, period=parse_period(period), iso_statement=iso_14083)
+        href = None
+        if sheets:
+            folder = out.with_name(f"{out.stem}.sheets")
+            names = sheet_names(f.shipments.sort("co2e_wtw_kg", descending=True, nulls_last=True).head(200)["shipment_id"])
+            mapping = read_mapping(columns)
+            suffix = out.suffix.lower() if out.suffix.lower() in (".html", ".pdf") else ".html"
+            for shipment_id, name in names.items():
+                write_document(sheet_html(calculation_sheet(r, shipment_id, mapping=mapping), lang), folder / f"{name}{suffix}")
+            href = lambda sid: f"{folder.name}/{names[sid]}{suffix}" if sid in names else None  # noqa: E731
+        write_document(report_html(f, lang, sheet_href=href), out)
+    except (InputError, F.PackError) as exc:
+        _fail(str(exc))
+    t = f.totals
+    typer.echo(f"report of {t['shipments']:,} shipments, {numbers.t_co2e(t['co2e_wtw_kg'])} t CO2e WTW -> {out}")
+
+
+def sheet_names(shipment_ids) -> dict[str, str]:
+    """A file name per shipment id: the id where it is safe, else the id made safe plus a short hash."""
+    import hashlib
+    import re
+
+    names = {}
+    for sid in shipment_ids:
+        safe = re.sub(r"[^A-Za-z0-9._-]", "_", sid)[:80]
+        names[sid] = safe if safe == sid else f"{safe}-{hashlib.sha256(sid.encode()).hexdigest()[:8]}"
+    return names
+
+
+@app.command(epilog="Example:\n\n    logistics-co2 sheet results.csv SHP-001 --legs legs.csv --out SHP-001.html")
+def sheet(
+    results: Path = typer.Argument(..., help="Per-leg results of `logistics-co2 calculate` (.csv or .parquet)."),
+    shipment_id: str = typer.Argument(..., help="The shipment."),
+    out: Path = typer.Option(..., "--out", "-o", help="The sheet: .html or .pdf."),
+    lang: str = typer.Option("en", help="en or ja."),
+    factors: Optional[Path] = typer.Option(None, help="The factors table (default: the one beside RESULTS)."),
+    legs: Optional[Path] = typer.Option(None, help="The legs file RESULTS were calculated from (cells as read, hash)."),
+    columns: Optional[Path] = typer.Option(None, help="The column mapping the legs file was calculated with."),
+):
+    """A shipment's calculation sheet for verification: every TCE with its inputs as read, how its
+    distance was found, its factor row (source, edition, page), the formula with its numbers and
+    the result, stamped with the version, the pack's hash and the input's hash."""
+    from .mapping import read_mapping
+    from .report import load_results, sheet_html
+    from .report.render import write_document
+    from .report.sheet import calculation_sheet
+
+    if lang not in ("en", "ja"):
+        _fail(f"--lang: {lang!r} is not one of en, ja")
+    try:
+        r = load_results(results, factors, legs_file=legs)
+        s = calculation_sheet(r, shipment_id, mapping=read_mapping(columns))
+        write_document(sheet_html(s, lang), out)
+    except (InputError, F.PackError) as exc:
+        _fail(str(exc))
+    verdict = {True: "every figure agrees with its formula", False: "A FIGURE DIFFERS FROM ITS FORMULA", None: "nothing to check"}
+    typer.echo(f"{len(s.elements)} TCE(s), {verdict[s.agrees]} -> {out}")
 
 
 @packs_app.command("list")
@@ -279,10 +424,13 @@ def validate(document: Path = typer.Argument(..., help="A JSON document: PACT Pr
 
 
 def _write_derived(kind: str, derived, errors, out: Path, errors_out: Path | None) -> None:
+    """Write the derived table and the records not used; nothing derived is a failure (exit 2),
+    with no table written."""
     from .io import write_table
 
-    write_table(derived, out)
-    typer.echo(f"{derived.height} {kind} written to {out}")
+    if derived.height:
+        write_table(derived, out)
+        typer.echo(f"{derived.height} {kind} written to {out}")
     if errors.height:
         if errors_out:
             write_table(errors, errors_out)
@@ -290,6 +438,9 @@ def _write_derived(kind: str, derived, errors, out: Path, errors_out: Path | Non
         if not errors_out:
             for row in errors.head(20).iter_rows(named=True):
                 typer.echo(f"  record {row['row']}: {row['error']}", err=True)
+    if not derived.height:
+        _fail(f"no {kind} derived: " + (f"every record ({errors.height}) was rejected" if errors.height else "no records")
+              + f"; {out} not written")
 
 
 @tocs_app.command("derive", epilog="Example:\n\n    logistics-co2 tocs derive fuel_and_trips.csv --out our_tocs.csv --default mode=road\n\n"

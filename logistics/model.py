@@ -5,13 +5,23 @@ from __future__ import annotations
 from typing import Annotated
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from .schema import LEG_COLUMNS
 from .vocabulary import MAX_DAF, MAX_DISTANCE_KM, MAX_FUEL_AMOUNT, MAX_MASS_KG, MAX_TEU, MAX_TEXT_LENGTH, DistanceType, Mode
 
 # Identifiers and descriptors: bounded, since a service keeps the ones it has seen.
 Name = Annotated[str | None, Field(max_length=MAX_TEXT_LENGTH)]
+
+
+def _not_boolean(value):
+    """JSON ``true`` is not the number 1 (pydantic's lax mode would read it so)."""
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a number")
+    return value
+
+
+Number = Annotated[float, BeforeValidator(_not_boolean)]  # NaN and inf are refused by each field's bounds
 
 
 class Leg(BaseModel):
@@ -22,13 +32,13 @@ class Leg(BaseModel):
     leg_id: Name = None
     mode: Mode
     # Lower bounds are explicit sizes, not "> 0": a subnormal float would pass gt=0.
-    mass_kg: float | None = Field(None, ge=0.001, le=MAX_MASS_KG, description="actual freight mass, not chargeable weight")
-    teu: float | None = Field(None, ge=0.001, le=MAX_TEU)
+    mass_kg: Number | None = Field(None, ge=0.001, le=MAX_MASS_KG, description="actual freight mass, not chargeable weight")
+    teu: Number | None = Field(None, ge=0.001, le=MAX_TEU)
     origin: str | None = Field(None, max_length=64, description="UN/LOCODE, IATA code or 'lat,lon'")
     destination: str | None = Field(None, max_length=64)
-    distance_km: float | None = Field(None, ge=0.001, le=MAX_DISTANCE_KM)
+    distance_km: Number | None = Field(None, ge=0.001, le=MAX_DISTANCE_KM)
     distance_type: DistanceType | None = None
-    daf: float | None = Field(None, ge=0.01, le=MAX_DAF)
+    daf: Number | None = Field(None, ge=0.01, le=MAX_DAF)
     toc_id: Name = None
     hoc_id: Name = None
     vehicle: Name = None
@@ -39,7 +49,7 @@ class Leg(BaseModel):
     trade_lane: Name = None
     flight_length: Name = None
     hub_type: Name = None
-    fuel_amount: float | None = Field(None, ge=0, le=MAX_FUEL_AMOUNT)
+    fuel_amount: Number | None = Field(None, ge=0, le=MAX_FUEL_AMOUNT)
     fuel_unit: Name = None
     fuel_region: Name = None
 
@@ -56,8 +66,8 @@ class Shipment(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     shipment_id: str = Field(min_length=1, max_length=MAX_TEXT_LENGTH)
-    mass_kg: float | None = Field(None, ge=0.001, le=MAX_MASS_KG, description="default mass for legs that give none")
-    teu: float | None = Field(None, ge=0.001, le=MAX_TEU)
+    mass_kg: Number | None = Field(None, ge=0.001, le=MAX_MASS_KG, description="default mass for legs that give none")
+    teu: Number | None = Field(None, ge=0.001, le=MAX_TEU)
     legs: list[Leg] = Field(min_length=1, max_length=100)
 
     def rows(self) -> list[dict]:

@@ -43,6 +43,9 @@ LEG_COLUMNS: Final[dict[str, type[pl.DataType]]] = {
     "fuel_amount": pl.Float64,
     "fuel_unit": pl.String,
     "fuel_region": pl.String,
+    "country": pl.String,  # where a leg's electricity comes from (ISO 3166-1 alpha-2): its grid factor
+    "grid_region": pl.String,  # a grid region of that country (e.g. an eGRID state, US-CA)
+    "cleanings": pl.Float64,  # tank or container cleanings attached to this TCE (GLEC v3.0 pp.132, 138)
     "load_factor": pl.Float64,
     "payload_capacity_kg": pl.Float64,
     "fuel_economy_km_per_l": pl.Float64,
@@ -56,8 +59,10 @@ NUMBER_COLUMNS: Final = tuple(c for c, t in LEG_COLUMNS.items() if t in (pl.Floa
 PLACE_COLUMNS: Final = ("origin", "destination", "origin_lat", "origin_lon", "destination_lat", "destination_lon")
 
 # Input columns that describe the business, not the physics, and travel from the legs into the
-# results and the shipments table (first value per shipment), so reports can group on them.
-PASS_THROUGH_COLUMNS: Final = ("customer", "order_id", "date")
+# results and the shipments table (first value per shipment), so reports can group on them and
+# exports state them (dates, consignment and voyage ids, who a shipment's footprint is shared with).
+PASS_THROUGH_COLUMNS: Final = ("customer", "order_id", "date", "departure_at", "arrival_at", "consignment_id", "flight_no",
+                               "voyage_no", "incoterms", "share_with")
 PASS_THROUGH_PREFIX: Final = "tag_"
 
 
@@ -95,6 +100,17 @@ RESULT_COLUMNS: Final[dict[str, type[pl.DataType]]] = {
     "error": pl.String,  # every reason the row was not computed, for people
 }
 ERROR_COLUMNS: Final = ("error_code", "error")
+
+# Input columns that count non-transport operations attached to a TCE (GLEC v3.0 pp.132, 138), by
+# the pack ``tce_addons`` activity whose factor applies to them; results of inputs that have one
+# carry ADDON_COLUMNS (before the errors).
+ADDON_INPUTS: Final = {"cleanings": "tank_cleaning"}
+ADDON_COLUMNS: Final[dict[str, type[pl.DataType]]] = {
+    "addon_co2e_ttw_kg": pl.Float64,  # included in co2e_ttw_kg (empty when the add-on factor has no split)
+    "addon_co2e_wtt_kg": pl.Float64,
+    "addon_co2e_wtw_kg": pl.Float64,  # included in co2e_wtw_kg
+    "addon_ids": pl.String,  # the tce_addons rows that applied
+}
 
 # The factors table: one row per factor_id used, with everything needed to audit a figure.
 FACTOR_COLUMNS: Final[dict[str, type[pl.DataType]]] = {

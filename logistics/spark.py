@@ -225,22 +225,24 @@ class SparkResult:
 def calculate(legs: DataFrame, pack: str | os.PathLike | F.Pack = F.DEFAULT_PACK, *, tocs=None, hocs=None,
               defaults: Mapping[str, str] | None = None, daf: Mapping[str, float] | None = None,
               provenance: Provenance = "lean", distance_resolver: bool = True, jp_pack: str | F.Pack = "jp-guideline",
-              mix_japanese: bool = False, decimal_comma: bool = False, batch_rows: int = DEFAULT_BATCH_ROWS) -> SparkResult:
+              mix_japanese: bool = False, decimal_comma: bool | None = False,
+              batch_rows: int = DEFAULT_BATCH_ROWS) -> SparkResult:
     """Emissions of every leg of a Spark DataFrame (the legs table's columns), computed by the
-    library's engine on each partition; the options are ``Calculator``'s. Rejected rows stay rows
-    with their ``error_code`` and ``error``. Raises ``InputError`` on the driver when a required
-    column is missing, ``PackError`` for a bad pack."""
+    library's engine on each partition; the options are ``Calculator``'s, and ``decimal_comma`` how
+    numbers in text cells are written (``Engine.compute``). Rejected rows stay rows with their
+    ``error_code`` and ``error``. Raises ``InputError`` on the driver when a required column is
+    missing, ``PackError`` for a bad pack."""
     if provenance not in ("lean", "full"):
         raise ValueError(f"provenance: {provenance!r} is not one of lean, full")
     full = provenance == "full"
     spark = legs.sparkSession
     calc = Calculator(pack, tocs=tocs, hocs=hocs, defaults=defaults, daf=daf, distance_resolver=distance_resolver,
-                      jp_pack=jp_pack, mix_japanese=mix_japanese, decimal_comma=decimal_comma)
+                      jp_pack=jp_pack, mix_japanese=mix_japanese)
     shipped = _ship(spark, calc)
     # the results' columns and types, from the input's (a missing required column stops here)
     columns = polars_schema(legs.schema)
     columns.setdefault(LINE_COLUMN, pl.Int64)  # as _ordered adds it
-    empty = calc.engine.compute(pl.DataFrame(schema=columns), full=full)
+    empty = calc.engine.compute(pl.DataFrame(schema=columns), full=full, decimal_comma=decimal_comma)
     ordered = _ordered(legs)
     schema = spark_schema(empty.legs.schema)
     target = to_arrow_schema(schema, timezone="UTC")
@@ -249,7 +251,7 @@ def calculate(legs: DataFrame, pack: str | os.PathLike | F.Pack = F.DEFAULT_PACK
     def compute(batches):
         engine = _engine(shipped)
         for frame in _batches(batches, batch_rows):
-            computed = engine.compute(frame, full=full)
+            computed = engine.compute(frame, full=full, decimal_comma=decimal_comma)
             factor_rows.add({row["factor_id"]: row for row in computed.factors.iter_rows(named=True)})
             yield from _to_batches(computed.legs, target)
 
@@ -376,7 +378,8 @@ def read_legs(spark: SparkSession, path: str) -> DataFrame:
 def run(legs: str, out: str, *, shipments_out: str | None = None, errors_out: str | None = None,
         factors_out: str | None = None, pack: str | F.Pack = F.DEFAULT_PACK, tocs=None, hocs=None,
         defaults: Mapping[str, str] | None = None, daf: Mapping[str, float] | None = None,
-        provenance: Provenance = "lean", master: str | None = None, batch_rows: int = DEFAULT_BATCH_ROWS) -> Summary:
+        jp_pack: str | F.Pack = "jp-guideline", provenance: Provenance = "lean", decimal_comma: bool | None = False,
+        master: str | None = None, batch_rows: int = DEFAULT_BATCH_ROWS) -> Summary:
     """``logistics-co2 calculate --engine spark``: a Parquet file or directory of legs in; Parquet
     directories out: the results, the shipments, the errors (the rejected rows' line, ids and
     reason) and the factors table (default ``<out>.factors``). Paths are Spark's (a local path,
@@ -386,8 +389,8 @@ from when the Spark session has started)."""
     spark = session(master)
     started = time.perf_counter()  # the run's seconds: after the session has started
     try:
-        result = calculate(read_legs(spark, legs), pack, tocs=tocs, hocs=hocs, defaults=defaults, daf=daf,
-                           provenance=provenance, batch_rows=batch_rows)
+        result = calculate(read_legs(spark, legs), pack, tocs=tocs, hocs=hocs, defaults=defaults, daf=daf, jp_pack=jp_pack,
+                           provenance=provenance, decimal_comma=decimal_comma, batch_rows=batch_rows)
         result.legs.write.mode("overwrite").parquet(out)
         written = spark.read.parquet(out)  # shipments and summary from the results: the engine runs once
         report = summarize(written)

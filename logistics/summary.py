@@ -8,7 +8,7 @@ from typing import Any
 
 import polars as pl
 
-from .pipeline.shipments import OK, SUMMED
+from .pipeline.shipments import OK, SUMMED, summed
 
 
 @dataclass
@@ -24,10 +24,11 @@ class Summary:
 
     def add(self, legs: pl.DataFrame) -> None:
         """Count a batch of result legs and add its totals (the same sums as the shipment totals)."""
+        sums = summed(legs.columns)
         row = legs.select(
             OK.sum().alias("__ok"),
-            *(expr.filter(OK).sum().alias(name) for name, expr in SUMMED.items()),
-            *(expr.filter(OK).count().alias(f"{name}__n") for name, expr in SUMMED.items()),
+            *(expr.filter(OK).sum().alias(name) for name, expr in sums.items()),
+            *(expr.filter(OK).count().alias(f"{name}__n") for name, expr in sums.items()),
         ).row(0, named=True)
         self.rows_read += legs.height
         self.computed += row["__ok"]

@@ -36,7 +36,7 @@ BASES: Final = get_args(Basis)
 # mode are read as underscores ("inland waterway", "inland-waterway").
 LOWER_CASE: Final = ("mode", "vehicle", "energy_carrier", "load_type", "trade_lane", "flight_length", "hub_type",
                      "temperature_control", "distance_type", "method", "fuel_unit")
-UPPER_CASE: Final = ("region", "fuel_region")
+UPPER_CASE: Final = ("region", "fuel_region", "country", "grid_region")
 
 TEMPERATURE_SYNONYMS: Final = {
     "dry": "ambient",

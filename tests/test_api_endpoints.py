@@ -337,15 +337,20 @@ def test_events_accept_requests_and_queue_answers(service):
              "type": "org.wbcsd.pathfinder.ProductFootprintRequest.Created.v1",
              "data": {"pf": {"productIds": footprint["productIds"]}, "comment": "please"}}
     headers = {**service.alice, "content-type": "application/cloudevents+json; charset=UTF-8"}
+    # alice registered no event endpoint: a request that could never be answered is refused now
+    unanswerable = service.post("/2/events", content=json.dumps(event), headers=headers)
+    assert unanswerable.status_code == 400 and "no event endpoint is registered" in unanswerable.json()["message"]
+    assert service.app_state.store.outgoing("alice") == []
+    _callback(service, "alice", "https://alice.example")
     answer = service.post("/2/events", content=json.dumps(event), headers=headers)
     assert answer.status_code == 200 and answer.content == b""
     queued = service.app_state.store.outgoing("alice")
-    assert len(queued) == 1
+    assert len(queued) == 1 and queued[0]["status"] == "pending"
+    assert queued[0]["target"] == "https://alice.example/2/events"
     body = json.loads(queued[0]["body"])
     assert body["type"].endswith("Fulfilled.v1") and body["data"]["requestEventId"] == "req-1"
+    assert body["source"] == "http://testserver"  # the configured public URL
     assert [pf["id"] for pf in body["data"]["pfs"]] == [footprint["id"]]
-    # alice registered no event endpoint: the answer is kept, marked undeliverable, and says why
-    assert queued[0]["status"] == "failed" and "no registered event endpoint" in queued[0]["last_error"]
     rejected = {**event, "id": "req-2", "data": {"pf": {"productIds": ["urn:pact:null"]}}}
     service.post("/2/events", content=json.dumps(rejected), headers=headers)
     assert json.loads(service.app_state.store.outgoing("alice")[1]["body"])["type"].endswith("Rejected.v1")
@@ -361,6 +366,44 @@ def test_events_accept_requests_and_queue_answers(service):
     assert service.post("/2/events", content=json.dumps(unknown), headers=headers).json()["code"] == "NotImplemented"
     invalid = service.post("/2/events", content=json.dumps(published), headers={"Authorization": "Bearer nope"})
     assert invalid.status_code == 400 and invalid.json()["code"] == "BadRequest"
+
+
+def test_request_events_from_another_spelling_of_the_registered_host_are_answered(service, caplog):
+    """The v3 example's scheme-relative source, another case, localhost for 127.0.0.1, a default
+    port or an events path: the registered host all the same. Another host is refused with 400 at
+    once (and logged), not accepted with 200 and never answered."""
+    _callback(service, "alice", "http://127.0.0.1:8004/3/events")  # stored without its events path
+    assert service.app_state.store.client("alice").callback_url == "http://127.0.0.1:8004"
+    headers = {**service.alice, "content-type": "application/cloudevents+json; charset=UTF-8"}
+
+    def request(n: int, source: str):
+        event = {"specversion": "1.0", "id": f"r{n}", "source": source, "type": "org.wbcsd.pact.ProductFootprint.RequestCreatedEvent.3",
+                 "data": {"productId": ["urn:x"]}}
+        return service.post("/3/events", content=json.dumps(event), headers=headers)
+
+    same = ["http://127.0.0.1:8004", "//localhost:8004/3/events", "HTTP://LOCALHOST:8004/", "http://[::1]:8004/2/events"]
+    assert [request(n, source).status_code for n, source in enumerate(same)] == [200] * 4
+    queued = service.app_state.store.outgoing("alice")
+    assert [q["target"] for q in queued] == ["http://127.0.0.1:8004/3/events"] * 4
+    assert {json.loads(q["body"])["type"] for q in queued} == {"org.wbcsd.pact.ProductFootprint.RequestRejectedEvent.3"}
+    for n, other in enumerate(["https://127.0.0.1:8004", "http://localhost:8005", "//shipper.example", "localhost:8004"]):
+        refused = request(10 + n, other)
+        assert refused.status_code == 400 and refused.json()["code"] == "BadRequest", other
+        assert "not your registered host 'http://127.0.0.1:8004'" in refused.json()["message"]
+    assert len(service.app_state.store.outgoing("alice")) == 4  # nothing queued for them
+    assert "request event from alice refused: source '//shipper.example'" in caplog.text
+    # an endpoint without our credentials there could not be answered either
+    service.app_state.store.update_client("alice", callback_secret=None)
+    assert "no credentials" in request(20, "http://127.0.0.1:8004").json()["message"]
+
+
+def _callback(service, client_id: str, url: str) -> None:
+    """Register the client's event host and our credentials there (as admin set-callback does)."""
+    from logistics_api.admin import _callback as normalised
+    from logistics_api.auth import seal
+
+    service.app_state.store.update_client(client_id, callback_url=normalised(url), callback_client_id="us",
+                                          callback_secret=seal("our-secret", service.app_state.settings.token_key, client_id))
 
 
 def test_v2_filter_subset(service):
@@ -392,3 +435,23 @@ def test_openapi_documents_the_endpoints(service):
         assert path in spec["paths"], path
     assert {"400", "413", "422"} <= set(spec["paths"]["/v1/emissions/shipments"]["post"]["responses"])
     assert service.get("/docs").status_code == 200
+
+
+def test_v3_filters_ignore_empty_values_and_status_is_case_insensitive(service):
+    """PACT v3 conformance test case 22 sends ``geography=`` (the first footprint has no
+    geography) and expects every footprint: an empty value filters nothing, for every filter."""
+    upload(service, service.ops, DEMO_LEGS, share_with="alice")
+    _run_jobs(service)
+
+    def count(query: str) -> int:
+        answer = service.get(f"/3/footprints?{query}", headers=service.alice)
+        assert answer.status_code == 200, (query, answer.text)
+        return len(answer.json()["data"])
+
+    for empty in ("geography=", "productId=", "companyId=&classification=", "validOn=", "validAfter=&validBefore=",
+                  "status=", "geography=&geography=", "productId=%20"):
+        assert count(empty) == 11, empty
+    assert count("status=Active") == count("status=active") == count("status=ACTIVE") == 11
+    assert count("status=deprecated") == 0 and count("status=Bogus") == 0
+    assert count("geography=&classification=urn:cpc:83117") == 11
+    assert count("geography=XX") == 0 and count("classification=urn:cpc:1") == 0

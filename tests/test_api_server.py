@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -23,16 +24,22 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from test_api_support import (
     DEMO_LEGS,
+    POSTGRES_URL,
     REPO,
+    TOKEN_KEY,
     ServerProcess,
     basic,
     free_port,
     register,
+    reset_postgres,
     settings_for,
     trust,
     upload,
     wait_for,
 )
+
+from logistics_api.auth import Tokens
+from logistics_api.storage import Store
 
 from logistics import exchange
 
@@ -111,7 +118,8 @@ def test_tokens_expire_and_disabled_clients_are_refused(tmp_path):
         assert http.get("/2/footprints", headers=headers).status_code == 200
         expired = wait_for(lambda: (a := http.get("/2/footprints", headers=headers)).status_code == 401 and a, 10, 0.2)
         assert expired.json()["code"] == "TokenExpired"
-        fresh = token(http, "shipper", shipper["client_secret"])
+        fresh = {"Authorization": f"Bearer {Tokens(TOKEN_KEY, 3600).issue('shipper')}"}  # outlives the admin call
+        assert http.get("/2/footprints", headers=fresh).status_code == 200
         admin(tmp_path, "disable-client", "shipper")
         refused = http.get("/2/footprints", headers=fresh)
         assert refused.status_code == 400 and refused.json()["code"] == "BadRequest"
@@ -225,7 +233,9 @@ def test_request_event_is_answered_at_the_requesters_host(tmp_path):
             wait_for(lambda: http.get(f"/v1/jobs/{job['id']}", headers=ops).json()["status"] == "done", JOB_SECONDS, 0.2)
             reader = token(http, *shipper)
             wanted = http.get("/2/footprints?limit=1", headers=reader).json()["data"][0]
-            event = {"specversion": "1.0", "id": "run-1-12", "source": recipient.base, "time": "2026-05-01T00:00:00Z",
+            # registered as http://127.0.0.1:PORT; the requester names itself otherwise: still answered there
+            source = recipient.base.replace("http://127.0.0.1", "HTTP://localhost") + "/2/events"
+            event = {"specversion": "1.0", "id": "run-1-12", "source": source, "time": "2026-05-01T00:00:00Z",
                      "type": "org.wbcsd.pathfinder.ProductFootprintRequest.Created.v1",
                      "data": {"pf": {"productIds": wanted["productIds"]}}}
             headers = {**reader, "content-type": "application/cloudevents+json; charset=UTF-8"}
@@ -239,19 +249,6 @@ def test_request_event_is_answered_at_the_requesters_host(tmp_path):
     assert fulfilled["specversion"] == "1.0" and fulfilled["source"] == server.base
     assert [pf["id"] for pf in fulfilled["data"]["pfs"]] == [wanted["id"]]
     assert rejected["type"].endswith("Rejected.v1") and rejected["data"]["error"]["code"] == "NoSuchFootprint"
-
-
-def test_event_source_must_be_the_registered_host(tmp_path):
-    settings = settings_for(tmp_path)
-    shipper = register(settings, "Shipper", client_id="shipper", callback_url="https://shipper.example",
-                       callback_client_id="x", callback_client_secret="y")
-    with ServerProcess(tmp_path) as server, httpx.Client(base_url=server.base, timeout=30) as http:
-        reader = token(http, *shipper)
-        event = {"specversion": "1.0", "id": "e1", "source": "https://attacker.example", "time": "2026-05-01T00:00:00Z",
-                 "type": "org.wbcsd.pathfinder.ProductFootprintRequest.Created.v1", "data": {"pf": {"productIds": ["urn:x"]}}}
-        assert http.post("/2/events", json=event, headers=reader).status_code == 200
-    row = sqlite3.connect(tmp_path / "db.sqlite").execute("SELECT status, target, last_error FROM outbox").fetchone()
-    assert row[0] == "failed" and row[1] is None and "not the client's registered host" in row[2]
 
 
 @pytest.mark.parametrize("kill_after_bytes", [64 * 1024])
@@ -322,3 +319,132 @@ def test_tls_only_listener(tmp_path):
         except httpx.HTTPError:
             answer = None
         assert answer is None or "access_token" not in answer.text
+
+
+# ------------------------------------------------------------------------------------------------
+# Slow clients, oversized heads, uploads that do not arrive whole (raw sockets on loopback)
+
+
+def _open(server: ServerProcess, data: bytes = b"") -> socket.socket:
+    conn = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    if data:
+        conn.sendall(data)
+    return conn
+
+
+def _answer(conn: socket.socket, deadline: float | None = None) -> bytes:
+    """What the server sends until it closes the connection (until ``deadline``, a monotonic time;
+    else at most 10 s)."""
+    received = b""
+    if deadline is not None:
+        conn.settimeout(max(0.05, deadline - time.monotonic()))
+    try:
+        while chunk := conn.recv(65536):
+            received += chunk
+    except (TimeoutError, ConnectionResetError):
+        pass
+    conn.close()
+    return received
+
+
+def test_slow_connections_are_closed_and_others_still_served(tmp_path):
+    """Connections that send nothing, or a request head that never ends, are answered 408 and
+    closed after the header timeout (here 1 s) instead of being held; a head larger than the
+    limit is 431 at once; meanwhile ordinary requests are served."""
+    env = {"LOGISTICS_HEADER_TIMEOUT_SECONDS": "1", "LOGISTICS_MAX_HEADER_BYTES": "4096"}
+    with ServerProcess(tmp_path, **env) as server:
+        started = time.monotonic()
+        idle = [_open(server) for _ in range(40)]
+        trickling = [_open(server, b"GET /2/footprints HTTP/1.1\r\nHost: x\r\nX-Slow: ") for _ in range(40)]
+        assert httpx.get(f"{server.base}/.well-known/openid-configuration", timeout=5).status_code == 200
+        deadline = started + 6  # held for about the timeout, not indefinitely
+        answers = [_answer(c, deadline) for c in idle + trickling]
+        assert all(a.startswith(b"HTTP/1.1 408 ") and b"within 1 s" in a for a in answers), answers[:2]
+        huge = _answer(_open(server, b"GET /2/footprints HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 8000 + b"\r\n\r\n"))
+        assert huge.startswith(b"HTTP/1.1 431 ")
+        # a kept-alive connection gets the same deadline for its next request
+        kept = _open(server, b"GET /.well-known/openid-configuration HTTP/1.1\r\nHost: x\r\n\r\n")
+        first = kept.recv(65536)
+        assert first.startswith(b"HTTP/1.1 200 ")
+        assert b"HTTP/1.1 408 " in _answer(kept)
+
+
+def _multipart(csv: bytes, closing: bool) -> bytes:
+    head = b'--B\r\nContent-Disposition: form-data; name="file"; filename="legs.csv"\r\nContent-Type: text/csv\r\n\r\n'
+    return head + csv + (b"\r\n--B--\r\n" if closing else b"")
+
+
+def test_an_upload_without_its_closing_boundary_or_shorter_than_declared_starts_no_job(tmp_path):
+    settings = settings_for(tmp_path)
+    carrier = register(settings, "Carrier", "operator", client_id="carrier")
+    legs = DEMO_LEGS.read_bytes()
+    half = legs[:len(legs) // 2]
+    with ServerProcess(tmp_path) as server:
+        with httpx.Client(base_url=server.base, timeout=30) as http:
+            auth = token(http, *carrier)["Authorization"].encode()
+
+        def post(body: bytes, declared: int | None = None, close_write: bool = False) -> bytes:
+            head = (b"POST /v1/uploads HTTP/1.1\r\nHost: x\r\nAuthorization: " + auth
+                    + b"\r\nContent-Type: multipart/form-data; boundary=B\r\nContent-Length: "
+                    + str(len(body) if declared is None else declared).encode() + b"\r\nConnection: close\r\n\r\n")
+            conn = _open(server, head + body)
+            if close_write:
+                conn.shutdown(socket.SHUT_WR)
+            return _answer(conn)
+
+        cut = post(_multipart(half, closing=False))  # a proxy cut it and fixed Content-Length to match
+        assert cut.startswith(b"HTTP/1.1 400 ") and b"without its closing boundary" in cut
+        short = post(_multipart(legs, closing=True), declared=len(_multipart(legs, closing=True)) + 1000,
+                     close_write=True)  # the client stops sending: no answer can be sent, none needed
+        assert short == b"" or not short.startswith(b"HTTP/1.1 2")
+        whole = post(_multipart(legs, closing=True))
+        assert whole.startswith(b"HTTP/1.1 202 ")
+    conn = sqlite3.connect(tmp_path / "db.sqlite")
+    assert conn.execute("SELECT COUNT(*) FROM jobs").fetchone()[0] == 1  # the whole one only
+    assert sorted(p.suffix for p in (tmp_path / "data" / "uploads").iterdir()) == [".csv"]  # no partial kept
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not POSTGRES_URL, reason="LOGISTICS_TEST_POSTGRES_URL not set (CI starts one with .ci/postgres.sh)")
+def test_two_workers_on_postgresql_one_killed_mid_job_nothing_lost_or_done_twice(tmp_path):
+    """Two service processes (each with its job worker) on one PostgreSQL database and data
+    directory. The one running the large job is killed with SIGKILL: the other takes the job over
+    when its lease runs out and finishes it; every job is done once and every footprint stored once."""
+    reset_postgres(POSTGRES_URL)
+    settings = settings_for(tmp_path, database_url=POSTGRES_URL)
+    carrier = register(settings, "Carrier", "operator", client_id="carrier")
+    register(settings, "Shipper", client_id="shipper")
+    big = tmp_path / "big.csv"
+    _big_file(big, 8_000)
+    env = {"LOGISTICS_DATABASE_URL": POSTGRES_URL, "LOGISTICS_JOB_LEASE_SECONDS": "2"}
+    servers = [ServerProcess(tmp_path, **env).start(), ServerProcess(tmp_path, **env).start()]
+    store = Store(POSTGRES_URL)
+    try:
+        with httpx.Client(base_url=servers[0].base, timeout=60) as http:
+            ops = token(http, *carrier)
+            job = upload(http, ops, big, share_with="shipper", key="big").json()
+            small = [upload(http, ops, DEMO_LEGS, share_with="shipper", key=f"demo-{n}").json() for n in range(3)]
+        running = wait_for(lambda: (j := store.job(job["id"]))["status"] == "running" and j, 60, 0.05)
+        time.sleep(0.5)  # into the run: computing and exporting 8,000 shipments takes seconds
+        victim = next(s for s in servers if running["worker"].endswith(f":{s.proc.pid}"))
+        victim.kill()
+        survivor = next(s for s in servers if s is not victim)
+        ids = [job["id"], *(s["id"] for s in small)]
+        wait_for(lambda: all(store.job(i)["status"] in ("done", "failed") for i in ids), 3 * JOB_SECONDS, 0.5)
+        big_job = store.job(job["id"])
+        assert big_job["attempts"] == 2 and big_job["worker"].endswith(f":{survivor.proc.pid}")
+        jobs = [big_job, *(store.job(s["id"]) for s in small)]
+        assert [j["status"] for j in jobs] == ["done"] * 4
+        # every stored document was counted as new by exactly one job: none stored twice, none lost
+        assert sum(j["report"]["footprints_new"] for j in jobs) == store.count_documents()
+        with store.tx() as tx:
+            def count(pattern: str) -> int:
+                return tx.one("SELECT COUNT(*) FROM documents WHERE family IN ('pact2', 'pact3') AND product_key LIKE ?",
+                              (pattern,))[0]
+
+            # 8,000 large-file shipments and the demo file's 4 (uploaded three times), v2 and v3
+            assert (count("shipment:K%"), count("shipment:DEMO-%")) == (2 * 8_000, 2 * 4)
+    finally:
+        store.close()
+        for server in servers:
+            server.stop()

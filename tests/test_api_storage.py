@@ -15,7 +15,7 @@ from test_api_support import REPO, store_url  # noqa: F401 (fixture)
 from logistics_api.auth import check_secret, hash_secret, seal, unseal
 from logistics_api.documents import footprint_row, tad_row
 from logistics_api.pact import v3_filters
-from logistics_api.storage import MIGRATIONS, Client, Store, StoredDocument, StoreError, now_us
+from logistics_api.storage import MIGRATIONS, Client, LostJob, Store, StoredDocument, StoreError, now_us
 
 
 def _doc(doc_id: str, product: str, created: str = "2026-04-01T00:00:00Z", geography: str | None = None) -> dict:
@@ -174,6 +174,25 @@ def test_job_idempotency_key_returns_the_first_job(store):
     assert _job(store, "j3")[1] and _job(store, "j4")[1]  # no key: every upload is a job
 
 
+def test_column_mappings_and_what_a_recipient_sees_of_jobs(store):
+    assert store.column_mapping("ops") is None
+    store.set_column_mapping("ops", {"columns": {"Weight (t)": {"to": "mass_kg", "unit": "t"}}})
+    store.set_column_mapping("ops", {"columns": {"Consignment": "shipment_id"}})  # the last one is kept
+    assert store.column_mapping("ops") == {"columns": {"Consignment": "shipment_id"}}
+    mapped, _ = store.create_job({"id": "j1", "owner": "ops", "sha256": "abc", "filename": "tms.csv", "path": "/x.csv",
+                                  "share_with": ["alice"], "column_mapping": {"columns": {"Consignment": "shipment_id"}}})
+    assert mapped["column_mapping"] == {"columns": {"Consignment": "shipment_id"}}
+    assert _job(store, "j2")[0]["column_mapping"] is None
+    assert [j["id"] for j in store.jobs_of("ops")] == ["j2", "j1"] and store.jobs_of("alice") == []
+    docs = [footprint_row(_doc(f"00000000-0000-4000-8000-00000000001{i}", f"S{i}"), "pact2") for i in range(2)]
+    with store.tx(write=True) as tx:
+        store.put_documents(tx, docs, {"shipment:S0": ["alice"], "shipment:S1": ["bob"]}, job_id="j1")
+    shared = store.shared_shipments("alice")
+    assert [(s["shipment_id"], s["job_id"]) for s in shared] == [("S0", "j1")]
+    assert store.shipment_shared("alice", "j1", "S0") and not store.shipment_shared("alice", "j1", "S1")
+    assert not store.shipment_shared("alice", "j2", "S0")
+
+
 def test_job_lease_takeover_and_attempt_limit(store):
     _job(store, "j1")
     claimed = store.claim_job(lease_seconds=0.0, max_attempts=2)
@@ -191,6 +210,51 @@ def test_job_with_live_lease_is_not_taken_twice(store):
     _job(store, "j1")
     assert store.claim_job(lease_seconds=60, max_attempts=3)["id"] == "j1"
     assert store.claim_job(lease_seconds=60, max_attempts=3) is None
+
+
+def test_concurrent_workers_claim_each_job_once(store, store_url):  # noqa: F811
+    """Four workers (threads, each with its own connections) claiming at once: every job is taken
+    by exactly one (PostgreSQL: SELECT ... FOR UPDATE SKIP LOCKED; SQLite: BEGIN IMMEDIATE)."""
+    import threading
+
+    for n in range(40):
+        _job(store, f"j{n:02d}")
+    claimed: list[str] = []
+    lock, start = threading.Lock(), threading.Barrier(4)
+
+    def worker(n: int) -> None:
+        own = Store(store_url)
+        start.wait()
+        while (job := own.claim_job(lease_seconds=60, max_attempts=3, worker=f"w{n}")) is not None:
+            with lock:
+                claimed.append(job["id"])
+        own.close()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(claimed) == [f"j{n:02d}" for n in range(40)]  # all taken, none twice
+    assert {store.job(j)["attempts"] for j in claimed} == {1}
+
+
+def test_an_attempt_that_lost_its_lease_changes_nothing(store):
+    _job(store, "j1")
+    late = store.claim_job(lease_seconds=0.0, max_attempts=3, worker="slow")  # its lease runs out at once
+    taker = store.claim_job(lease_seconds=60, max_attempts=3, worker="other")
+    assert (late["attempts"], taker["attempts"]) == (1, 2) and store.job("j1")["worker"] == "other"
+    assert store.job_progress("j1", late["attempts"], 10, None, 60) is False
+    with pytest.raises(LostJob), store.tx(write=True) as tx:
+        store.put_documents(tx, [footprint_row(_doc("00000000-0000-4000-8000-000000000009", "S9"), "pact2")],
+                            {"shipment:S9": ["alice"]})
+        store.finish_job(tx, "j1", late["attempts"], {"shipments": 1})
+    assert store.count_documents() == 0  # rolled back with it
+    assert store.fail_job("j1", "late failure", late["attempts"]) is False
+    assert store.job("j1")["status"] == "running"
+    with store.tx(write=True) as tx:
+        store.finish_job(tx, "j1", taker["attempts"], {"shipments": 1})
+    assert store.job("j1")["status"] == "done"
 
 
 def test_events_recorded_once_and_outbox_due(store):

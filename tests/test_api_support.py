@@ -34,7 +34,7 @@ SERVER_START_SECONDS = 60
 
 def settings_for(tmp: Path, **changes) -> Settings:
     values = dict(database_url=f"sqlite:///{tmp / 'db.sqlite'}", data_dir=tmp / "data", token_key=TOKEN_KEY,
-                  exchange_config=str(DEMO_CONFIG), run_workers=False)
+                  exchange_config=str(DEMO_CONFIG), run_workers=False, public_url="http://testserver")
     values.update(changes)
     return Settings(**values)
 

@@ -39,7 +39,8 @@ def test_sample_run_writes_results_shipments_and_summary(tmp_path):
     assert legs["co2e_wtw_kg"][0] == pytest.approx(467.4)
     assert "rows read      19" in r.output and "rejected       0" in r.output
     # hub defaults give WTW only (GLEC v3.0 p.87): 12 t × 0.6 + 0.8 TEU × 12.6 + 2 TEU × 10.7 + 900 t × 2.1 kg
-    assert "no split 1.929 t" in r.output
+    # = 1,928.68 kg, printed to 6 significant digits
+    assert "no split 1.92868 t" in r.output
     assert pl.read_csv(tmp_path / "e.csv").height == 0
 
 
@@ -64,7 +65,7 @@ def test_rejected_rows_have_line_numbers_and_counts_add_up(tmp_path):
     assert "rows read      6" in r.output and "computed       2" in r.output
     assert ("rejected       4  (mass_kg.not_a_number: 1, mass_kg.not_positive: 1, mass_kg.too_large: 1,"
             " mode.unknown_value: 1)") in r.output
-    assert "total WTW      0.950 t CO2e" in r.output
+    assert "total WTW      0.95 t CO2e" in r.output
 
 
 def test_missing_columns_is_fatal_with_expected_header(tmp_path):
@@ -184,8 +185,9 @@ def test_tocs_derive_then_calculate(tmp_path):
     legs = write(tmp_path / "legs.csv", f"shipment_id,mode,mass_kg,distance_km,toc_id\nA-C,road,10000,260,{tocs['toc_id'][0]}\n")
     r = run("calculate", legs, "--out", tmp_path / "out.csv", "--tocs", tmp_path / "tocs.csv", "--no-progress")
     assert r.exit_code == 0, r.output
-    # consignment 10 t A→C via B: 2,600 tkm × 65.52 g/tkm
-    assert pl.read_csv(tmp_path / "out.csv")["co2e_wtw_kg"][0] == pytest.approx(2600 * 561 * 3.44 / 29_455)
+    # consignment 10 t A→C via B: 2,600 tkm × 65.5182 g/tkm = 170.3474 kg, in the CSV to 6 significant digits
+    assert 2600 * 561 * 3.44 / 29_455 == pytest.approx(170.3474, abs=1e-4)
+    assert pl.read_csv(tmp_path / "out.csv")["co2e_wtw_kg"][0] == 170.347
 
 
 def test_export_and_validate_commands(tmp_path):
@@ -236,7 +238,24 @@ def test_a_run_that_fails_midway_leaves_no_output_that_looks_complete(tmp_path, 
 
     monkeypatch.setattr(Engine, "compute", failing_on_the_third_batch)
     outs = [tmp_path / "out" / name for name in ("legs.parquet", "shipments.csv", "errors.csv")]
-    with pytest.raises(OSError, match="disk gone"):
+    with pytest.raises(batch.RunFailed, match="while computing lines 2000–3001 and its outputs were removed: OSError: disk gone"):
         batch.run(tmp_path / "legs.csv", outs[0], shipments_out=outs[1], errors_out=outs[2], batch_rows=1_000)
     assert calls[0] == 0 and len(calls) == 4
     assert list((tmp_path / "out").iterdir()) == []  # neither the outputs nor their partial files
+
+
+@pytest.mark.parametrize("kind, records", [
+    ("tocs", "toc_id,mode,region,tkm,fuel_amount,fuel_unit,energy_carrier\nt1,road,EU,1000,abc,l,diesel\n"
+             "t2,road,EU,,50,l,diesel\n"),
+    ("hocs", "hoc_id,hub_type,fuel_amount,fuel_unit,energy_carrier,region,outbound_t\nh1,transshipment,12000,kWh,"
+             "electricity,EU,lots\n"),
+])
+def test_derive_fails_when_every_record_is_rejected(tmp_path, kind, records):
+    r = run(kind, "derive", write(tmp_path / "records.csv", records), "--out", tmp_path / "derived.csv",
+            "--errors-out", tmp_path / "errors.csv")
+    label = {"tocs": "TOCs", "hocs": "HOCs"}[kind]
+    rejected = records.count("\n") - 1
+    assert r.exit_code == 2, r.output
+    assert f"error: no {label} derived: every record ({rejected}) was rejected; {tmp_path / 'derived.csv'} not written" in r.output
+    assert not (tmp_path / "derived.csv").exists()
+    assert pl.read_csv(tmp_path / "errors.csv").height == rejected  # the reasons are kept

@@ -3,7 +3,7 @@ cleaning added to a TCE (and carried into the exports), location-based electrici
 ``country`` / ``grid_region``, and the Japanese edition passed through the batch CLI. The data
 (``tce_addons``, ``grid_electricity``, ``jp-moe-2007``) and the formulas (``logistics.rules.cleaning``,
 ``logistics.rules.electricity``, ``logistics.grids``) exist; the engine's wiring does not yet, so
-each test is an expected failure until it does.
+the engine wires them in: add-on emissions per TCE, a grid factor per key that names a country.
 
 Golden values (hand calculations from the packs' figures):
 - GLEC Framework v3.0 (Smart Freight Centre, revision 2024-04-02) p.132 Table 3: chemical bulk tank
@@ -22,7 +22,6 @@ import logistics
 from logistics import exchange
 from logistics.cli import app
 
-pytestmark = pytest.mark.xfail(reason="engine wiring pending", strict=False)
 rel = pytest.approx
 
 
@@ -60,7 +59,8 @@ def test_cleanings_errors_name_the_column():
 
 def test_tank_cleaning_in_the_ileap_tce():
     r = calc({**TANK, "cleanings": [2.0]})
-    result = exchange.build_export(r.legs, r.shipments, "ileap", pack="glec-v3.0")
+    result = exchange.build_export(r.legs, r.shipments, "ileap", exchange.ExchangeConfig(demo=True), pack="glec-v3.0",
+                                   factors=r.factors)
     sf = next(d for d in result.documents if d.get("shipmentId") == "S1")
     tce = sf["tces"][0]
     # iLEAP has no field for non-transport emissions: they are in the TCE's co2eWTW, and (unsplit)
@@ -77,15 +77,17 @@ def test_electric_leg_uses_the_grid_of_its_country():
     r = calc({**BEV, "country": ["DE"]})
     leg = r.legs.row(0, named=True)
     # 2 t × 500 km = 1,000 tkm × 0.51 kWh/tkm = 510 kWh × 0.34413992 = 175.5114 kg, TTW 0
-    assert leg["energy_kwh"] == rel(510)
     assert leg["co2e_wtw_kg"] == rel(510 * 0.34413992) and leg["co2e_ttw_kg"] == 0
-    assert (leg["grid_factor_id"], leg["grid_data_year"]) == ("grid-de-2024", 2024)
+    assert leg["factor_id"] == "glec3-road-eu-rigid_3.5-7.5t-electricity-average~grid-de-2024"
+    factor = r.factors.row(0, named=True)  # the grid row behind the factor, its year and source
+    assert factor["fuel_factor_id"] == "grid-de-2024" and factor["wtw_kg_per_unit"] == rel(0.51 * 0.34413992)
+    assert "grid-de-2024 0.34413992 kg CO2e/kWh (2024" in factor["notes"] and "CC-BY-4.0" in factor["notes"]
 
 
 def test_electric_leg_uses_its_grid_region():
     r = calc({**BEV, "country": ["US"], "grid_region": ["US-CA"]})
     assert r.legs["co2e_wtw_kg"][0] == rel(510 * 0.179064206)
-    assert r.legs["grid_factor_id"][0] == "grid-us-ca-2023"
+    assert r.legs["factor_id"][0].endswith("~grid-us-ca-2023")
 
 
 def test_electric_leg_without_country_keeps_the_pack_average_and_bad_grid_is_an_error():
@@ -112,4 +114,6 @@ def test_batch_cli_passes_the_japanese_edition(tmp_path):
     assert r.exit_code == 0, r.output
     row = pl.read_csv(tmp_path / "r.csv").row(0, named=True)
     # 100 l × 38.2 MJ/l × 0.0187 kg-C/MJ × 44/12 = 261.925 kg CO2 TTW (環境省 2007 edition)
-    assert row["jp_co2_ttw_kg"] == rel(261.925, abs=1e-3) and row["factor_pack"] == "jp-moe-2007@0.2.0"
+    assert row["jp_co2_ttw_kg"] == rel(261.925, abs=1e-3)
+    factors = pl.read_csv(tmp_path / "r.factors.csv")  # written beside the results
+    assert factors.filter(pl.col("factor_id") == row["factor_id"])["factor_pack"].to_list() == ["jp-moe-2007@0.2.0"]

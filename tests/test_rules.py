@@ -48,16 +48,18 @@ def test_formulas_take_arrays_and_expressions_alike():
 
 @pytest.mark.parametrize("backend", ["polars", "numpy"])
 def test_daf_rule(backend):
-    modes = ["road", "air", "sea", "rail", "road"]
-    types = ["actual", "gcd", "gcd", "sfd", "gcd"]
+    air = [False, True, False, False, False]
+    gcd = [False, True, True, False, True]  # actual, gcd, gcd, sfd, gcd
     km = [100.0, 905.0, 1000.0, 50.0, 200.0]
-    rule = dict(gcd_daf_by_mode={"road": 1.2, "sea": 1.15, "rail": None, "inland_waterway": 1.6}, air_added_km=95.0)
-    # actual and SFD: 1; air on GCD: (905 + 95) / 905; sea on GCD: 1.15 (GLEC v3.0 p.51); road: the pack's 1.2
+    mode_daf = [1.2, None, 1.15, None, 1.2]  # the mode's GCD DAF: road 1.2 (the pack's), sea 1.15 (GLEC v3.0 p.51)
+    # actual and SFD: 1; air on GCD: (905 + 95) / 905 (p.38); sea on GCD: 1.15; road on GCD: 1.2
     expected = [1.0, 1000 / 905, 1.15, 1.0, 1.2]
     if backend == "polars":
-        frame = pl.DataFrame({"mode": modes, "type": types, "km": km})
-        got = frame.select(distance.daf_rule(PolarsBackend, pl.col("mode"), pl.col("type"), pl.col("km"), **rule)).to_series().to_list()
+        frame = pl.DataFrame({"air": air, "gcd": gcd, "km": km, "daf": mode_daf})
+        got = frame.select(distance.daf_rule(PolarsBackend, pl.col("air"), pl.col("gcd"), pl.col("km"), pl.col("daf"),
+                                             air_added_km=95.0)).to_series().to_list()
     else:
         b = NumpyBackend({}, 5)
-        got = distance.daf_rule(b, np.array(modes, object), np.array(types, object), np.array(km), **rule).tolist()
+        got = distance.daf_rule(b, np.array(air), np.array(gcd), np.array(km), np.array([np.nan if v is None else v for v in mode_daf]),
+                                air_added_km=95.0).tolist()
     assert got == pytest.approx(expected)

@@ -75,18 +75,22 @@ def with_factors(legs: pl.DataFrame, factors: Any = None, *, beside: str | os.Pa
         if factors is None:
             raise ExchangeError("the results name factor_id only: give the factors table written beside them "
                                 "(--factors, or calculate with --provenance full)")
-        table = read_table(factors)
+        table = read_table(factors, decimal_comma=False)
         extra = [c for c in table.columns if c != "factor_id" and c not in legs.columns]
         legs = legs.join(table.select("factor_id", *extra).with_columns(pl.col(extra).cast(pl.String)),
                          on="factor_id", how="left", maintain_order="left")
-    return legs.rename({old: new for old, new in PROVENANCE_NAMES.items() if old in legs.columns and new not in legs.columns})
+    legs = legs.rename({old: new for old, new in PROVENANCE_NAMES.items() if old in legs.columns and new not in legs.columns})
+    if "base_factor_id" in legs.columns:
+        # the builders name a TOC/HOC by its table row and add its adjustments themselves
+        legs = legs.with_columns(factor_id=pl.coalesce("base_factor_id", "factor_id"))
+    return legs
 
 
 def prepare_legs(legs: Any, factors: Any = None) -> pl.DataFrame:
     """The engine's legs table (frame or CSV/Parquet path) with the columns the exporter reads,
     typed (a CSV holds text), and those it can do without filled with nulls."""
     beside = legs if isinstance(legs, (str, os.PathLike)) else None
-    df = with_factors(read_table(legs), factors, beside=beside)
+    df = with_factors(read_table(legs, decimal_comma=False), factors, beside=beside)  # our own output: decimal points
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
         raise ExchangeError(f"not an engine result table: missing column(s) {', '.join(missing)}")
@@ -186,6 +190,9 @@ def _categories(legs: pl.DataFrame, toc_ids: list[str], hoc_ids: list[str], tabl
     tocs = {r["toc_id"]: r for r in used.iter_rows(named=True)}
     for leg in refs.iter_rows(named=True):
         try:
+            if (leg.get("fuel_factor_id") or "").startswith("grid-") and leg["method"] != "fuel":
+                raise ExchangeError(f"{leg['_ref']}: its intensity rests on the location-based grid factor "
+                                    f"{leg['fuel_factor_id']}, which the exported TOCs cannot state yet")
             if leg["method"] == "fuel":
                 built.append(measured_toc_payload(leg, tables["fuels"], config))
             elif leg["factor_id"] not in tocs:
@@ -275,6 +282,13 @@ def build_export(
     if not complete.height:
         return Export([], problems, notes)
     built = shipment_footprints(complete, shipments, config)
+    if "addon_co2e_wtw_kg" in complete.columns:
+        with_addons = complete.filter(pl.col("addon_co2e_wtw_kg") > 0)
+        if with_addons.height:
+            named = ", ".join(f"{r['leg_id']} ({r['addon_co2e_wtw_kg']:g} kg)" for r in with_addons.head(10).iter_rows(named=True))
+            more = f" and {with_addons.height - 10} more" if with_addons.height > 10 else ""
+            notes.append(f"{with_addons.height} TCE(s) include non-transport emissions (tank cleaning, tce_addons): {named}{more};"
+                         " they are in co2eWTW and, having no TTW/WTT split, in co2eTTW as an upper bound")
     if fmt != "ileap":  # bare iLEAP payloads carry no reference period
         built, periods, period_problems = _periods(built, config)
         problems += period_problems

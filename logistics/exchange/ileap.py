@@ -249,6 +249,17 @@ def toc_reference() -> pl.Expr:
     )
 
 
+def ttw_or_upper_bound(columns) -> pl.Expr:
+    """A TCE's TTW for iLEAP, which requires one: the leg's TTW, or its WTW when its factor gives no
+    split (an upper bound), plus add-on emissions that have no split (e.g. tank cleaning; iLEAP has
+    no field for non-transport emissions, so they are in co2eWTW and, as an upper bound, co2eTTW)."""
+    ttw = pl.coalesce("co2e_ttw_kg", "co2e_wtw_kg")
+    if "addon_co2e_wtw_kg" in columns:
+        unsplit = pl.col("co2e_ttw_kg").is_not_null() & pl.col("addon_co2e_ttw_kg").is_null()
+        ttw = ttw + pl.when(unsplit).then(pl.col("addon_co2e_wtw_kg").fill_null(0.0)).otherwise(0.0)
+    return ttw
+
+
 def shipment_footprints(legs: pl.DataFrame, shipments: pl.DataFrame, config: ExchangeConfig) -> list[BuiltShipment]:
     """One ShipmentFootprint per shipment of ``shipments`` (which must all be complete: every leg
     computed). ``legs`` are the engine's result rows of those shipments."""
@@ -290,7 +301,7 @@ def shipment_footprints(legs: pl.DataFrame, shipments: pl.DataFrame, config: Exc
         destination=pl.col("destination_location"),
         transportActivity=pl.when(is_hub).then(pl.lit("0")).otherwise(decimal_expr(pl.col("tkm"))),
         co2eWTW=decimal_expr(pl.col("co2e_wtw_kg")),
-        co2eTTW=decimal_expr(pl.coalesce("co2e_ttw_kg", "co2e_wtw_kg")),
+        co2eTTW=decimal_expr(ttw_or_upper_bound(legs.columns)),
         **passthrough,
     )
     secondary = pl.col("data_type").is_in(["default", "modelled"])

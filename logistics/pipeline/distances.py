@@ -21,6 +21,7 @@ PLACE_RESULT: dict[str, pl.DataType] = {
     "__p_distance_type": pl.String,
     "__p_distance_source": pl.String,
     "__p_error": pl.String,
+    "__p_gcd": pl.Boolean,  # the distance is a great circle's (the DAF rule needs it)
 }
 GIVEN_SOURCE = "given"
 
@@ -34,7 +35,7 @@ def place_key_expr(columns: Sequence[str]) -> pl.Expr:
 def resolve_places(places: pl.DataFrame, resolver, pack: F.Pack | None, overrides: Mapping[str, float]) -> pl.DataFrame:
     """Per distinct place key (``places``: PLACE_KEY, mode read, place columns): PLACE_RESULT."""
     if resolver is None:
-        return places.select(PLACE_KEY, *(pl.lit(None, t).alias(c) for c, t in PLACE_RESULT.items()))
+        return places.select(PLACE_KEY, *(pl.lit(None, t).alias(c) for c, t in PLACE_RESULT.items() if c != "__p_gcd"))
     legs = places.select(pl.col(PLACE_KEY).alias("_leg"), "mode", *(pl.col(c) for c in PLACE_COLUMNS if c in places.columns))
     got = resolver(legs, pack=pack, daf=overrides)
     return got.select(

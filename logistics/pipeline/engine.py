@@ -33,9 +33,11 @@ import numpy as np
 import polars as pl
 
 from .. import factors as F
-from ..io import InputError, bad_number, parse_number
+from ..io import LINE_ERROR, InputError, bad_number, number_message, parse_number
 from ..rules import distance
 from ..schema import (
+    ADDON_COLUMNS,
+    ADDON_INPUTS,
     ERROR_COLUMNS,
     FACTOR_COLUMNS,
     IDENTITY_COLUMNS,
@@ -61,14 +63,14 @@ from .plugins import MethodPlugin
 from .store import ResolvedStore
 
 ROW = "__row"  # position of the row in the frame given
-LINE_ERROR = "line_error"  # set by logistics.io on a line that could not be split into the header's fields
 JP_INPUT_ERROR = "jp_input_error"  # set by logistics.japan.read_japanese_csv on cells it could not read
 BANDS = len(FLIGHT_BANDS)  # factor rows per key: one per flight band (see factors.FLIGHT_BANDS)
 SMALL_ROWS = 64  # requests up to this many legs take the NumPy path
 # Columns of the stores' rows that the query gathers (as __k_<name>, __f_<name>).
-KEY_GATHERED = ("mode", "method", "distance_type", "__transport", "__hub", "__needs_band", "__unit_mult",
+KEY_GATHERED = ("mode", "method", "distance_type", "__transport", "__hub", "__air", "__gcd", "__gcd_daf", "__needs_band",
+                "__unit_mult",
                 "key_error_code", "key_error")
-FACTOR_GATHERED = (*LEG_FACTOR_COLUMNS, "__assumed")
+FACTOR_GATHERED = (*LEG_FACTOR_COLUMNS, "__basis", "__assumed")
 PLACE_TUPLE = ("mode", *PLACE_COLUMNS)  # what identifies a place key
 KEY_TUPLE = (*VOCABULARY_COLUMNS, *KEY_FLAGS)  # what identifies a vocabulary key
 number, out = L.number, L.out
@@ -83,7 +85,6 @@ class Settings:
     daf: Mapping[str, float] = field(default_factory=dict)
     resolver: Callable[..., pl.DataFrame] | None = None
     plugins: tuple[MethodPlugin, ...] = ()
-    decimal_comma: bool = False
 
     @property
     def pack(self) -> F.Pack:
@@ -127,23 +128,27 @@ class Engine:
         self.gcd_daf_by_mode = gcd_daf_by_mode(pack, settings.daf)
         self.air_added_km = pack.parameter(distance.GCD_DAF_PARAMETERS["air"])
         self.methods = (*CORE_METHODS, *(m for p in settings.plugins for m in p.methods))
+        addons = pack.table("tce_addons")
+        self.addons = {row["input_column"]: row for row in addons.iter_rows(named=True)}  # by the input column they count
         self.keys = ResolvedStore()
         self.factors = ResolvedStore()
         self.places = ResolvedStore()
         self._plans: dict[tuple, Plan] = {}
 
-    def plan(self, schema: Mapping[str, pl.DataType], full: bool) -> Plan:
-        """The query of inputs with this schema (built once, then reused)."""
-        key = (tuple(schema.items()), full)
+    def plan(self, schema: Mapping[str, pl.DataType], full: bool, decimal_comma: bool | None = False) -> Plan:
+        """The query of inputs with this schema and decimal mark (built once, then reused)."""
+        key = (tuple(schema.items()), full, decimal_comma)
         plan = self._plans.get(key)
         if plan is None:
             if len(self._plans) >= 64:
                 self._plans.clear()
-            plan = self._plans[key] = Plan(self, dict(schema), full)
+            plan = self._plans[key] = Plan(self, dict(schema), full, decimal_comma)
         return plan
 
-    def compute(self, frame: pl.DataFrame, *, full: bool = False) -> Computed:
-        plan = self.plan(frame.schema, full)
+    def compute(self, frame: pl.DataFrame, *, full: bool = False, decimal_comma: bool | None = False) -> Computed:
+        """The results of ``frame`` (legs as ``logistics.io`` reads them); ``decimal_comma``: how its
+        text numbers are written (``io.parse_number``: False a point, True a comma, None either)."""
+        plan = self.plan(frame.schema, full, decimal_comma)
         # an empty frame takes the query: it gives the results' columns without resolving any key
         small = plan.small(frame) if 0 < frame.height <= SMALL_ROWS else None
         if small is not None:
@@ -179,7 +184,12 @@ class Engine:
         def resolve(missing: list) -> pl.DataFrame:
             raw = pl.DataFrame(missing, schema={**{c: pl.String for c in VOCABULARY_COLUMNS},
                                                 **{c: pl.Boolean for c in KEY_FLAGS}}, orient="row")
-            return resolve_keys(raw, defaults=s.defaults, methods=self.methods, teu_mass_t=self.t_per_teu)
+            read = resolve_keys(raw, defaults=s.defaults, methods=self.methods, teu_mass_t=self.t_per_teu)
+            return read.with_columns(  # what the DAF rule needs of the key (rules.distance.daf_rule)
+                __air=(pl.col("mode") == "air").fill_null(False),
+                __gcd=(pl.col("distance_type") == "gcd").fill_null(False),
+                __gcd_daf=pl.col("mode").replace_strict(self.gcd_daf_by_mode, default=None, return_dtype=pl.Float64),
+            )
 
         return self._lookup(self.keys, keys, resolve, records)
 
@@ -189,7 +199,7 @@ class Engine:
         flight bands repeats its factor). ``__assumed``: the built-in defaults a leg of that key and
         band relies on (its key's, and TEU from mass for a per-TEU factor)."""
         wanted = [(key, b) for key, nb in zip(keys, needs_band) for b in ((1, 1, 2) if nb else (0, 0, 0))]
-        fields = [*LEG_FACTOR_COLUMNS, *(c for c in FACTOR_COLUMNS if c not in LEG_FACTOR_COLUMNS), "__assumed"]
+        fields = [*LEG_FACTOR_COLUMNS, *(c for c in FACTOR_COLUMNS if c not in LEG_FACTOR_COLUMNS), "__basis", "__assumed"]
 
         def resolve(missing: list) -> pl.DataFrame:
             ask = key_rows([key for key, _ in missing]).with_columns(
@@ -201,9 +211,11 @@ class Engine:
             joined = ask.select("__i", "__assumed", "__has_teu").join(
                 got.with_columns(pl.col("__key").cast(pl.UInt32).alias("__i")), on="__i", how="left", maintain_order="left")
             teu_from_mass = pl.col("basis").is_in(["teu_km", "teu"]).fill_null(False) & ~pl.col("__has_teu")
-            return joined.with_columns(__assumed=pl.concat_str(
-                ["__assumed", pl.when(teu_from_mass).then(pl.lit(f"teu=mass/{self.t_per_teu:g} t"))],
-                separator="; ", ignore_nulls=True).replace("", None)).select(fields)
+            return joined.with_columns(
+                __assumed=pl.concat_str(["__assumed", pl.when(teu_from_mass).then(pl.lit(f"teu=mass/{self.t_per_teu:g} t"))],
+                                        separator="; ", ignore_nulls=True).replace("", None),
+                __basis=pl.col("basis").replace_strict(L.BASIS_CODES, default=None, return_dtype=pl.Float64),
+            ).select(fields)
 
         return self._lookup(self.factors, wanted, resolve, records)
 
@@ -217,7 +229,8 @@ class Engine:
                 pl.col(PLACE_KEY).cast(pl.UInt64), read_vocabulary("mode", pl.col("mode")),
                 *(pl.col(c).str.strip_chars() for c in ("origin", "destination")))
             got = resolve_places(ask.filter(pl.col("mode") != "hub"), s.resolver, s.pack, s.daf)  # hubs have no distance
-            return ask.select(PLACE_KEY).join(got, on=PLACE_KEY, how="left", maintain_order="left").select(list(PLACE_RESULT))
+            return ask.select(PLACE_KEY).join(got, on=PLACE_KEY, how="left", maintain_order="left").select(
+                *list(PLACE_RESULT)[:-1], (pl.col("__p_distance_type") == "gcd").fill_null(False).alias("__p_gcd"))
 
         return self._lookup(self.places, places, resolve, records)
 
@@ -270,7 +283,7 @@ class Engine:
 class Plan:
     """The query of inputs of one schema, built once: its expressions, its checks, its outputs."""
 
-    def __init__(self, engine: Engine, schema: dict[str, pl.DataType], full: bool):
+    def __init__(self, engine: Engine, schema: dict[str, pl.DataType], full: bool, decimal_comma: bool | None = False):
         s = engine.settings
         columns = list(schema)
         missing = [c for c in REQUIRED_COLUMNS if c not in columns and c not in s.defaults]
@@ -284,11 +297,14 @@ class Plan:
         if reserved:
             raise InputError(f"column {reserved[0]!r}: names starting with {INTERNAL_PREFIX!r} are reserved; rename it")
         self.engine, self.columns, self.schema, self.full = engine, columns, schema, full
+        self.decimal_comma = decimal_comma
         numbers = [c for c in NUMBER_COLUMNS if c in columns or c in s.defaults]
         self.params = L.Params(
             columns=frozenset([*columns, *numbers]), t_per_teu=engine.t_per_teu, short_haul_max_km=engine.short_haul_max_km,
-            gcd_daf_by_mode=engine.gcd_daf_by_mode, air_gcd_daf=s.daf.get("air"), air_added_km=engine.air_added_km, bands=BANDS)
+            gcd_daf_by_mode=engine.gcd_daf_by_mode, air_gcd_daf=s.daf.get("air"), air_added_km=engine.air_added_km, bands=BANDS,
+            addons=tuple((c, engine.addons.get(c)) for c in ADDON_INPUTS if c in columns), pack_name=s.pack.name)
         self.numbers = numbers
+        self.addon_columns = tuple(ADDON_COLUMNS) if self.params.addons else ()
         # plug-ins whose columns the results carry: those the input could ask for (a method column or
         # a default method), so that a file's results keep one schema from batch to batch
         self.plugins = s.plugins if ("method" in columns or "method" in s.defaults) else ()
@@ -301,7 +317,9 @@ class Plan:
             extra.append(L.CheckSpec("line", "fields", lambda b: b.present(b.col(LINE_ERROR)), lambda: pl.col(LINE_ERROR)))
         if JP_INPUT_ERROR in columns:
             extra.append(L.CheckSpec("jp_input", "unreadable", lambda b: b.present(b.col(JP_INPUT_ERROR)), lambda: pl.col(JP_INPUT_ERROR)))
-        self.read_specs = L.read_checks(self.params, extra)
+        self.read_specs = L.read_checks(
+            self.params, extra, lambda c: number_message(c, pl.col(c), schema[c], decimal_comma if schema[c] == pl.String else False,
+                                                         whole=LEG_COLUMNS[c] == pl.Int64))
         self.distance_specs = L.distance_checks()
         b = PolarsBackend
         self.read_checks = [C.Check(c.column, c.code, c.condition(b), c.message()) for c in self.read_specs]
@@ -317,9 +335,9 @@ class Plan:
                                                          position=_position(grouped))) for grouped in (False, True)}
         self._output = self._output_columns()
         self._small_output = (*IDENTITY_COLUMNS[1:], *(c for c in columns if is_pass_through(c) and c not in IDENTITY_COLUMNS),
-                              *RESULT_COLUMNS)
+                              *(c for c in RESULT_COLUMNS if c not in ERROR_COLUMNS), *self.addon_columns, *ERROR_COLUMNS)
         # the NumPy path takes inputs whose numbers are typed and whose cells need no file reading
-        self.small_ready = (not full and not self.plugins and LINE_ERROR not in columns and JP_INPUT_ERROR not in columns
+        self.small_ready = (not full and not self.plugins and JP_INPUT_ERROR not in columns
                             and all(schema[c].is_numeric() for c in NUMBER_COLUMNS if c in columns)
                             and all(schema[c] == pl.String for c in (*VOCABULARY_COLUMNS, "shipment_id", "leg_id", "origin", "destination")
                                     if c in columns))
@@ -338,7 +356,7 @@ class Plan:
         if dtype is None:
             return pl.lit(None if default is None else float(default), pl.Float64)
         if dtype == pl.String or not (dtype.is_numeric() or dtype == pl.Boolean):
-            value = parse_number(pl.col(_trimmed(name)), decimal_comma=self.engine.settings.decimal_comma, trimmed=True)
+            value = parse_number(pl.col(_trimmed(name)), decimal_comma=self.decimal_comma if dtype == pl.String else False)
         elif dtype == pl.Boolean:  # true is no mass: refused by the number check
             value = pl.lit(None, pl.Float64)
         else:
@@ -417,10 +435,10 @@ class Plan:
         """The results of a few legs computed on NumPy arrays from the same stores and the same
         per-leg computation (``pipeline.legs``); None when a leg needs the query (a failed check,
         a bad number, a key with an error or a plug-in's method), which then computes them all."""
-        if not self.small_ready:
+        if not self.small_ready or (LINE_ERROR in self.columns and frame.get_column(LINE_ERROR).null_count() < frame.height):
             return None
         engine, h = self.engine, frame.height
-        cols: dict[str, Any] = {}
+        cols: dict[str, Any] = {LINE_ERROR: np.full(h, None, object)}  # no broken line (checked above)
         for c in self.numbers:
             if c not in self.columns:
                 cols[number(c)] = np.full(h, float(engine.settings.defaults[c]))
@@ -482,7 +500,7 @@ class Plan:
 
     def _small_frame(self, frame: pl.DataFrame, cols: dict[str, Any], h: int) -> pl.DataFrame:
         """The results of the NumPy path, in the columns and types of the query's."""
-        types = {LINE_COLUMN: pl.Int64, **{c: LEG_COLUMNS[c] for c in IDENTITY_COLUMNS[1:]}, **RESULT_COLUMNS}
+        types = {LINE_COLUMN: pl.Int64, **{c: LEG_COLUMNS[c] for c in IDENTITY_COLUMNS[1:]}, **RESULT_COLUMNS, **ADDON_COLUMNS}
         line = frame.get_column(LINE_COLUMN).to_list() if LINE_COLUMN in self.columns else np.arange(1, h + 1)
         data: dict[str, Any] = {LINE_COLUMN: line}
         schema: dict[str, Any] = {LINE_COLUMN: pl.Int64}
@@ -544,7 +562,7 @@ class Plan:
         first = [line.alias(LINE_COLUMN), *(pl.col(out(c)).alias(c) for c in IDENTITY_COLUMNS[1:])]
         passed = [pl.col(c) for c in columns if is_pass_through(c) and c not in IDENTITY_COLUMNS]
         computed = [c for c in RESULT_COLUMNS if c not in ERROR_COLUMNS]
-        plugin_columns = [c for p in self.plugins for c in p.columns]
+        plugin_columns = [*self.addon_columns, *(c for p in self.plugins for c in p.columns)]
         body = [pl.col(out(c)).alias(c) for c in (*computed, *plugin_columns)]
         errors = [pl.col(out(c)).alias(c) for c in ERROR_COLUMNS]
         if not self.full:

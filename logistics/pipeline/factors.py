@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 
 import polars as pl
 
 from .. import factors as F
+from ..grids import resolve_grid_factors, grid_table
 from ..io import InputError, read_table
 from ..matching import explode_alternatives, match_rows
 from ..rules.activity import T_PER_KG
@@ -50,6 +52,12 @@ class FactorTables:
     tocs: pl.DataFrame  # energy-based rows turned into CO2e with the fuel factors; column _pack
     hocs: pl.DataFrame
 
+    @cached_property
+    def grid(self) -> pl.DataFrame:
+        """Location-based grid factors (the pack's, else the shipped ``grid-electricity`` pack's),
+        loaded when a key first names a country."""
+        return grid_table(self.pack)
+
     @classmethod
     def of(cls, pack: F.Pack, own_tocs=None, own_hocs=None) -> "FactorTables":
         tocs = _materialise_energy_tocs(_with_own(pack, "tocs", own_tocs), pack.table("fuels"))
@@ -77,7 +85,7 @@ def resolve_factors(keys: pl.DataFrame, tables: FactorTables) -> pl.DataFrame:
     parts = [
         _activity_factors(keys.filter(pl.col("method") == "activity"), tables),
         _toc_factors(keys.filter(pl.col("method") == "toc"), tables),
-        _fuel_factors(keys.filter(pl.col("method") == "fuel"), tables.pack),
+        _fuel_factors(keys.filter(pl.col("method") == "fuel"), tables.pack, lambda: tables.grid),
         _hub_factors(keys.filter(pl.col("method") == "hub"), tables),
     ]
     schema = {"__key": pl.UInt64, "__band": pl.UInt8, **LEG_FACTOR_COLUMNS, **FACTOR_COLUMNS}
@@ -108,25 +116,32 @@ def _toc_intensities(per_tkm: pl.Expr) -> dict[str, pl.Expr]:
     return {f"fx_{x}": pick(x) * T_PER_KG for x in ("ttw", "wtt", "wtw")}
 
 
-def _toc_rows(keys: pl.DataFrame, tocs: pl.DataFrame, id_column: str, *, multiplier: str | None = None,
+def _toc_rows(keys: pl.DataFrame, tocs: pl.DataFrame, id_column: str, grid, *, multiplier: str | None = None,
               adjustments: str | None = None) -> pl.DataFrame:
-    """Keys joined to the TOC rows named in ``id_column``, with leg-factor and factors-table columns."""
+    """Keys joined to the TOC rows named in ``id_column``, with leg-factor and factors-table columns.
+    An electricity TOC given in kWh/tkm takes the grid factor of the key's country (``grid``: a
+    callable giving the grid table) where the key names one."""
     out = keys.join(tocs, left_on=id_column, right_on="toc_id", how="left", suffix="_toc")
     per_tkm = pl.col("wtw_g_co2e_per_tkm").is_not_null()
     per_teu = pl.col("wtw_g_co2e_per_teu_km").is_not_null()
     mult = pl.col(multiplier) if multiplier else pl.lit(1.0)
     adj = pl.col(adjustments) if adjustments else pl.lit(None, pl.String)
-    out = out.with_columns(_mult=mult, _adj=adj, _base=pl.col(id_column)).with_columns(
-        **{k: v * pl.col("_mult") for k, v in _toc_intensities(per_tkm).items()},
+    out = _with_grid(out.with_columns(_mult=mult, _adj=adj, _base=pl.col(id_column)), grid,
+                     pl.col("energy_per_tkm").is_not_null() & (pl.col("energy_unit") == "kWh"))
+    on_grid = pl.col("_grid_id").is_not_null()
+    out = out.with_columns(
+        **{k: pl.when(on_grid).then(g).otherwise(v) * pl.col("_mult")
+           for (k, v), g in zip(_toc_intensities(per_tkm).items(), _grid_intensities())},
         basis=pl.when(per_tkm).then(pl.lit("tkm")).when(per_teu).then(pl.lit("teu_km")),
         data_type=pl.col("data_type"),
         base_factor_id=pl.col("_base"),
         multiplier=pl.col("_mult"),
         adjustment_ids=pl.col("_adj"),
-        fuel_factor_id=pl.col("_fuel_factor_id"),
+        fuel_factor_id=pl.coalesce("_grid_id", "_fuel_factor_id"),
         **{e.meta.output_name(): e for e in _provenance()},
     ).with_columns(
-        factor_id=_derived_id("_base", "_adj"),
+        factor_id=pl.when(on_grid).then(_derived_id("_base", "_adj") + "~" + pl.col("_grid_id")).otherwise(_derived_id("_base", "_adj")),
+        notes=pl.when(on_grid).then(pl.format("{} kWh/tkm × grid {}; {}", "energy_per_tkm", "_grid_note", "notes")).otherwise("notes"),
         unit=pl.when(per_tkm).then(pl.lit("tkm")).when(per_teu).then(pl.lit("TEU-km")),
         ttw_kg_per_unit=pl.col("fx_ttw"), wtt_kg_per_unit=pl.col("fx_wtt"), wtw_kg_per_unit=pl.col("fx_wtw"),
     )
@@ -144,14 +159,15 @@ def _activity_factors(keys: pl.DataFrame, tables: FactorTables) -> pl.DataFrame:
     distinct = keys.select(d).unique()
     matched = match_rows(distinct, pack_rows, F.TOC_DESCRIPTORS, "toc_id", pack.table("adjustments"))
     matched = matched.with_columns(_explain=_explain_no_match(matched, pack_rows, pack))
-    out = _toc_rows(keys.join(matched, on=d, how="left", nulls_equal=True), tables.tocs, "match_id",
+    out = _toc_rows(keys.join(matched, on=d, how="left", nulls_equal=True), tables.tocs, "match_id", lambda: tables.grid,
                     multiplier="multiplier", adjustments="adjustment_ids")
     return out.with_columns(
         pl.when(pl.col("_explain").is_not_null()).then(pl.lit(None, pl.String)).otherwise(pl.col("factor_id")).alias("factor_id"),
         factor_error_code=pl.when(pl.col("match_error") == "no match").then(pl.lit("factor.no_match"))
         .when(pl.col("match_error").is_not_null()).then(pl.lit("factor.ambiguous"))
+        .when(pl.col("_grid_error").is_not_null()).then(pl.col("_grid_error_code"))
         .when(pl.col("basis").is_null()).then(pl.lit("factor.no_intensity")),
-        factor_error=pl.coalesce("_explain", pl.when(pl.col("basis").is_null())
+        factor_error=pl.coalesce("_explain", "_grid_error", pl.when(pl.col("basis").is_null())
                                  .then(pl.format("factor {}: has no WTW intensity", "match_id"))),
         edition=_edition(pack),
     )
@@ -186,13 +202,15 @@ def _explain_no_match(matched: pl.DataFrame, tocs: pl.DataFrame, pack: F.Pack) -
 def _toc_factors(keys: pl.DataFrame, tables: FactorTables) -> pl.DataFrame:
     if not keys.height:
         return keys
-    out = _toc_rows(keys, tables.tocs, "toc_id")
+    out = _toc_rows(keys, tables.tocs, "toc_id", lambda: tables.grid)
     known = pl.col("source").is_not_null()
     return out.with_columns(
         pl.when(known).then(pl.col("factor_id")).alias("factor_id"),
         factor_error_code=pl.when(~known).then(pl.lit("toc_id.unknown"))
+        .when(pl.col("_grid_error").is_not_null()).then(pl.col("_grid_error_code"))
         .when(pl.col("basis").is_null()).then(pl.lit("factor.no_intensity")),
         factor_error=pl.when(~known).then(pl.format("toc_id: '{}' is not in the TOC table", "toc_id"))
+        .when(pl.col("_grid_error").is_not_null()).then(pl.col("_grid_error"))
         .when(pl.col("basis").is_null()).then(pl.format("factor {}: has no WTW intensity", "toc_id")),
         edition=_edition(tables.pack),
     )
@@ -236,12 +254,26 @@ def canonical_fuel_units(column: str = "fuel_unit") -> pl.Expr:
     return pl.col(column).replace_strict({u: c for u, (c, _) in FUEL_UNITS.items()}, default=None, return_dtype=pl.String)
 
 
-def _fuel_factors(keys: pl.DataFrame, pack: F.Pack) -> pl.DataFrame:
+def _fuel_factors(keys: pl.DataFrame, pack: F.Pack, grid) -> pl.DataFrame:
     if not keys.height:
         return keys
     k = keys.with_columns(_unit=canonical_fuel_units(), _fuel_region=pl.coalesce("fuel_region", "region"),
                           _explicit=pl.col("fuel_region").is_not_null())
-    out = fuel_lookup(k, pack.table("fuels"))
+    out = _with_grid(fuel_lookup(k, pack.table("fuels")), grid,
+                     (pl.col("energy_carrier") == "electricity") & pl.col("_unit").is_in(["kWh", "MJ"]))
+    # measured electricity of a named country: its grid factor (per kWh, or per MJ = kWh / 3.6)
+    per_unit = pl.col("_grid_kg_per_kwh") * pl.when(pl.col("_unit") == "MJ").then(1 / 3.6).otherwise(1.0)
+    on_grid = pl.col("_grid_id").is_not_null()
+    out = out.with_columns(
+        _fuel_id=pl.coalesce("_grid_id", "_fuel_id"), _fell_back=pl.col("_fell_back") & ~on_grid,
+        ttw=pl.when(on_grid).then(0.0).otherwise("ttw"), wtt=pl.when(on_grid).then(per_unit).otherwise("wtt"),
+        wtw=pl.when(on_grid).then(per_unit).otherwise("wtw"),
+        source=pl.when(on_grid).then("_grid_source").otherwise("source"), source_page=pl.when(on_grid).then("_grid_page").otherwise("source_page"),
+        licence=pl.when(on_grid).then("_grid_licence").otherwise("licence"), notes=pl.when(on_grid).then("_grid_note").otherwise("notes"),
+        _fuel_error_code=pl.when(pl.col("_grid_error").is_not_null()).then("_grid_error_code").when(on_grid).then(None)
+        .otherwise("_fuel_error_code"),
+        _fuel_error=pl.when(pl.col("_grid_error").is_not_null()).then("_grid_error").when(on_grid).then(None).otherwise("_fuel_error"),
+    )
     label = pack_label(pack)
     return out.with_columns(
         factor_id=pl.when(pl.col("_fell_back")).then(pl.col("_fuel_id") + FUEL_FALLBACK_SUFFIX).otherwise(pl.col("_fuel_id")),
@@ -254,8 +286,8 @@ def _fuel_factors(keys: pl.DataFrame, pack: F.Pack) -> pl.DataFrame:
         multiplier=pl.lit(1.0),
         adjustment_ids=pl.when(pl.col("_fell_back")).then(pl.lit(FUEL_FALLBACK_ADJUSTMENT)),
         fuel_factor_id=pl.col("_fuel_id"),
-        factor_pack=pl.lit(label),
-        edition=pl.lit(pack.meta.get("edition"), pl.String),
+        factor_pack=pl.when(on_grid).then(pl.col("_grid_pack")).otherwise(pl.lit(label)),
+        edition=pl.when(on_grid).then(None).otherwise(pl.lit(pack.meta.get("edition"), pl.String)),
         factor_error_code=pl.col("_fuel_error_code"),
         factor_error=pl.col("_fuel_error"),
     )
@@ -345,3 +377,46 @@ def fuel_factors(legs: pl.DataFrame, pack: F.Pack, fuels: pl.DataFrame) -> pl.Da
         pl.when(pl.col("_fell_back")).then(pl.lit(FUEL_FALLBACK_ADJUSTMENT)).alias("adjustment_ids"),
         pl.col("_fuel_error").alias("factor_error"),
     )
+
+
+GRID_COLUMNS = {"_grid_id": pl.String, "_grid_kg_per_kwh": pl.Float64, "_grid_note": pl.String, "_grid_source": pl.String,
+                "_grid_page": pl.String, "_grid_licence": pl.String, "_grid_pack": pl.String,
+                "_grid_error_code": pl.String, "_grid_error": pl.String}
+
+
+def _with_grid(frame: pl.DataFrame, grid, electric: pl.Expr) -> pl.DataFrame:
+    """``frame`` (keys with ``country`` and ``grid_region``) with the grid factor of its country
+    (``GRID_COLUMNS``) on rows where ``electric`` holds and a country or grid region is named;
+    missing elsewhere. ``grid``: a callable giving the grid table (loaded on first need)."""
+    wanted = frame.with_columns(_electric=electric.fill_null(False)).with_columns(
+        _on_grid=pl.col("_electric") & (pl.col("country").is_not_null() | pl.col("grid_region").is_not_null()))
+    keys = wanted.filter("_on_grid").select("country", "grid_region").unique()
+    if not keys.height:
+        return wanted.with_columns(pl.lit(None, t).alias(c) for c, t in GRID_COLUMNS.items()).drop("_electric", "_on_grid")
+    table = grid()
+    got = resolve_grid_factors(keys, table).join(
+        table.select(pl.col("factor_id").alias("grid_factor_id"), "source", "source_page", "licence", "pack_version", "basis"),
+        on="grid_factor_id", how="left")
+    got = got.select(
+        "country", "grid_region",
+        pl.col("grid_factor_id").alias("_grid_id"), pl.col("grid_kg_co2e_per_kwh").alias("_grid_kg_per_kwh"),
+        pl.format("{} {} kg CO2e/kWh ({}, {}; {}, {})", "grid_factor_id", "grid_kg_co2e_per_kwh", "grid_data_year", "basis",
+                  "source", "licence").alias("_grid_note"),
+        pl.col("source").alias("_grid_source"), pl.col("source_page").alias("_grid_page"), pl.col("licence").alias("_grid_licence"),
+        pl.format("grid-electricity@{}", "pack_version").alias("_grid_pack"),
+        pl.when(pl.col("grid_error").is_not_null()).then(
+            pl.when(pl.col("grid_error").str.starts_with("grid_region")).then(pl.lit("grid_region.unknown"))
+            .otherwise(pl.lit("country.no_grid_factor"))).alias("_grid_error_code"),
+        pl.col("grid_error").alias("_grid_error"),
+    )
+    out = wanted.join(got, on=["country", "grid_region"], how="left", nulls_equal=True, maintain_order="left")
+    return out.with_columns(pl.when(pl.col("_on_grid")).then(pl.col(c)).alias(c) for c in GRID_COLUMNS).drop("_electric", "_on_grid")
+
+
+def _grid_intensities() -> list[pl.Expr]:
+    """kg CO2e per tkm of an electricity TOC on its country's grid: TTW 0, WTT = WTW = kWh/tkm ×
+    grid factor (GLEC v3.0 pp.77, 93, 106; logistics.rules.electricity)."""
+    from ..rules.electricity import electricity_emissions_kg, energy_kwh
+
+    per_tkm = electricity_emissions_kg(energy_kwh(pl.lit(1.0), pl.col("energy_per_tkm")), pl.col("_grid_kg_per_kwh"))
+    return [pl.lit(0.0), per_tkm, per_tkm]

@@ -14,10 +14,13 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import polars as pl
 
 from ..rules import activity, distance, emissions
-from ..schema import INTERNAL_PREFIX, LEG_COLUMNS
-from ..vocabulary import MAX_DAF, MAX_DISTANCE_KM, MAX_FUEL_AMOUNT, MAX_MASS_KG, MAX_TEU, TRANSPORT_MODES, default_leg_id
+from ..rules.cleaning import cleaning_emissions_kg
+from ..schema import ADDON_INPUTS, INTERNAL_PREFIX, LEG_COLUMNS
+from ..vocabulary import MAX_DAF, MAX_DISTANCE_KM, MAX_FUEL_AMOUNT, MAX_MASS_KG, MAX_TEU, default_leg_id
 
 Stage = dict[str, Any]
+# A factor's basis (vocabulary.BASES) as a number, so that the per-leg choice compares numbers.
+BASIS_CODES = {"tkm": 1.0, "teu_km": 2.0, "fuel": 3.0, "t": 4.0, "teu": 5.0}
 
 
 def number(name: str) -> str:
@@ -54,6 +57,10 @@ class Params:
     air_gcd_daf: float | None  # an override of the air DAF on GCD distances
     air_added_km: float | None  # else (GCD + added km) / GCD (GLEC v3.0 p.38)
     bands: int  # factor rows per key
+    # the input's add-on columns (schema.ADDON_INPUTS) with the pack's tce_addons row for each (None
+    # when the pack has none)
+    addons: tuple[tuple[str, Mapping[str, Any] | None], ...] = ()
+    pack_name: str = ""
 
 
 def num(b, params: Params, name: str):
@@ -75,6 +82,7 @@ def before_factors(b, params: Params, text: Callable[[str], Any], position: Any)
         out("distance_type"): b.where(hub, None, b.where(given_present, b.coalesce(col(k("distance_type")), "actual"),
                                                            col(p("__p_distance_type")))),
         out("distance_source"): b.where(hub, None, b.where(given_present, "given", col(p("__p_distance_source")))),
+        "__is_gcd": b.where(given_present, b.condition(col(k("__gcd"))), b.condition(col(p("__p_gcd")))),
         "__mass_t": b.coalesce(activity.mass_t(num(b, params, "mass_kg")),
                                activity.mass_t_from_teu(num(b, params, "teu"), params.t_per_teu)),
         out("leg_seq"): b.integer(b.coalesce(num(b, params, "leg_seq"), position)),
@@ -82,7 +90,7 @@ def before_factors(b, params: Params, text: Callable[[str], Any], position: Any)
     yield {
         out("daf"): b.where(hub, b.none(), b.coalesce(
             num(b, params, "daf"), distance.daf_rule(
-            b, col(k("mode")), col(out("distance_type")), col(out("distance_km")), gcd_daf_by_mode=params.gcd_daf_by_mode,
+            b, col(k("__air")), col("__is_gcd"), col(out("distance_km")), col(k("__gcd_daf")),
             air_gcd_daf=params.air_gcd_daf, air_added_km=params.air_added_km))),
         "__tkm": b.where(transport, activity.tonne_km(col("__mass_t"), col(out("distance_km"))), b.none()),
         "__teu_used": b.coalesce(num(b, params, "teu"), activity.teu_from_mass_t(col("__mass_t"), params.t_per_teu)),
@@ -110,14 +118,15 @@ class CheckSpec:
         return f"{self.column}.{self.code}"
 
 
-def read_checks(params: Params, extra: Sequence[CheckSpec] = ()) -> list[CheckSpec]:
+def read_checks(params: Params, extra: Sequence[CheckSpec] = (), number_message: Callable[[str], pl.Expr] | None = None,
+                ) -> list[CheckSpec]:
     """The rules on a leg's numbers and identifiers, in the order they are reported (``extra``:
     the input's own problems, reported first)."""
     columns = params.columns
     n = lambda b, c: num(b, params, c)  # noqa: E731
     shown = lambda c: pl.col(number(c))  # noqa: E731
     checks = list(extra)
-    checks += [_number_check(c) for c, t in LEG_COLUMNS.items() if t in (pl.Float64, pl.Int64) and c in columns]
+    checks += [_number_check(c, number_message) for c, t in LEG_COLUMNS.items() if t in (pl.Float64, pl.Int64) and c in columns]
 
     def has(c: str) -> bool:
         return c in columns
@@ -144,7 +153,7 @@ def read_checks(params: Params, extra: Sequence[CheckSpec] = ()) -> list[CheckSp
     if has("distance_km"):
         checks += [
             CheckSpec("distance_km", "not_positive",
-                      lambda b: b.isin(b.col(k("mode")), TRANSPORT_MODES) & b.condition(n(b, "distance_km") <= 0),
+                      lambda b: b.condition(b.col(k("__transport"))) & b.condition(n(b, "distance_km") <= 0),
                       lambda: pl.format("distance_km: {} must be greater than 0", shown("distance_km"))),
             CheckSpec("distance_km", "too_large", lambda b: b.condition(n(b, "distance_km") > MAX_DISTANCE_KM),
                       lambda: pl.format("distance_km: {} is over 50,000 km", shown("distance_km"))),
@@ -159,6 +168,12 @@ def read_checks(params: Params, extra: Sequence[CheckSpec] = ()) -> list[CheckSp
             CheckSpec("fuel_amount", "too_large", lambda b: b.condition(n(b, "fuel_amount") > MAX_FUEL_AMOUNT),
                       lambda: pl.format("fuel_amount: {} is over 1e12", shown("fuel_amount"))),
         ]
+    for column, addon in params.addons:
+        checks.append(CheckSpec(column, "negative", lambda b, c=column: b.condition(n(b, c) < 0),
+                                lambda c=column: pl.format(f"{c}: {{}} is negative", shown(c))))
+        if addon is None:
+            checks.append(CheckSpec(column, "no_factor", lambda b, c=column: b.condition(n(b, c) > 0), lambda c=column: pl.lit(
+                f"{c}: pack {params.pack_name} has no {ADDON_INPUTS[c]} factor (tce_addons)")))
     if has("leg_id") or has("leg_seq"):  # generated leg ids are unique by construction
         checks.append(CheckSpec(
             "leg_id", "duplicate",
@@ -177,11 +192,12 @@ def _given(b, name: str, columns: frozenset[str]):
     return b.col(given(name)) if name in columns else b.false()
 
 
-def _number_check(name: str) -> CheckSpec:
+def _number_check(name: str, message: Callable[[str], pl.Expr] | None) -> CheckSpec:
     """A number cell that was given but gives no usable number (text, NaN, infinite, absurd, a
-    boolean)."""
+    boolean); ``message(name)``: why, as ``logistics.io.number_message`` says it."""
     return CheckSpec(name, "not_a_number", lambda b: b.col(given(name)) & b.missing(b.col(number(name))),
-                     lambda: pl.format(f"{name}: '{{}}' is not a number", pl.col(f"{INTERNAL_PREFIX}s_{name}")))
+                     (lambda: message(name)) if message else
+                     (lambda: pl.format(f"{name}: '{{}}' is not a number", pl.col(f"{INTERNAL_PREFIX}s_{name}"))))
 
 
 def distance_checks() -> list[CheckSpec]:
@@ -207,9 +223,9 @@ def after_factors(b, params: Params) -> Iterator[Stage]:
     """Activity by the factor's basis, emissions per scope, and the result columns. ``__ok``: the
     row passed every check and has a factor."""
     col = b.col
-    basis, ok = col(f("basis")), b.condition(col("__ok"))
-    per_km = b.isin(basis, ["tkm", "teu_km"])
-    is_ = lambda value: b.isin(basis, [value])  # noqa: E731
+    basis, ok = col(f("__basis")), b.condition(col("__ok"))  # as BASIS_CODES
+    is_ = lambda value: b.condition(basis == BASIS_CODES[value])  # noqa: E731
+    per_km = is_("tkm") | is_("teu_km")
     amount = b.where(is_("tkm"), col("__tkm"),
                      b.where(is_("teu_km"), activity.teu_km(col("__teu_used"), col(out("distance_km"))),
                              b.where(is_("fuel"), num(b, params, "fuel_amount") * col(k("__unit_mult")),
@@ -222,11 +238,30 @@ def after_factors(b, params: Params) -> Iterator[Stage]:
                                    b.where(is_("fuel"), emissions.fuel_kg(amount, factor), emissions.hub_kg(amount, factor))),
                        b.none())
 
+    def addon(x: str):
+        """Emissions of the leg's add-on operations in scope ``x`` (missing when a factor has no
+        figure for it, e.g. GLEC's tank cleaning, WTW only)."""
+        total = 0.0
+        for column, row in params.addons:
+            factor = row and row[f"{x}_kg_co2e_per_unit"]
+            if factor is None:
+                return b.none()
+            total = total + cleaning_emissions_kg(b.coalesce(num(b, params, column), 0.0), factor)
+        return b.where(ok, total, b.none())
+
     transport = b.condition(col(k("__transport")))
+    if params.addons:
+        # the add-on a leg counts some of (one add-on input exists, schema.ADDON_INPUTS)
+        ids = b.none(pl.String)
+        for column, row in params.addons:
+            if row is not None:
+                ids = b.where(b.condition(b.coalesce(num(b, params, column), 0.0) > 0), row["addon_id"], ids)
+        yield {out(f"addon_co2e_{x}_kg"): addon(x) for x in ("ttw", "wtt", "wtw")} | {out("addon_ids"): ids}
     yield {
-        **{out(f"co2e_{x}_kg"): scope(x) for x in ("ttw", "wtt", "wtw")},
+        **{out(f"co2e_{x}_kg"): b.where(b.missing(col(out(f"addon_co2e_{x}_kg"))), scope(x), scope(x) + col(out(f"addon_co2e_{x}_kg")))
+           if params.addons else scope(x) for x in ("ttw", "wtt", "wtw")},
         out("mass_kg"): b.coalesce(num(b, params, "mass_kg"), col("__mass_t") * activity.KG_PER_T),
-        out("teu"): b.where(b.isin(basis, ["teu_km", "teu"]), col("__teu_used"), num(b, params, "teu")),
+        out("teu"): b.where(is_("teu_km") | is_("teu"), col("__teu_used"), num(b, params, "teu")),
         out("tkm"): b.where(ok, col("__tkm"), b.none()),
         out("emissions_distance_km"): b.where(transport, distance.emissions_distance_km(col(out("distance_km")), col(out("daf"))),
                                               b.none()),

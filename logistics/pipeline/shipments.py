@@ -17,16 +17,36 @@ from ..rules.emissions import intensity_g_per_tkm, share
 from ..schema import SHIPMENT_COLUMNS, is_pass_through
 
 OK = pl.col("error").is_null()
-# Summed per shipment over its computed legs; each has a count of the legs that gave it, so that a
-# sum over none stays empty.
-SUMMED: dict[str, pl.Expr] = {
-    "tkm": pl.col("tkm"),
-    "co2e_ttw_kg": pl.col("co2e_ttw_kg"),
-    "co2e_wtt_kg": pl.col("co2e_wtt_kg"),
-    "co2e_wtw_kg": pl.col("co2e_wtw_kg"),
-    "co2e_wtw_unsplit_kg": pl.when(pl.col("co2e_ttw_kg").is_null()).then(pl.col("co2e_wtw_kg")),
-    "primary_wtw_kg": pl.when(pl.col("data_type") == "primary").then(pl.col("co2e_wtw_kg")),
-}
+
+
+def summed(columns: Sequence[str]) -> dict[str, pl.Expr]:
+    """What is summed per shipment (and per run) over computed legs with ``columns``; each sum has a
+    count of the legs that gave it, so that a sum over none stays empty. The WTW with no TTW/WTT
+    split: a leg's whole WTW when its factor has no split (e.g. GLEC hub defaults), else the
+    add-on emissions that have none (e.g. tank cleaning)."""
+    unsplit = pl.when(pl.col("co2e_ttw_kg").is_null()).then(pl.col("co2e_wtw_kg"))
+    if "addon_co2e_wtw_kg" in columns:
+        addon = pl.col("addon_co2e_wtw_kg")
+        unsplit = unsplit.when(pl.col("addon_co2e_ttw_kg").is_null() & (addon != 0)).then(addon)
+    return {
+        "tkm": pl.col("tkm"),
+        "co2e_ttw_kg": pl.col("co2e_ttw_kg"),
+        "co2e_wtt_kg": pl.col("co2e_wtt_kg"),
+        "co2e_wtw_kg": pl.col("co2e_wtw_kg"),
+        "co2e_wtw_unsplit_kg": unsplit,
+        "primary_wtw_kg": pl.when(pl.col("data_type") == "primary").then(pl.col("co2e_wtw_kg")),
+    }
+
+
+SUMMED = tuple(summed(()))  # their names
+
+
+def _sum(values: pl.Expr) -> pl.Expr:
+    """The sum of a group's values, always in their order and by one kernel. Polars' own grouped sum
+    adds a group's floats in another order when the key column is flagged sorted, so the same legs
+    would give totals differing in the last bit by how they came; nulls (legs not counted) are
+    zero here, the count says whether any leg gave a figure."""
+    return values.implode().list.sum()
 
 
 def _counted(name: str) -> str:
@@ -38,21 +58,21 @@ def partials(legs: pl.DataFrame | pl.LazyFrame, extra_sums: Sequence[str] = ()) 
     ``jp_co2_ttw_kg``), with the first value of each pass-through column."""
     columns = legs.collect_schema().names()
     passed = [c for c in columns if is_pass_through(c)]
-    summed = {**SUMMED, **{c: pl.col(c) for c in extra_sums}}
+    sums = {**summed(columns), **{c: pl.col(c) for c in extra_sums}}
     # each figure of the computed legs only, as a column, so that the grouping sums and counts
     # plain columns
     if isinstance(legs, pl.DataFrame):  # one chunk: a float sum depends on how its values are chunked
         legs = legs.rechunk()
     figures = legs.lazy().select("shipment_id", *passed, OK.alias("__ok"),
                                  pl.when(pl.col("mode") != "hub").then(pl.col("mass_kg")).alias("__transport_mass_kg"),
-                                 *(pl.when(OK).then(expr).alias(f"__{name}") for name, expr in summed.items()))
+                                 *(pl.when(OK).then(expr).alias(f"__{name}") for name, expr in sums.items()))
     return figures.group_by("shipment_id", maintain_order=True).agg(
         *(pl.col(c).drop_nulls().first().alias(c) for c in passed),
         pl.len().cast(pl.UInt32).alias("legs"),
         (~pl.col("__ok")).sum().cast(pl.UInt32).alias("error_legs"),
         pl.col("__transport_mass_kg").max().alias("mass_kg"),
-        *(pl.col(f"__{name}").sum().alias(name) for name in summed),
-        *(pl.col(f"__{name}").count().cast(pl.UInt32).alias(_counted(name)) for name in summed),
+        *(_sum(pl.col(f"__{name}").fill_null(0.0)).alias(name) for name in sums),
+        *(pl.col(f"__{name}").count().cast(pl.UInt32).alias(_counted(name)) for name in sums),
     )
 
 
@@ -67,7 +87,7 @@ def finish(partial: pl.DataFrame | pl.LazyFrame, extra_sums: Sequence[str] = ())
     return (
         partial.lazy().group_by("shipment_id", maintain_order=True)
         .agg(*(pl.col(c).drop_nulls().first() for c in passed), pl.col("legs", "error_legs").sum(),
-             pl.col("mass_kg").max(), *(pl.col(c, _counted(c)).sum() for c in summed))
+             pl.col("mass_kg").max(), *(_sum(pl.col(c)) for c in summed), *(pl.col(_counted(c)).sum() for c in summed))
         .with_columns(total(c).alias(c) for c in summed)
         .with_columns(
             intensity_wtw_g_per_tkm=pl.when(pl.col("tkm") > 0).then(intensity_g_per_tkm(pl.col("co2e_wtw_kg"), pl.col("tkm"))),

@@ -32,20 +32,19 @@ def emissions_distance_km(distance_km, daf):
     return distance_km * daf
 
 
-def daf_rule(b, mode, distance_type, distance_km, *, gcd_daf_by_mode, air_gcd_daf=None, air_added_km=None):
+def daf_rule(b, is_air, is_gcd, distance_km, gcd_daf, *, air_gcd_daf=None, air_added_km=None):
     """The DAF of a leg that gives none (GLEC v3.0 pp.26, 157): 1 on actual and SFD distances; on
     great-circle distances, for air the override ``air_gcd_daf`` or (GCD + 95 km) / GCD (p.38), for
-    the other modes ``gcd_daf_by_mode`` (sea 1.15, p.51; road, rail and inland waterway left to the
-    user, pp.43, 46, 48: the pack's values). Missing where none is given. ``b``: a backend of
-    ``logistics.backends`` (the rule branches)."""
+    the other modes ``gcd_daf``, the mode's GCD DAF (sea 1.15, p.51; road, rail and inland waterway
+    left to the user, pp.43, 46, 48: the pack's values; see ``gcd_daf_by_mode``). Missing where
+    none is given. ``b``: a backend of ``logistics.backends`` (the rule branches)."""
     if air_gcd_daf is not None:
         air = air_gcd_daf
     elif air_added_km is not None:
         air = air_gcd_daf_from_km(distance_km, air_added_km)
     else:
         air = b.none()
-    gcd = b.lookup(mode, gcd_daf_by_mode, float)
-    return b.where(~b.isin(distance_type, ["gcd"]), 1.0, b.where(b.isin(mode, ["air"]), air, gcd))
+    return b.where(~b.condition(is_gcd), 1.0, b.where(b.condition(is_air), air, gcd_daf))
 
 
 def check_overrides(overrides: Mapping[str, float]) -> dict[str, float]:
@@ -71,5 +70,6 @@ def daf_expr(pack: Pack | None, overrides: Mapping[str, float]) -> pl.Expr:
     ``distance_type`` and ``distance_km``."""
     overrides = check_overrides(overrides)
     added_km = pack.parameter(GCD_DAF_PARAMETERS["air"]) if pack is not None else None
-    return daf_rule(PolarsBackend, pl.col("mode"), pl.col("distance_type"), pl.col("distance_km"),
-                    gcd_daf_by_mode=gcd_daf_by_mode(pack, overrides), air_gcd_daf=overrides.get("air"), air_added_km=added_km)
+    gcd_daf = pl.col("mode").replace_strict(gcd_daf_by_mode(pack, overrides), default=None, return_dtype=pl.Float64)
+    return daf_rule(PolarsBackend, pl.col("mode") == "air", pl.col("distance_type") == "gcd", pl.col("distance_km"), gcd_daf,
+                    air_gcd_daf=overrides.get("air"), air_added_km=added_km)
