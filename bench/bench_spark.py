@@ -28,7 +28,7 @@ from pathlib import Path
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_batch import WORK, make_csv  # noqa: E402
+from bench_batch import WORK, make_csv
 
 FILES = 16
 
@@ -77,13 +77,13 @@ def main() -> None:
         out = WORK / "spark_bench_out"
         summary = WORK / "spark_bench_summary.json"
 
-        def command(legs: Path, results: str, shipments: str, *extra: str) -> list[str]:
-            return ["logistics-co2", "calculate", str(legs), "--out", str(out / results), "--shipments-out",
-                    str(out / shipments), "--no-progress", "--summary-json", str(summary), *extra]
-
-        runs = [("CLI (batch), peer", command(single, "legs.parquet", "shipments.parquet"))]
+        common = ["--no-progress", "--summary-json", str(summary)]
+        runs = [("CLI (batch), peer", ["logistics-co2", "calculate", str(single), "--out", str(out / "legs.parquet"),
+                                       "--shipments-out", str(out / "shipments.parquet"), *common])]
         for master in ("local[1]", "local[2]"):
-            runs.append((f"spark {master}", command(folder, "legs", "shipments", "--engine", "spark", "--master", master)))
+            runs.append((f"spark {master}", ["logistics-co2", "calculate", str(folder), "--out", str(out / "legs"),
+                                             "--shipments-out", str(out / "shipments"), *common, "--engine", "spark",
+                                             "--master", master]))
         peer = None
         for label, cmd in runs:
             shutil.rmtree(out, ignore_errors=True)

@@ -45,7 +45,7 @@ import sys
 import threading
 import time
 from collections import Counter, OrderedDict
-from typing import Iterator, Mapping
+from collections.abc import Iterator, Mapping
 
 import polars as pl
 import pyarrow as pa

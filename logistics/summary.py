@@ -42,7 +42,7 @@ class Summary:
             codes = legs.filter(~OK)["error_code"].fill_null("other").value_counts()
             self.rejected_by_reason.update(dict(codes.iter_rows()))
 
-    def merge(self, other: "Summary") -> None:
+    def merge(self, other: Summary) -> None:
         """Add the counts and totals of another part of the same run (e.g. a Spark partition's)."""
         self.rows_read += other.rows_read
         self.computed += other.computed

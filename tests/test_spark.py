@@ -27,14 +27,14 @@ pytest.importorskip("pyspark")
 if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
     pytest.skip("Spark needs a Java runtime (bash .ci/java.sh installs one)", allow_module_level=True)
 
-import logistics  # noqa: E402
-from logistics import spark as LS  # noqa: E402
-from logistics.cli import SAMPLES  # noqa: E402
-from logistics.io import read_table  # noqa: E402
-from logistics.schema import LINE_COLUMN  # noqa: E402
+import logistics
+from logistics import spark as LS
+from logistics.cli import SAMPLES
+from logistics.io import read_table
+from logistics.schema import LINE_COLUMN
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-from synthetic import legs as synthetic_legs  # noqa: E402
+from synthetic import legs as synthetic_legs
 
 # All slow: starting Spark and its first jobs (JVM warm-up, Python workers importing the library)
 # takes 30-60 s on the project's 2-core machine, more than the quick loop's budget.
@@ -60,7 +60,7 @@ def partitioned(spark, tmp_path):
     def make(frame: pl.DataFrame, cuts=()):
         bounds = [0, *cuts, frame.height]
         paths = [str(tmp_path / f"part-{i}.parquet") for i in range(len(bounds) - 1)]
-        for path, a, b in zip(paths, bounds, bounds[1:]):
+        for path, a, b in zip(paths, bounds[:-1], bounds[1:], strict=True):
             frame[a:b].write_parquet(path)
         schema = LS.spark_schema(frame.schema)  # given: no schema inference per file
         df = reduce(lambda x, y: x.union(y), [spark.read.schema(schema).parquet(p) for p in paths])
@@ -94,7 +94,7 @@ def check_shipments(got: pl.DataFrame, expected: pl.DataFrame, split: set) -> No
     assert_frame_equal(got.filter(whole), expected.filter(whole), check_exact=True)
     assert_frame_equal(got.filter(~whole).drop(FIGURES), expected.filter(~whole).drop(FIGURES), check_exact=True)
     for column in FIGURES:
-        for a, b in zip(got.filter(~whole)[column], expected.filter(~whole)[column]):
+        for a, b in zip(got.filter(~whole)[column], expected.filter(~whole)[column], strict=True):
             assert (a is None) == (b is None) and (a is None or a == pytest.approx(b, rel=REL, abs=0)), (column, a, b)
 
 
