@@ -178,7 +178,7 @@ def test_a_plug_in_method_and_its_shipment_sum(partitioned):
     # differently by a row's place in a frame (a unit in the last place), so the plug-in's figure
     # depends on the batch it is computed in, on one machine as on Spark
     assert_frame_equal(got.drop("jp_energy_gj"), expected.legs.drop("jp_energy_gj"), check_exact=True)
-    assert_frame_equal(got.select("jp_energy_gj"), expected.legs.select("jp_energy_gj"), rtol=1e-15, atol=0)
+    assert_frame_equal(got.select("jp_energy_gj"), expected.legs.select("jp_energy_gj"), rel_tol=1e-15, abs_tol=0)
     shipments = pl.from_arrow(result.shipments.toArrow())
     check_shipments(shipments, expected.shipments, split={"J1"})
     # 100 l × 38.2 MJ/l × 0.0187 kg-C/MJ × 44/12 = 261.925 kg CO2 TTW (環境省 2007 edition), kept
