@@ -186,6 +186,9 @@ def _print_summary(s: dict, out: Path, shipments_out: Path | None, errors_out: P
         + (f"\nerrors         {errors_out}" if errors_out else "") + (f"\nfactors        {factors_out}" if factors_out else ""),
         f"time           {s['seconds']:.1f} s",
     ]
+    if s["unread_columns"]:
+        named = ", ".join(c + (f" ({meant}?)" if meant else "") for c, meant in s["unread_columns"].items())
+        lines.insert(3, f"not read       {named}: not legs columns; name them with --columns, or tag_<name> to keep them")
     typer.echo("\n".join(lines))
 
 
