@@ -37,7 +37,7 @@ from . import factors as F
 from .calculator import Calculator, Provenance
 from .io import DEFAULT_PRECISION, InputError, LegsFile, format_for_people, open_legs
 from .io import factors_path as default_factors_path
-from .mapping import read_mapping
+from .mapping import read_mapping, unread_columns
 from .pipeline.shipments import TOTALS_ENGINE, finish, partials
 from .schema import FACTOR_COLUMNS, LINE_COLUMN
 from .summary import Summary
@@ -265,6 +265,7 @@ def run(
         if mapping:
             mapping.check([c for c in schema if c != LINE_COLUMN], where=str(source.path))
             schema = mapping.apply(pl.DataFrame(schema=schema)).schema
+        report.unread_columns = unread_columns(list(schema))
         # the results' columns, from the input's header (a missing required column stops here)
         empty = engine.compute(pl.DataFrame(schema=schema), full=full, decimal_comma=source.decimal_comma)
         grouped = _grouped(batches, mapping.source_of("shipment_id") if mapping else "shipment_id")

@@ -16,12 +16,13 @@ import os
 import threading
 from collections import OrderedDict
 from functools import cached_property
-from typing import Any, Callable, Literal, Mapping
+from typing import Any, Callable, Literal, Mapping, Sequence
 
 import polars as pl
 
 from . import factors as F
 from .io import open_legs, read_legs
+from .mapping import unread_columns
 from .pipeline.engine import Computed, Engine, Settings
 from .pipeline.factors import FactorTables
 from .pipeline.shipments import shipments
@@ -36,9 +37,10 @@ class Result:
     """Per-leg results and, when first asked for, the factors behind them (one row per
     ``factor_id``) and the per-shipment totals."""
 
-    def __init__(self, computed: Computed, pack: F.Pack):
+    def __init__(self, computed: Computed, pack: F.Pack, input_columns: Sequence[str] = ()):
         self._computed = computed
         self.pack = pack  # the pack the legs were calculated with
+        self.input_columns = tuple(input_columns)
         self.legs: pl.DataFrame = computed.legs
         self.sums: tuple[str, ...] = computed.sums  # plug-in columns totalled per shipment (e.g. jp_co2_ttw_kg)
 
@@ -59,7 +61,7 @@ class Result:
 
     def summary(self) -> dict[str, Any]:
         """Rows computed and rejected (by reason and by column), totals in t CO2e."""
-        s = Summary()
+        s = Summary(unread_columns=unread_columns(self.input_columns))
         s.add(self.legs)
         s.shipments = self.shipments.height
         return s.as_dict()
@@ -111,7 +113,7 @@ class Calculator:
         else:
             frame = read_legs(legs)
             decimal_comma = False if decimal_comma is None else decimal_comma
-        return Result(self.engine.compute(frame, full=provenance == "full", decimal_comma=decimal_comma), self.pack)
+        return Result(self.engine.compute(frame, full=provenance == "full", decimal_comma=decimal_comma), self.pack, frame.columns)
 
     def result_schema(self, columns, *, provenance: Provenance = "lean") -> dict[str, pl.DataType]:
         """The result columns (and types) for legs with ``columns``."""

@@ -223,6 +223,9 @@ def _print_summary(s: dict, out: str | Path, shipments_out: str | Path | None, e
         + (f"\nerrors         {errors_out}" if errors_out else "") + (f"\nfactors        {factors_out}" if factors_out else ""),
         f"time           {s['seconds']:.1f} s",
     ]
+    if s["unread_columns"]:
+        named = ", ".join(c + (f" ({meant}?)" if meant else "") for c, meant in s["unread_columns"].items())
+        lines.insert(3, f"not read       {named}: not legs columns; name them with --columns, or tag_<name> to keep them")
     typer.echo("\n".join(lines))
 
 

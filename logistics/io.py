@@ -37,17 +37,16 @@ import numpy as np
 import polars as pl
 import polars.selectors as cs
 
-from .schema import INTERNAL_PREFIX, LINE_COLUMN
-from .vocabulary import LOWER_CASE, MAX_NUMBER, TEMPERATURE_SYNONYMS, UPPER_CASE
+from .schema import INTERNAL_PREFIX, LINE_COLUMN, LINE_ERROR
+from .vocabulary import LOWER_CASE, MAX_NUMBER, UPPER_CASE, read_vocabulary
 
 
 class InputError(ValueError):
     """The input as a whole cannot be used (unreadable file, bad header, required columns missing)."""
 
 
-# The columns every legs table gets from its reader: LINE_COLUMN (schema: the line the row starts
-# on, header = 1; Parquet and frames: the row number, 1-based) and
-LINE_ERROR = "line_error"  # null, or why the line could not be split into the header's fields
+# The columns every legs table gets from its reader: LINE_COLUMN (the line the row starts on,
+# header = 1; Parquet and frames: the row number, 1-based) and LINE_ERROR (schema).
 # Input columns may not start with this: the engine's own working columns do.
 RESERVED_PREFIX = INTERNAL_PREFIX
 MAX_COLUMNS = 1_000  # a wider header is not a legs table: refused before anything else is read
@@ -288,6 +287,7 @@ def _accepted_number(cells: pl.Series, decimal_comma: bool | None, whole: bool) 
     return value.to_frame().select(pl.when(refused).then(None).otherwise(v)).to_series()
 
 
+VOCABULARY_CASES = frozenset((*LOWER_CASE, *UPPER_CASE))  # the columns read_vocabulary reads
 RAW_PREFIX = "_raw_"  # cells kept beside the values read from them, for the checks
 
 
@@ -331,19 +331,13 @@ def typed_columns(raw: pl.DataFrame, schema: dict[str, pl.DataType], *, decimal_
                 cols.append(pl.lit(None, dtype).alias(name))
                 checks.append((bad_number(cell, given), number_message(name, cell, given, decimal_comma)))
             continue
+        if name in VOCABULARY_CASES and dtype == pl.String:
+            cols.append(read_vocabulary(name, c.cast(pl.String)))
+            continue
         if given == pl.String:
             c = c.str.strip_chars()
             c = pl.when(c == "").then(None).otherwise(c)
-        c = c.cast(dtype, strict=False)
-        if name in LOWER_CASE:
-            c = c.str.to_lowercase()
-        elif name in UPPER_CASE:
-            c = c.str.to_uppercase()
-        if name == "mode":
-            c = c.str.replace_all(r"[ \-]", "_")
-        elif name == "temperature_control":
-            c = c.replace(TEMPERATURE_SYNONYMS)
-        cols.append(c.alias(name))
+        cols.append(c.cast(dtype, strict=False).alias(name))
     return cols, checks
 
 

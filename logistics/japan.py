@@ -21,11 +21,11 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
-from pathlib import Path
 
 import polars as pl
 
 from .factors import Pack, load_pack
+from .io import open_legs
 from .vocabulary import FUEL_UNITS, fuel_unit_table
 
 JP_PACK = "jp-guideline"
@@ -583,16 +583,14 @@ def read_japanese_csv(
 ) -> pl.DataFrame:
     """A legs table from a shipper's CSV with Japanese headers (see ``JP_HEADERS`` and the pack README).
 
-    encoding: None detects UTF-8 (with or without BOM), else reads Shift_JIS (as cp932, its Windows
-    superset); or give it explicitly (``shift_jis`` is read as cp932 too). Numbers in headers' units (``輸送重量(t)``, ``積載率(%)``) become
+    encoding: None detects it (UTF-8 with or without BOM, or Shift_JIS read as cp932, its Windows
+    superset: ``logistics.io.open_legs``); or give it (``shift_jis`` is read as cp932 too). Numbers in headers' units (``輸送重量(t)``, ``積載率(%)``) become
     our units; Japanese values of 輸送機関, 燃料種別 and 算定方法 become our vocabulary; prefecture
     codes or names give ``origin_lat``/``origin_lon`` (and destination) from the pack's
     ``jp_prefectures``. Cells that cannot be read become a message in ``jp_input_error``.
     """
-    text = _decode(Path(path).read_bytes(), encoding)
-    first_line = text.split("\n", 1)[0]
-    separator = max((",", "\t", ";"), key=first_line.count)
-    raw = pl.read_csv(text.encode("utf-8"), separator=separator, infer_schema=False)
+    with open_legs(path, encoding=encoding) as source:  # cells as text, each row with its line
+        raw = source.read()
     renamed, scales = _map_headers(raw.columns)
     df = raw.rename(renamed)
     # Every parsed column and its error are computed from the text cells in one pass.
@@ -629,18 +627,6 @@ def _join_messages(messages: list[pl.Expr]) -> pl.Expr:
         return pl.lit(None, pl.String)
     joined = pl.concat_list(messages).list.drop_nulls().list.join("; ")
     return pl.when(joined != "").then(joined)
-
-
-def _decode(raw: bytes, encoding: str | None) -> str:
-    if encoding is not None:
-        name = encoding.lower().replace("_", "-")
-        # Files saved as "Shift_JIS" on Windows are cp932 (NEC/IBM extensions such as ①, ㈱).
-        codec = {"utf-8": "utf-8-sig", "utf8": "utf-8-sig", "shift-jis": "cp932", "sjis": "cp932"}.get(name, encoding)
-        return raw.decode(codec)
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("cp932")
 
 
 def _map_headers(headers: list[str]) -> tuple[dict[str, str], dict[str, float]]:

@@ -24,6 +24,7 @@ file does not have, are refused before anything is computed.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
@@ -34,7 +35,7 @@ from typing import Any, Final, Mapping as MappingType
 import polars as pl
 
 from .io import InputError, open_legs, parse_number
-from .schema import LEG_COLUMNS, LINE_COLUMN, PASS_THROUGH_COLUMNS, PASS_THROUGH_PREFIX, is_pass_through
+from .schema import LEG_COLUMNS, LINE_COLUMN, LINE_ERROR, PASS_THROUGH_COLUMNS, PASS_THROUGH_PREFIX, is_pass_through
 from .vocabulary import FUEL_UNITS
 
 MILE_KM: Final = 1.609344  # the international mile (1959): exactly 1,609.344 m
@@ -308,3 +309,17 @@ def suggest(header: list[str] | tuple[str, ...]) -> Mapping:
         columns[h] = Target(to, None if unit in ("kg", "km") else unit)
         taken.add(to)
     return Mapping(columns)
+
+
+def unread_columns(header: list[str] | tuple[str, ...]) -> dict[str, str | None]:
+    """The columns of a legs header that the engine neither reads nor passes through (lean results
+    drop them), each with the legs column it most likely means (``suggest``'s guess, else the
+    nearest spelling), or None: a run names them, so that a misspelt column is not lost unseen."""
+    unread = [h for h in header if not is_target(h) and h not in (LINE_COLUMN, LINE_ERROR)]
+    guessed = {h: t.to for h, t in suggest(unread).columns.items()}
+    own = list(_OWN_NAMES)
+    out: dict[str, str | None] = {}
+    for h in unread:
+        near = difflib.get_close_matches(_normal(h), own, n=1, cutoff=0.75)
+        out[h] = guessed.get(h) or (_OWN_NAMES[near[0]] if near else None)
+    return out

@@ -72,6 +72,7 @@ def is_pass_through(column: str) -> bool:
 
 # Where a row comes from: the line of a CSV file (header = line 1), else the row number (1-based).
 LINE_COLUMN: Final = "input_line"
+LINE_ERROR: Final = "line_error"  # null, or why a file's line could not be split into the header's fields
 # The engine's working columns start with this; an input column may not.
 INTERNAL_PREFIX: Final = "__"
 
@@ -162,3 +163,4 @@ class RowError(NamedTuple):
     @property
     def error_code(self) -> str:
         return f"{self.column}.{self.code}"
+

@@ -21,6 +21,7 @@ class Summary:
     shipments: int = 0
     seconds: float = 0.0
     encoding: str = "utf8"
+    unread_columns: dict[str, str | None] = field(default_factory=dict)  # input columns not read -> the column meant, if guessed
 
     def add(self, legs: pl.DataFrame) -> None:
         """Count a batch of result legs and add its totals (the same sums as the shipment totals)."""
@@ -48,6 +49,7 @@ class Summary:
         self.computed += other.computed
         self.rejected += other.rejected
         self.rejected_by_reason.update(other.rejected_by_reason)
+        self.unread_columns.update(other.unread_columns)
         for name, value in other.totals.items():
             if value is None:
                 self.totals.setdefault(name, None)
@@ -79,7 +81,7 @@ class Summary:
             "co2e_wtw_t": self.total_t("co2e_wtw_kg"), "co2e_ttw_t": self.total_t("co2e_ttw_kg"),
             "co2e_wtt_t": self.total_t("co2e_wtt_kg"), "co2e_wtw_unsplit_t": self.total_t("co2e_wtw_unsplit_kg"),
             "tkm": self.totals.get("tkm"), "primary_data_share": self.primary_data_share,
-            "seconds": round(self.seconds, 2), "encoding": self.encoding,
+            "seconds": round(self.seconds, 2), "encoding": self.encoding, "unread_columns": self.unread_columns,
         }
 
 

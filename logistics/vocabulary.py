@@ -47,6 +47,23 @@ TEMPERATURE_SYNONYMS: Final = {
     "chilled": "refrigerated",
 }
 
+
+def read_vocabulary(name: str, cell: pl.Expr) -> pl.Expr:
+    """Vocabulary column ``name`` as the engine compares it, from ``cell`` (text): trimmed, empty
+    as missing, in lower case (region codes in upper case), spaces and hyphens of a mode as
+    underscores, temperature synonyms; the expression is named ``name``."""
+    c = cell.str.strip_chars()
+    c = pl.when(c == "").then(None).otherwise(c)
+    if name in LOWER_CASE:
+        c = c.str.to_lowercase()
+    elif name in UPPER_CASE:
+        c = c.str.to_uppercase()
+    if name == "mode":
+        c = c.str.replace_all(r"[ \-]", "_")
+    elif name == "temperature_control":
+        c = c.replace(TEMPERATURE_SYNONYMS)
+    return c.alias(name)
+
 # Accepted spellings of fuel and energy units -> (the unit factors are given per, multiplier to it).
 FUEL_UNITS: Final[dict[str, tuple[str, float]]] = {
     "l": ("l", 1.0),

@@ -259,3 +259,12 @@ def test_derive_fails_when_every_record_is_rejected(tmp_path, kind, records):
     assert f"error: no {label} derived: every record ({rejected}) was rejected; {tmp_path / 'derived.csv'} not written" in r.output
     assert not (tmp_path / "derived.csv").exists()
     assert pl.read_csv(tmp_path / "errors.csv").height == rejected  # the reasons are kept
+
+
+def test_a_misspelt_column_is_named_in_the_summary(tmp_path):
+    legs = write(tmp_path / "legs.csv", "shipment_id,mode,mass_kg,distance_km,vehicle_typ,energy_carrier,region\n"
+                                         "S1,road,1000,100,artic_40t,diesel,EU\n")
+    r = run("calculate", legs, "--out", tmp_path / "out.csv", "--no-progress")
+    assert r.exit_code == 0, r.output
+    assert "not read       vehicle_typ (vehicle?)" in r.output
+    assert "rejected       1  (factor.no_match: 1)" in r.output  # the vehicle was not read, so no factor

@@ -213,3 +213,27 @@ def test_rows_without_a_shipment_id_are_counted_alike_scattered_or_grouped():
     assert scattered["error_code"].to_list() == [None, "shipment_id.missing", None, "shipment_id.missing", "shipment_id.missing"]
     grouped = calc(rows[[1, 4, 3, 0, 2]]).legs  # counted along runs
     assert grouped["leg_seq"].to_list() == [1, 2, 3, 1, 2]
+
+
+def test_modes_in_any_case_get_their_distance_and_hub_factor():
+    # Places are resolved per distinct key of the mode as read: "Road", "ROAD" and "HUB" are road
+    # and hub. Hamburg -> Munich by coordinates: a GCD with the road DAF, like the lower-case legs.
+    places = {"origin_lat": 53.5, "origin_lon": 10.0, "destination_lat": 48.15, "destination_lon": 11.58}
+    def legs(road, hub):
+        return [{**ROAD, **places, "shipment_id": "S", "mass_kg": 10_000, "mode": road},
+                {"shipment_id": "S", "mass_kg": 10_000, "mode": hub, "hub_type": "transshipment"}]
+    written = logistics.calculate(pl.DataFrame(legs(" ROAD", "HUB"))).legs
+    lower = logistics.calculate(pl.DataFrame(legs("road", "hub"))).legs
+    assert written["error"].to_list() == [None, None]
+    assert written["mode"].to_list() == ["road", "hub"]
+    assert written["distance_type"][0] == "gcd"
+    assert written["co2e_wtw_kg"].to_list() == lower["co2e_wtw_kg"].to_list()
+    assert written["co2e_wtw_kg"][1] == pytest.approx(6.0)  # 10 t × 0.6 kg/t (GLEC v3.0 transshipment default)
+
+
+def test_columns_the_engine_does_not_read_are_named_with_the_column_meant():
+    rows = [{**ROAD, "shipment_id": "S", "mass_kg": 1000, "distance_km": 100, "vehicle_type": "artic", "Gewicht": "1",
+             "tag_branch": "HH", "customer": "Acme"}]
+    summary = calc(rows, provenance="lean").summary()
+    # tag_* and customer travel through; the others are lost from lean results, so they are named
+    assert summary["unread_columns"] == {"vehicle_type": "vehicle", "Gewicht": None}

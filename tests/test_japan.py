@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from logistics.factors import load_pack
+from logistics.io import InputError
 from logistics.japan import (
     EMISSION_BASIS,
     annual_summary,
@@ -314,7 +315,7 @@ def test_shift_jis_csv_is_detected_and_mapped():
 def test_explicit_encoding_and_wrong_guess():
     assert read_japanese_csv(FIXTURES / "shipper_sjis.csv", encoding="shift_jis").height == 7
     assert read_japanese_csv(FIXTURES / "shipper_utf8_bom.tsv", encoding="utf-8").columns[0] == "shipment_id"
-    with pytest.raises(UnicodeDecodeError):
+    with pytest.raises(InputError, match="line 1 is not valid utf8; give --encoding"):
         read_japanese_csv(FIXTURES / "shipper_sjis.csv", encoding="utf-8")
 
 

@@ -33,8 +33,10 @@ import numpy as np
 import polars as pl
 
 from .. import factors as F
+from ..backends import NumpyBackend, PolarsBackend
 from ..io import LINE_ERROR, InputError, bad_number, number_message, parse_number
 from ..rules import distance
+from ..rules.distance import check_overrides, gcd_daf_by_mode
 from ..schema import (
     ADDON_COLUMNS,
     ADDON_INPUTS,
@@ -51,14 +53,12 @@ from ..schema import (
     VOCABULARY_COLUMNS,
     is_pass_through,
 )
-from ..vocabulary import CORE_METHODS, MAX_NUMBER
+from ..vocabulary import CORE_METHODS, MAX_NUMBER, read_vocabulary
 from . import checks as C
 from . import legs as L
-from ..backends import NumpyBackend, PolarsBackend
-from ..rules.distance import check_overrides, gcd_daf_by_mode
 from .distances import PLACE_KEY, PLACE_RESULT, place_key_expr, resolve_places
 from .factors import FLIGHT_BANDS, LEG_FACTOR_COLUMNS, FactorTables, resolve_factors
-from .keys import KEY, KEY_FLAGS, key_expr, raw_cell, read_vocabulary, resolve_keys
+from .keys import KEY, KEY_FLAGS, key_expr, raw_cell, resolve_keys
 from .plugins import MethodPlugin
 from .store import ResolvedStore
 

@@ -17,12 +17,10 @@ from ..schema import VOCABULARY_COLUMNS
 from ..vocabulary import (
     DISTANCE_TYPES,
     FUEL_UNITS,
-    LOWER_CASE,
     MODES,
     TEMPERATURE_CONTROLS,
-    TEMPERATURE_SYNONYMS,
     TRANSPORT_MODES,
-    UPPER_CASE,
+    read_vocabulary,
 )
 from .checks import Check
 
@@ -45,29 +43,13 @@ def key_expr(columns: Sequence[str], flags: Sequence[pl.Expr]) -> pl.Expr:
     return pl.struct(*present, *(f.alias(n) for f, n in zip(flags, KEY_FLAGS))).hash(seed=0)
 
 
-def read_vocabulary(name: str, cell: pl.Expr) -> pl.Expr:
-    """A vocabulary cell as the engine compares it: trimmed, empty as missing, in lower case (region
-    codes in upper case), spaces and hyphens of a mode as underscores, temperature synonyms."""
-    c = cell.str.strip_chars()
-    c = pl.when(c == "").then(None).otherwise(c)
-    if name in LOWER_CASE:
-        c = c.str.to_lowercase()
-    elif name in UPPER_CASE:
-        c = c.str.to_uppercase()
-    if name == "mode":
-        c = c.str.replace_all(r"[ \-]", "_")
-    elif name == "temperature_control":
-        c = c.replace(TEMPERATURE_SYNONYMS)
-    return c
-
-
 def read_defaults(defaults: Mapping[str, str]) -> dict[str, str]:
     """Vocabulary defaults read like the cells they fill (``eu`` -> ``EU``)."""
     given = {n: str(v) for n, v in defaults.items() if n in VOCABULARY_COLUMNS}
     if not given:
         return {}
     frame = pl.DataFrame({n: [v] for n, v in given.items()})
-    return frame.select(read_vocabulary(n, pl.col(n)).alias(n) for n in given).row(0, named=True)
+    return frame.select(read_vocabulary(n, pl.col(n)) for n in given).row(0, named=True)
 
 
 # Built-in defaults: (column, value, when a key relies on it). The text of each goes into the
@@ -117,7 +99,7 @@ def resolve_keys(raw: pl.DataFrame, *, defaults: Mapping[str, str], methods: tup
     """Per distinct key (``raw``: KEY, the raw vocabulary cells, KEY_FLAGS): the vocabulary read
     and defaulted, the method, ``key_error_code`` / ``key_error`` and the built-in assumptions the
     key relies on (``__assumed``; a per-TEU factor may add one, see factors)."""
-    k = raw.with_columns(read_vocabulary(c, pl.col(c)).alias(c) for c in VOCABULARY_COLUMNS)
+    k = raw.with_columns(read_vocabulary(c, pl.col(c)) for c in VOCABULARY_COLUMNS)
     filled = read_defaults(defaults)
     if filled:
         k = k.with_columns(pl.col(n).fill_null(pl.lit(v, pl.String)) for n, v in filled.items())
