@@ -2,17 +2,20 @@
 
     python bench/bench_api.py [--seconds 10] [--concurrency 32] [--shipments 2000]
 
-Starts one uvicorn worker (``logistics_api.app:create_app``) on a temporary SQLite database, registers a
+Starts the service (``python -m logistics_api``, one worker) on a temporary SQLite database, registers a
 client, uploads ``--shipments`` two-leg shipments so that ``/2/footprints`` has pages, then for
 each scenario runs ``--concurrency`` client tasks for ``--seconds`` (after a 2 s warm-up):
 
 - ``POST /v1/emissions/shipments``: a 3-leg shipment (road, hub, road; distances given);
 - ``GET /2/footprints?limit=50``: the first page of a listing;
-- ``GET /2/footprints?limit=50&after=..&until=..``: a later page (the Link header's URL).
+- ``GET /2/footprints?limit=50&after=..&until=..``: a later page (the Link header's URL);
+- ``POST /v1/emissions/shipments``, 10,000 distinct shipments in turn (``--distinct``): 1–6 legs of
+  mixed modes and descriptors, half of them with UN/LOCODEs among 300 ports with airports instead
+  of distances, so that keys and places are new to the server's caches the first time round.
 
 The load generator runs on the same 2 cores as the server, so the figures are a lower bound. First,
-without HTTP, the time of one calculation round (1 request, and ``--concurrency`` requests) on the
-small path (``logistics.small``) and on the engine's.
+without HTTP, the time of one calculation round (1 request, and ``--concurrency`` requests): what
+the service pays per round whatever the transport.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import re
 import socket
 import statistics
@@ -35,6 +39,9 @@ import polars as pl
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from synthetic import KINDS  # noqa: E402
 
 from logistics_api.admin import add_client  # noqa: E402
 from logistics_api.storage import Store  # noqa: E402
@@ -93,16 +100,51 @@ def raw_request(method: str, path: str, headers: dict, body: dict | None) -> byt
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
 
 
-async def load(port: int, raw: bytes, seconds: float, concurrency: int) -> dict:
+def distinct_shipments(n: int, seed: int = 11) -> list[dict]:
+    """``n`` shipments of 1–6 legs (KINDS of ``synthetic``, temperatures, masses and
+    distances varied); every other shipment names its places by UN/LOCODE (300 codes that are both
+    ports and airports; road, rail and waterway legs within one country) instead of distances."""
+    rng = random.Random(seed)
+    codes = (pl.read_parquet(REPO / "logistics" / "data" / "unlocode.parquet")
+             .filter(pl.col("function").str.slice(0, 1) == "1", pl.col("function").str.slice(3, 1) == "4",
+                     pl.col("lat").is_not_null(), pl.col("coord_problem").is_null())
+             .sort("locode").sample(300, seed=seed).select("locode", "country"))
+    everywhere = codes["locode"].to_list()
+    by_country = {c: g["locode"].to_list() for (c,), g in codes.group_by("country") if g.height > 1}
+    countries = sorted(by_country)
+    shipments = []
+    for i in range(n):
+        legs = []
+        for _ in range(rng.randint(1, 6)):
+            mode, vehicle, carrier, region, load_type, temperature, hub = rng.choice(KINDS)
+            leg = {"mode": mode, "vehicle": vehicle, "energy_carrier": carrier, "load_type": load_type, "hub_type": hub,
+                   "region": region,
+                   "temperature_control": rng.choice([temperature, "refrigerated"]) if mode == "road" else temperature}
+            if mode != "hub":
+                if i % 2:
+                    pool = everywhere if mode in ("sea", "air") else by_country[rng.choice(countries)]
+                    leg["origin"], leg["destination"] = rng.sample(pool, 2)
+                else:
+                    leg["distance_km"] = round(rng.uniform(5, 5_000), 1)
+            legs.append({k: v for k, v in leg.items() if v is not None})
+        shipments.append({"shipment_id": f"D{i}", "mass_kg": round(rng.uniform(100, 30_000), 1), "legs": legs})
+    return shipments
+
+
+async def load(port: int, raws: list[bytes], seconds: float, concurrency: int) -> dict:
+    """``concurrency`` keep-alive connections sending ``raws`` in turn for ``seconds``."""
     latencies: list[float] = []
     failures = 0
+    sent = 0
 
     async def worker(until: float, record: bool) -> None:
-        nonlocal failures
+        nonlocal failures, sent
         connection = Connection("127.0.0.1", port)
         await connection.open()
         try:
             while time.perf_counter() < until and len(latencies) < MAX_REQUESTS:
+                raw = raws[sent % len(raws)]
+                sent += 1
                 started = time.perf_counter()
                 status = await connection.request(raw)
                 if record:
@@ -120,27 +162,20 @@ async def load(port: int, raw: bytes, seconds: float, concurrency: int) -> dict:
             "p50_ms": statistics.median(latencies) * 1000, "p99_ms": percentile(latencies, 0.99) * 1000}
 
 
-def round_in_process(requests: int, calls: int = 100) -> tuple[float, float]:
-    """ms of one coalesced calculation round of ``requests`` 3-leg shipments, without HTTP, on the
-    small path (descriptors seen before) and on the engine's path: what the service pays per round
-    whatever the transport."""
+def round_in_process(requests: int, calls: int = 100) -> float:
+    """ms of one coalesced calculation round of ``requests`` 3-leg shipments, without HTTP (keys and
+    places already resolved): what the service pays per round whatever the transport."""
     import logistics
     from logistics_api.calc import Calculator, _Pending
 
     calculator = Calculator("glec-v3.0")
     batch = [_Pending([logistics.Shipment.model_validate(SHIPMENT)], frames=False) for _ in range(requests)]
-    calculator._compute_round(batch)  # the small path learns the descriptors
-    assert len(calculator._small_round(batch, learn=False)) == requests, "the small path did not take the shipment"
-    timings = []
-    for run in (lambda: calculator._small_round(batch, learn=False),
-                lambda: calculator._engine_round([p.shipments for p in batch])):
-        for _ in range(5):
-            run()
-        started = time.perf_counter()
-        for _ in range(calls):
-            run()
-        timings.append((time.perf_counter() - started) / calls * 1000)
-    return timings[0], timings[1]
+    for _ in range(5):
+        calculator._compute_round(batch)
+    started = time.perf_counter()
+    for _ in range(calls):
+        calculator._compute_round(batch)
+    return (time.perf_counter() - started) / calls * 1000
 
 
 def main() -> None:
@@ -148,11 +183,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--shipments", type=int, default=2000)
+    parser.add_argument("--distinct", type=int, default=10_000, help="shipments of the distinct scenario")
     args = parser.parse_args()
     for requests in (1, args.concurrency):
-        small, engine = round_in_process(requests)
-        print(f"in process: one calculation round of {requests} 3-leg shipment request(s): "
-              f"small path {small:.2f} ms, engine {engine:.1f} ms")
+        print(f"in process: one calculation round of {requests} 3-leg shipment request(s): {round_in_process(requests):.2f} ms")
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-api-"))
     db = f"sqlite:///{tmp / 'db.sqlite'}"
@@ -172,9 +206,8 @@ def main() -> None:
     env = {**os.environ, "LOGISTICS_DATABASE_URL": db, "LOGISTICS_DATA_DIR": str(tmp / "data"),
            "LOGISTICS_TOKEN_KEY": "bench-" + "k" * 40,
            "LOGISTICS_EXCHANGE_CONFIG": str(REPO / "api" / "demo" / "exchange.toml")}
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "logistics_api.app:create_app", "--factory", "--host", "127.0.0.1",
-                               "--port", str(port), "--log-level", "warning", "--no-access-log"],
-                              cwd=REPO, env=env)
+    server = subprocess.Popen([sys.executable, "-m", "logistics_api", "--host", "127.0.0.1", "--port", str(port),
+                               "--log-level", "warning"], cwd=REPO, env=env)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -212,9 +245,13 @@ def main() -> None:
             ("GET /2/footprints (a later page, Link)", "GET", next_url, shipper, None),
         ]
         print(f"{'scenario':44} {'requests':>9} {'failed':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
+        distinct = [raw_request("POST", "/v1/emissions/shipments", ops, body) for body in distinct_shipments(args.distinct)]
         for name, method, url, headers, body in scenarios:
-            r = asyncio.run(load(port, raw_request(method, url, headers, body), args.seconds, args.concurrency))
+            r = asyncio.run(load(port, [raw_request(method, url, headers, body)], args.seconds, args.concurrency))
             print(f"{name:44} {r['requests']:9d} {r['failed']:7d} {r['rps']:8.0f} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f}")
+        r = asyncio.run(load(port, distinct, args.seconds, args.concurrency))
+        name = f"POST {args.distinct:,} distinct shipments in turn"
+        print(f"{name:44} {r['requests']:9d} {r['failed']:7d} {r['rps']:8.0f} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f}")
     finally:
         server.terminate()
         server.wait(15)

@@ -51,16 +51,16 @@ def peer(frame: pl.DataFrame, factors: pl.DataFrame) -> pl.DataFrame:
 
 
 def distinct_shipments(n: int, seed: int = 7) -> list[pl.DataFrame]:
-    """``n`` shipments of 1–6 legs whose descriptors, masses and distances vary (distinct keys)."""
+    """``n`` shipments of 1–6 legs whose descriptors (the KINDS of ``synthetic``, road legs ambient
+    or refrigerated), masses and distances vary."""
     rng = random.Random(seed)
-    regions = ["EU", "NA", "AS", "SA", "AF"]
     out = []
     for i in range(n):
         rows = []
         for _ in range(rng.randint(1, 6)):
             mode, vehicle, carrier, region, load, temperature, hub = rng.choice(KINDS)
             rows.append({"shipment_id": f"D{i}", "mode": mode, "vehicle": vehicle, "energy_carrier": carrier,
-                         "region": rng.choice(regions) if mode == "road" else region, "load_type": load,
+                         "region": region, "load_type": load,
                          "temperature_control": rng.choice([temperature, "refrigerated"]) if mode == "road" else temperature,
                          "hub_type": hub, "mass_kg": round(rng.uniform(100, 30_000), 1),
                          "distance_km": None if mode == "hub" else round(rng.uniform(5, 5_000), 1)})

@@ -26,6 +26,7 @@ import polars as pl
 
 from .factors import Pack, load_pack
 from .io import open_legs
+from .rules import activity as A
 from .vocabulary import FUEL_UNITS, fuel_unit_table
 
 JP_PACK = "jp-guideline"
@@ -38,6 +39,10 @@ JP_METHODS: dict[str, str] = {
 EMISSION_BASIS = "CO2 TTW (Japanese method)"
 # No truck carries less than 100 kg: a smaller 最大積載量 was almost certainly given in tonnes.
 MIN_PAYLOAD_KG = 100.0
+# Unit changes multiply by a reciprocal, as in ``rules.activity``: the same bits for a leg whatever
+# the length of the frame it is computed in.
+KG_PER_G = 1 / 1000
+GJ_PER_MJ = 1 / 1000
 
 _INPUTS: dict[str, pl.DataType] = {
     "method": pl.String,
@@ -83,7 +88,7 @@ def calculate_jp(legs: pl.DataFrame, pack: Pack | str = JP_PACK) -> pl.DataFrame
         ],
     ).with_columns(
         _unit_key=pl.col("fuel_unit").str.strip_chars().str.to_lowercase(),
-        tkm=pl.col("mass_kg") / 1000 * pl.col("distance_km"),
+        tkm=A.tonne_km(A.mass_t(pl.col("mass_kg")), pl.col("distance_km")),
     )
     fuels = pack.table("jp_fuels").select(
         "energy_carrier",
@@ -138,7 +143,7 @@ def calculate_jp(legs: pl.DataFrame, pack: Pack | str = JP_PACK) -> pl.DataFrame
         .when(method == "jp_improved_tonkm")
         .then(pl.col("tkm") * litres_per_tkm)
     )
-    co2_kg = pl.when(method == "jp_conventional_tonkm").then(pl.col("tkm") * pl.col("_g_per_tkm") / 1000).otherwise(
+    co2_kg = pl.when(method == "jp_conventional_tonkm").then(pl.col("tkm") * pl.col("_g_per_tkm") * KG_PER_G).otherwise(
         fuel_l * pl.col("_ef")
     )
     improved = method == "jp_improved_tonkm"
@@ -157,7 +162,7 @@ def calculate_jp(legs: pl.DataFrame, pack: Pack | str = JP_PACK) -> pl.DataFrame
     outputs = {
         "co2_ttw_kg": co2_kg,
         "jp_fuel_l": fuel_l,
-        "jp_energy_gj": fuel_l * pl.col("_heat_mj") / 1000,
+        "jp_energy_gj": fuel_l * pl.col("_heat_mj") * GJ_PER_MJ,
         "jp_fuel_l_per_tkm": pl.when(improved).then(litres_per_tkm),
         "jp_load_factor_applied": pl.when(improved).then(load_factor),
         "jp_method_ja": method.replace_strict(JP_METHODS, default=None),
@@ -282,7 +287,7 @@ def calculate_jp_table(legs: pl.DataFrame, pack: Pack | str = JP_PACK) -> pl.Dat
     engine (e.g. straight from ``read_japanese_csv``)."""
     indexed = legs.with_row_index("_leg")
     tkm = (
-        pl.col("mass_kg").cast(pl.Float64, strict=False) / 1000 * pl.col("distance_km").cast(pl.Float64, strict=False)
+        A.tonne_km(A.mass_t(pl.col("mass_kg").cast(pl.Float64, strict=False)), pl.col("distance_km").cast(pl.Float64, strict=False))
         if {"mass_kg", "distance_km"} <= set(legs.columns)
         else pl.lit(None, pl.Float64)
     )
@@ -330,7 +335,7 @@ def annual_summary(results: pl.DataFrame, period: str | None = "fiscal_year", da
         )
     df = results
     if "tkm" not in df.columns:
-        df = df.with_columns(tkm=pl.col("mass_kg") / 1000 * pl.col("distance_km"))
+        df = df.with_columns(tkm=A.tonne_km(A.mass_t(pl.col("mass_kg")), pl.col("distance_km")))
     if "daf" in df.columns:
         df = df.with_columns(tkm=pl.col("tkm") * pl.col("daf").cast(pl.Float64, strict=False).fill_null(1.0))
     editions = sorted(df["factor_pack"].drop_nulls().unique().to_list()) if "factor_pack" in df.columns else []

@@ -13,6 +13,7 @@ import polars as pl
 
 from .. import factors as F
 from ..schema import PLACE_COLUMNS
+from .keys import hash_cells
 
 PLACE_KEY = "__place"
 # What the place table gives per place key.
@@ -29,7 +30,7 @@ GIVEN_SOURCE = "given"
 def place_key_expr(columns: Sequence[str]) -> pl.Expr:
     """The place key of a row that gives no distance: its raw mode and places, hashed."""
     cells = [pl.col(c) if c in columns else pl.lit(None, pl.String).alias(c) for c in ("mode", *PLACE_COLUMNS)]
-    return pl.struct(*(c.cast(pl.String) for c in cells)).hash(seed=1)
+    return hash_cells([c.cast(pl.String) for c in cells])
 
 
 def resolve_places(places: pl.DataFrame, resolver, pack: F.Pack | None, overrides: Mapping[str, float]) -> pl.DataFrame:
