@@ -790,8 +790,8 @@ def _frame(source, *, legs: bool) -> pl.DataFrame:
     ours = legs and source.schema.get(LINE_COLUMN) == pl.Int64 and source.schema.get(LINE_ERROR) == pl.String
     check_header([c for c in source.columns if not (ours and c in (LINE_COLUMN, LINE_ERROR))], "legs", legs=legs)
     if legs and not ours:
-        source = source.with_columns(pl.int_range(1, source.height + 1, dtype=pl.Int64).alias(LINE_COLUMN),
-                                     pl.lit(None, pl.String).alias(LINE_ERROR))
+        source = source.hstack([pl.Series(LINE_COLUMN, np.arange(1, source.height + 1), pl.Int64),
+                                pl.Series(LINE_ERROR, [None], pl.String).new_from_index(0, source.height)])
     return source.rechunk()
 
 

@@ -114,5 +114,5 @@ TOTALS_ENGINE = "in-memory"
 
 def shipments(legs: pl.DataFrame, extra_sums: Sequence[str] = ()) -> pl.DataFrame:
     """One row per shipment of ``legs`` (see ``finish``)."""
-    return finish(partials(legs, extra_sums).collect(engine=TOTALS_ENGINE), extra_sums).collect(engine=TOTALS_ENGINE)
+    return finish(partials(legs, extra_sums), extra_sums).collect(engine=TOTALS_ENGINE)
 
