@@ -4,13 +4,14 @@ A place is a UN/LOCODE (``NLRTM`` or ``NL RTM``), an IATA (``NRT``) or ICAO (``R
 code, or ``"lat,lon"`` in decimal degrees; a leg may instead carry ``origin_lat``/``origin_lon``/
 ``destination_lat``/``destination_lon`` columns, which then take precedence over the text.
 
-Distance rules (GLEC Framework v3.0, "S1" in shared/reference/glec-methodology.md §2):
+Distance rules (GLEC Framework for Logistics Emissions Accounting and Reporting v3.0, Smart Freight
+Centre 2023, revision 2024-04-02):
 - air: great-circle distance (GCD) per flight leg; DAF = (GCD + ``air_gcd_added_km``) / GCD
-  (S1 p.38, the 95 km for manoeuvring and taxiing);
+  (GLEC v3.0 p.38, the 95 km for manoeuvring and taxiing);
 - sea: shortest feasible distance (SFD) over searoute's maritime network; when it has no route,
-  GCD with DAF ``sea_gcd_daf`` (S1 p.51, 1.15);
+  GCD with DAF ``sea_gcd_daf`` (GLEC v3.0 p.51, 1.15);
 - road, rail, inland waterway: no network ships with the engine, so GCD with DAF
-  ``<mode>_gcd_daf`` (S1 pp.43, 46, 48 allow GCD and leave the DAF to the user; the values of the
+  ``<mode>_gcd_daf`` (GLEC v3.0 pp.43, 46, 48 allow GCD and leave the DAF to the user; the values of the
   shipped pack and their evidence are in logistics/data/README.md).
 GCD is the geodesic on the WGS84 ellipsoid (pyproj). DAFs come from pack parameters and can be
 overridden per call. Every result row names its distance type and source.

@@ -6,7 +6,7 @@ guideline (共同ガイドライン): 燃料法, 燃費法, 改良トンキロ�
     改良トンキロ法 (jp_improved_tonkm): CO2 = t·km × y × EF,  ln y = a + b·ln(x) + c·ln(z)
                                       (x load factor, floored at the pack's minimum; z payload kg)
     従来トンキロ法 (jp_conventional_tonkm): CO2 = t·km × g-CO2/t·km of the mode
-    EF = heat value × carbon factor × 44/12                       (japan-methods.md §2.2–2.4)
+    EF = heat value × carbon factor × 44/12   (heat values: 省エネ法施行規則 別表第1; carbon factors: 環境省)
 
 Results are **CO2, tank-to-wheel** (combustion only): not CO2e, not well-to-wheel, so they are
 never summed with GLEC / ISO 14083 figures. Every factor comes from the ``jp-guideline`` pack, whose
@@ -314,7 +314,7 @@ def annual_summary(results: pl.DataFrame, period: str | None = "fiscal_year", da
     period when ``date_column`` is present (dates as ``read_japanese_csv`` reads them, 和暦 included).
 
     period: ``fiscal_year`` (Japanese fiscal year, April–March, labelled ``FY2023`` for 2023-04-01 to
-    2024-03-31, the reporting year of 省エネ法, J11), ``calendar_year``, ``month`` or None.
+    2024-03-31, the reporting year of 省エネ法: 資源エネルギー庁 「荷主の省エネ法 スケジュールと報告事例」), ``calendar_year``, ``month`` or None.
     ``results`` holds ``method``, ``mode``, ``co2_ttw_kg`` and ``tkm`` (or ``mass_kg`` and
     ``distance_km``), e.g. from ``calculate_jp_table`` or the engine. t·km are on the distance the
     CO2 rests on: the engine computes a Japanese method on its distance × ``daf`` (a great-circle
@@ -659,7 +659,7 @@ def _map_headers(headers: list[str]) -> tuple[dict[str, str], dict[str, float]]:
 
 def _number(column: str, header: str, scale: float | None) -> tuple[pl.Expr, pl.Expr]:
     """A numeric column from text: full-width digits, thousands separators, a trailing ``%`` on load
-    factors, and the 車検証 form ``350(250)`` of 最大積載量 (the first, larger figure, J31/§6.2)."""
+    factors, and the 車検証 form ``350(250)`` of 最大積載量 (the first, larger figure)."""
     text = pl.col(column).str.normalize("NFKC").str.replace_all(r"[,\s]", "")
     text = pl.when(text == "").then(None).otherwise(text)
     if column == "payload_capacity_kg":
@@ -677,7 +677,7 @@ def _number(column: str, header: str, scale: float | None) -> tuple[pl.Expr, pl.
 
 def _method_expr(has_mode: bool) -> pl.Expr:
     """Japanese method names to ours; bare トンキロ法 is 改良 for trucks and 従来 for rail, ship and
-    air, as the notice defines it (J4)."""
+    air, as the notice defines it (平成18年経済産業省告示第66号「貨物輸送事業者に行わせる貨物の輸送に係るエネルギーの使用量の算定の方法」, 2006-03-29)."""
     name = pl.col("method").str.normalize("NFKC").str.strip_chars()
     tonkm = pl.lit("jp_conventional_tonkm")
     if has_mode:

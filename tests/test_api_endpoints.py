@@ -14,7 +14,7 @@ from logistics_api.admin import add_client
 
 from logistics import exchange
 
-# GLEC Framework v3.0 pp.91-92 (glec-methodology.md default road table): artic up to 40 t, diesel,
+# GLEC Framework v3.0 pp.91-92 (default road table): artic up to 40 t, diesel,
 # average load, EU: TTW 73, WTT 22, WTW 95 g CO2e/t·km; rigid 12-20 t: 138 / 42 / 179.
 # Hub, transshipment, ambient: 0.6 kg CO2e/t WTW, no TTW split (p.87).
 ROAD_HUB_ROAD = {

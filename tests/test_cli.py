@@ -161,7 +161,7 @@ def test_jp_calculate_side_by_side_and_summary(tmp_path):
     assert r.exit_code == 0, r.output
     both = pl.read_csv(tmp_path / "both.csv")
     a001 = both.filter(pl.col("leg_id") == "A001-1").row(0, named=True)
-    # 798.08 t·km × 0.124451 l/t·km × 2.584963 kg/l = 256.743 kg CO2 (japan-methods.md worked example)
+    # 798.08 t·km × 0.124451 l/t·km × 2.584963 kg/l = 256.743 kg CO2 (the mesus.jp 「CO2排出量計算方法」 example)
     assert a001["jp_method_ja"] == "改良トンキロ法" and a001["jp_co2_ttw_kg"] == pytest.approx(256.743, abs=1e-3)
     # GLEC rigid 7.5–12 t, Asia: 798.08 × 210 g × 1.22 = 204.468 kg CO2e WTW (GLEC v3.0 pp.92, 94)
     assert a001["glec_co2e_wtw_kg"] == pytest.approx(204.468, abs=1e-3)
@@ -177,7 +177,7 @@ def test_jp_calculate_side_by_side_and_summary(tmp_path):
 
 
 def test_tocs_derive_then_calculate(tmp_path):
-    # GLEC v3.0 W16 Ex 1 (pp.149–150): 561 l diesel over 29,455 tkm × 3.44 kg/l = 65.52 g/tkm
+    # GLEC v3.0 pp.149–150, example 1: 561 l diesel over 29,455 tkm × 3.44 kg/l = 65.52 g/tkm
     r = run("tocs", "derive", FIXTURES / "derive" / "w16_ex1_groupage.csv", "--out", tmp_path / "tocs.csv")
     assert r.exit_code == 0, r.output
     tocs = pl.read_csv(tmp_path / "tocs.csv")

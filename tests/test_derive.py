@@ -1,8 +1,8 @@
 """Carrier TOC / HOC intensities derived from fuel and energy records (logistics.derive), checked
-against the GLEC Framework v3.0 worked examples (shared/reference/glec-methodology.md §7) and hand
+against the GLEC Framework v3.0 worked examples (Smart Freight Centre 2023, revision 2024-04-02) and hand
 calculations written next to each assertion. Fuel factors are the glec-v3.0 pack's: EU diesel
-2.64 / 0.80 / 3.44 kg CO2e per l (TTW / WTT / WTW, S1 p.122), EU B5 2.51 / 0.82 / 3.32 kg/l
-(S1 pp.104, 106), EU electricity 0 / 0.3492 / 0.3492 kg/kWh (S1 pp.77, 106)."""
+2.64 / 0.80 / 3.44 kg CO2e per l (TTW / WTT / WTW, GLEC v3.0 p.122), EU B5 2.51 / 0.82 / 3.32 kg/l
+(GLEC v3.0 pp.104, 106), EU electricity 0 / 0.3492 / 0.3492 kg/kWh (GLEC v3.0 pp.77, 106)."""
 
 from pathlib import Path
 
@@ -26,15 +26,15 @@ def calc(rows, **kw):
 
 
 def test_w16_ex1_groupage_round_trips_incl_empty_running():
-    # S1 p.149 Table 21: 15 legs, 561 l diesel, 29,455 tkm (empty legs add km, no tkm)
+    # GLEC v3.0 p.149 Table 21: 15 legs, 561 l diesel, 29,455 tkm (empty legs add km, no tkm)
     d = derive_tocs(FIXTURES / "w16_ex1_groupage.csv")
     assert d.errors.height == 0
     r = toc(d, "groupage-eu")
-    assert r["wtw_g_co2e_per_tkm"] == rel(561 * 3.44 / 29_455 * 1000)  # 65.518; S1 prints 65.4 = 0.0190 × 3.44
+    assert r["wtw_g_co2e_per_tkm"] == rel(561 * 3.44 / 29_455 * 1000)  # 65.518; GLEC v3.0 prints 65.4 = 0.0190 × 3.44
     assert r["wtw_g_co2e_per_tkm"] == rel(65.5182, abs=1e-4)
     assert r["ttw_g_co2e_per_tkm"] == rel(561 * 2.64 / 29_455 * 1000)  # 50.281
     assert r["wtt_g_co2e_per_tkm"] == rel(561 * 0.80 / 29_455 * 1000)  # 15.237
-    assert r["energy_per_tkm"] == rel(0.019046, abs=1e-6)  # S1: 0.0190 l/tkm
+    assert r["energy_per_tkm"] == rel(0.019046, abs=1e-6)  # GLEC v3.0: 0.0190 l/tkm
     assert r["energy_unit"] == "l"
     # empty legs Depot→A 30, C→Depot 260, Depot→A 30, E→Depot 40 = 360 km of 1,805 km driven
     assert r["empty_running"] == rel(360 / 1805)
@@ -48,7 +48,7 @@ def test_w16_ex1_groupage_round_trips_incl_empty_running():
 
 
 def test_w16_ex1_derived_toc_then_consignments():
-    # S1 p.150: 10 t A→C via B = 2,600 tkm; 18 t C→E via depot = 5,400 tkm; intensity 561 × 3.44 / 29,455 kg/tkm
+    # GLEC v3.0 p.150: 10 t A→C via B = 2,600 tkm; 18 t C→E via depot = 5,400 tkm; intensity 561 × 3.44 / 29,455 kg/tkm
     d = derive_tocs(FIXTURES / "w16_ex1_groupage.csv")
     r = calc({"shipment_id": ["c1", "c2"], "mode": ["road", "road"], "mass_kg": [10_000, 18_000],
               "distance_km": [260, 300], "toc_id": ["groupage-eu", "groupage-eu"]}, tocs=d.tocs)
@@ -61,12 +61,12 @@ def test_w16_ex1_derived_toc_then_consignments():
 
 
 def test_w16_ex2_hub_and_spoke_with_default_hub_handling():
-    # S1 p.150 Table 22: 379 l over 23,585 tkm; transport 379 × 3.44 = 1,303.76 kg; hubs 0.6 kg/t × 22 t
+    # GLEC v3.0 p.150 Table 22: 379 l over 23,585 tkm; transport 379 × 3.44 = 1,303.76 kg; hubs 0.6 kg/t × 22 t
     # at each of two hubs; total 1,330.16 kg → 56.4 g/tkm (exact 56.3986)
     d = derive_tocs(FIXTURES / "w16_ex2_hub_and_spoke.csv")
     r = toc(d, "network-eu")
     assert r["wtw_g_co2e_per_tkm"] == rel(379 * 3.44 / 23_585 * 1000)  # 55.279
-    assert r["energy_per_tkm"] == rel(379 / 23_585)  # S1: 0.0161 l/tkm
+    assert r["energy_per_tkm"] == rel(379 / 23_585)  # GLEC v3.0: 0.0161 l/tkm
     assert r["empty_running"] == 0.0
     # the network as one shipment: 23,585 tkm on the derived TOC plus the two default hubs
     res = calc({"shipment_id": ["net"] * 3, "mode": ["hub", "road", "hub"], "mass_kg": [22_000, 23_585, 22_000],
@@ -86,8 +86,8 @@ def w5_records(tru_loss_kg):
 
 
 def test_w5_refrigerant_leakage_with_s1_example_gwp():
-    # S1 p.106: 10 trucks × (0.225 kg AC + 1.787 kg TRU) of R-134a at GWP 1430 (the example's value) = 28,771.6 kg
-    # over 6,000,000 tkm = 0.0047953 kg/tkm added, in TTW only. The fuel record is W5's 100,000 l B5 (332,000 kg WTW).
+    # GLEC v3.0 p.106: 10 trucks × (0.225 kg AC + 1.787 kg TRU) of R-134a at GWP 1430 (the example's value) = 28,771.6 kg
+    # over 6,000,000 tkm = 0.0047953 kg/tkm added, in TTW only. The fuel record is the p.106 example's 100,000 l B5 (332,000 kg WTW).
     with_leaks = derive_tocs(w5_records(1.787), refrigerants={"R-134a": 1430})
     without = derive_tocs(w5_records(1.787).filter(pl.col("refrigerant_loss_kg").is_null()))
     r, base = toc(with_leaks, "reefer-fleet"), toc(without, "reefer-fleet")
@@ -99,8 +99,8 @@ def test_w5_refrigerant_leakage_with_s1_example_gwp():
 
 
 def test_w5_refrigerant_leakage_with_pack_ar6_gwp():
-    # The pack holds S1's AR6 table: R-134a 1530 (pp.101–102); with the unrounded 1.7875 kg per TRU the loss is
-    # 10 × 2.0125 × 1530 = 30,791.25 kg → 0.00513 kg/tkm (reference W5, DERIVED)
+    # The pack holds GLEC v3.0's AR6 table: R-134a 1530 (pp.101–102); with the unrounded 1.7875 kg per TRU the loss is
+    # 10 × 2.0125 × 1530 = 30,791.25 kg → 0.00513 kg/tkm (derived from the p.106 example)
     d = derive_tocs(FIXTURES / "w5_refrigerant_fleet.csv")
     r = toc(d, "reefer-fleet")
     assert r["wtw_g_co2e_per_tkm"] == rel((332_000 + 30_791.25) / 6_000_000 * 1000)  # 60.4652
@@ -127,9 +127,9 @@ def test_refrigerant_gwp_given_on_the_record_and_unknown_refrigerant():
 
 
 def test_w18_bulk_and_container_truck_intensities_and_customer_allocation():
-    # S1 pp.140–141 Tables 15–16: bulk truck 7,680 kg / 128,000 tkm = 0.060 kg/tkm; container truck
+    # GLEC v3.0 pp.140–141 Tables 15–16: bulk truck 7,680 kg / 128,000 tkm = 0.060 kg/tkm; container truck
     # 5,280 kg / 60,000 tkm = 0.088; customer 50,000 tkm × 0.060 + 10,000 × 0.088 = 3,880 kg.
-    # S1 prints the emissions only; the diesel litres are back-computed at 3.44 kg/l.
+    # GLEC v3.0 prints the emissions only; the diesel litres are back-computed at 3.44 kg/l.
     records = pl.DataFrame({
         "toc_id": ["bulk", "bulk", "container", "container"], "mode": ["road"] * 4, "region": ["EU"] * 4,
         "tkm": [128_000.0, None, 60_000.0, None], "fuel_amount": [None, 7_680 / 3.44, None, 5_280 / 3.44],
@@ -145,7 +145,7 @@ def test_w18_bulk_and_container_truck_intensities_and_customer_allocation():
 
 
 def test_w18_fuel_totals_of_a_multi_fuel_toc():
-    # S1 p.140 Table 13: diesel 80,000,000 l × 3.44 + B5 20,000,000 l × 3.32 + B100 1,000,000 l × 1.13
+    # GLEC v3.0 p.140 Table 13: diesel 80,000,000 l × 3.44 + B5 20,000,000 l × 3.32 + B100 1,000,000 l × 1.13
     # = 342,730 t CO2e. Divided by an assumed 1,000,000,000 tkm: 0.34273 kg/tkm. Amounts in kl and m3 (× 1000 l).
     records = pl.DataFrame({
         "toc_id": ["fleet"] * 4, "mode": ["road"] * 4, "region": ["EU"] * 4,
@@ -159,9 +159,9 @@ def test_w18_fuel_totals_of_a_multi_fuel_toc():
 
 
 def test_w8_rail_round_trip_with_the_examples_grid_factor():
-    # S1 p.113 Table 6: south leg 1,320 t × 400 km, 3,506 kg; north leg 792 t × 400 km, 3,023 kg at 322 g/kWh.
-    # Round trip: 6,529 kg / 844,800 tkm = 7.7285 g/tkm (S1 prints 7.75 from rounded averages, see W8 notes);
-    # shipper 50 t × 400 km = 20,000 tkm → 154.57 kg (S1: 155 with 7.75).
+    # GLEC v3.0 p.113 Table 6: south leg 1,320 t × 400 km, 3,506 kg; north leg 792 t × 400 km, 3,023 kg at 322 g/kWh.
+    # Round trip: 6,529 kg / 844,800 tkm = 7.7285 g/tkm (GLEC v3.0 prints 7.75 from rounded averages);
+    # shipper 50 t × 400 km = 20,000 tkm → 154.57 kg (GLEC v3.0: 155 with 7.75).
     pack = load_pack("glec-v3.0")
     grid = pl.DataFrame({
         "factor_id": ["w8-grid-kwh"], "energy_carrier": ["electricity"], "fuel_region": ["W8"], "unit": ["kWh"],
@@ -277,7 +277,7 @@ def test_one_row_per_period():
 
 
 def test_container_toc_per_teu_km():
-    # 100 TEU × 1,000 km out, empty return 1,000 km; 14,000 kg EU HFO (3.18 / 0.68 / 3.86 kg/kg, S1 p.77):
+    # 100 TEU × 1,000 km out, empty return 1,000 km; 14,000 kg EU HFO (3.18 / 0.68 / 3.86 kg/kg, GLEC v3.0 p.77):
     # WTW 54,040 kg / 100,000 TEU-km = 540.4 g/TEU-km, TTW 445.2, WTT 95.2; empty running 0.5
     records = pl.DataFrame({"toc_id": ["feeder"] * 2, "mode": ["sea"] * 2, "region": ["EU"] * 2,
                             "teu": [100.0, 0.0], "distance_km": [1_000.0, 1_000.0], "fuel_amount": [10_000.0, 4_000.0],
@@ -306,7 +306,7 @@ def test_records_mixing_mass_only_and_teu_only_cannot_be_divided():
 
 def test_hub_intensities_per_outbound_tonne_and_teu():
     # hub-a: electricity 12,000 kWh × 0.3492 = 4,190.4 kg (WTT); natural gas 5,000 kWh × 0.21 / 0.08 / 0.29
-    # (S1 p.122) = 1,050 / 400 / 1,450 kg; R-404A 0.5 kg × 4728 = 2,364 kg TTW; outbound 8,000 t.
+    # (GLEC v3.0 p.122) = 1,050 / 400 / 1,450 kg; R-404A 0.5 kg × 4728 = 2,364 kg TTW; outbound 8,000 t.
     # TTW 3,414 / 8,000 = 0.42675; WTT 4,590.4 / 8,000 = 0.5738; WTW 8,004.4 / 8,000 = 1.00055 kg/t.
     # terminal-b: 50,000 kWh × 0.3492 + 2,000 l diesel × 3.44 = 17,460 + 6,880 = 24,340 kg / 2,000 TEU = 12.17.
     d = derive_hocs(FIXTURES / "hubs.csv")

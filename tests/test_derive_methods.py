@@ -130,7 +130,7 @@ def test_ropax_w13_hgv_cargo_intensity():
     d = derive_tocs(records, freight_units=("articulated_truck",))
     assert d.errors.height == 0, d.errors
     r = d.tocs.row(0, named=True)
-    # S1: HGVs 612,000 / 1,277,250 peq; cargo basis 34,000 × 120 km × 15.6 t: 0.1141 / 0.0973 / 0.0169 kg/tkm
+    # GLEC v3.0 p.121: HGVs 612,000 / 1,277,250 peq; cargo basis 34,000 × 120 km × 15.6 t: 0.1141 / 0.0973 / 0.0169 kg/tkm
     assert r["wtw_g_co2e_per_tkm"] == rel(114.1, abs=0.05)
     assert r["ttw_g_co2e_per_tkm"] == rel(97.3, abs=0.05)
     assert r["wtt_g_co2e_per_tkm"] == rel(16.9, abs=0.05)

@@ -1,15 +1,15 @@
 """logistics.exchange: engine results -> iLEAP / PACT v2.3 / PACT v3.0 documents, and back.
 
-Golden numbers (factor figures from GLEC Framework v3.0 as transcribed in
-shared/reference/glec-methodology.md; the test pack in tests/fixtures/exchange/pack carries them):
-  road  artic <=40 t diesel, EU (S1 p.92 Table 8): WTT 22 / TTW 73 / WTW 95 g/tkm
-        10 t x 500 km = 5,000 tkm -> TTW 365, WTT 110, WTW 475 kg (reference W19)
-  hub   warehouse ambient (S1 p.87 Table 3): 17.5 kg CO2e/t WTW, no split -> 10 t -> 175 kg
-  sea   Clean Cargo Asia <-> North Europe dry (S1 pp.98-100): WTT 6.8 / TTW 43.1 / WTW 49.9 g/TEU-km
+Golden numbers (factor figures from GLEC Framework v3.0, Smart Freight Centre 2023, revision 2024-04-02;
+the test pack in tests/fixtures/exchange/pack carries them):
+  road  artic <=40 t diesel, EU (GLEC v3.0 p.92 Table 8): WTT 22 / TTW 73 / WTW 95 g/tkm
+        10 t x 500 km = 5,000 tkm -> TTW 365, WTT 110, WTW 475 kg (derived from the p.92 defaults)
+  hub   warehouse ambient (GLEC v3.0 p.87 Table 3): 17.5 kg CO2e/t WTW, no split -> 10 t -> 175 kg
+  sea   Clean Cargo Asia <-> North Europe dry (GLEC v3.0 pp.98-100): WTT 6.8 / TTW 43.1 / WTW 49.9 g/TEU-km
         1 TEU x 21,000 km = 21,000 TEU-km -> TTW 905.1, WTT 142.8, WTW 1,047.9 kg;
-        10 t x 21,000 km = 210,000 tkm (reference W11 lane and distance)
+        10 t x 21,000 km = 210,000 tkm (lane and distance of the GLEC v3.0 p.118 example)
   shipment SHP-1: 5,000 + 0 + 210,000 = 215,000 tkm; 475 + 175 + 1,047.9 = 1,697.9 kg WTW
-  fuel  EU diesel (S1 p.77): TTW 3.17, WTT 0.96, WTW 4.13 kg CO2e/kg
+  fuel  EU diesel (GLEC v3.0 p.77): TTW 3.17, WTT 0.96, WTW 4.13 kg CO2e/kg
         SHP-3: 100 kg measured diesel -> TTW 317, WTT 96, WTW 413 kg over 20 t x 250 km = 5,000 tkm
         -> 0.0826 kg/tkm WTW, 0.0634 TTW, energy 100 / 5,000 = 0.02 kg/tkm
 """
@@ -30,7 +30,7 @@ from logistics.exchange.ileap import timestamps
 FIXTURES = Path(__file__).parent / "fixtures" / "exchange"
 PACK = FIXTURES / "pack"
 ELECTRIC = {"energyCarrier": "Electric", "relativeShare": "1", "emissionFactorWTW": "0.3492",
-            "emissionFactorTTW": "0", "energyConsumptionUnit": "kWh"}  # EU grid, S1 p.77 / p.106
+            "emissionFactorTTW": "0", "energyConsumptionUnit": "kWh"}  # EU grid, GLEC v3.0 p.77 / p.106
 HFO = {"energyCarrier": "HFO", "relativeShare": "1", "emissionFactorWTW": "3.7", "emissionFactorTTW": "3.1",
        "energyConsumptionUnit": "kg"}  # an illustrative mix a carrier would state for its sea TOC
 
@@ -191,7 +191,7 @@ def test_energy_based_toc_uses_the_fuel_factor():
     row = {"toc_id": "own-bev-rigid", "mode": "road", "energy_carrier": "electricity", "region": "EU",
            "energy_per_tkm": 0.1, "energy_unit": "kWh", "data_type": "primary", "source": "own meter readings"}
     built = exchange.toc_payload(row, load_pack(PACK).table("fuels"), config())
-    # 0.1 kWh/tkm x 0.3492 kg CO2e/kWh (EU grid, S1 p.77) = 0.03492 kg/tkm WTW; electricity TTW is 0
+    # 0.1 kWh/tkm x 0.3492 kg CO2e/kWh (EU grid, GLEC v3.0 p.77) = 0.03492 kg/tkm WTW; electricity TTW is 0
     assert (built.payload["co2eIntensityWTW"], built.payload["co2eIntensityTTW"]) == ("0.03492", "0")
     assert built.payload["energyCarriers"] == [{"energyCarrier": "Electric", "energyConsumption": "0.1", "energyConsumptionUnit": "kWh",
                                                 "emissionFactorWTW": "0.3492", "emissionFactorTTW": "0", "relativeShare": "1"}]
@@ -203,7 +203,7 @@ def test_teu_toc_keeps_its_unit_and_pact_declares_it_per_teu_payload():
     sea = docs["toc:test-sea-container-asia-north_europe"]
     data = sea["extensions"][0]["data"]
     assert (data["co2eIntensityWTW"], data["co2eIntensityTTW"], data["transportActivityUnit"]) == ("0.0499", "0.0431", "TEUkm")
-    # 49.9 g per TEU-km = 0.0499 kg per 10 tkm at GLEC's 10 t/TEU (S1 p.21)
+    # 49.9 g per TEU-km = 0.0499 kg per 10 tkm at GLEC's 10 t/TEU (GLEC v3.0 p.21)
     assert (sea["pcf"]["unitaryProductAmount"], sea["pcf"]["pCfExcludingBiogenic"]) == ("10", "0.0499")
 
 
@@ -231,7 +231,7 @@ def test_adjusted_factor_is_a_toc_of_its_own():
     sf = next(d for d in docs if d.get("shipmentId") == "SHP-2")
     assert sf["tces"][1]["tocId"] == "test-road-eu-artic_40t-diesel-average~road-asia-truck"
     toc = next(d for d in docs if d.get("tocId") == "test-road-eu-artic_40t-diesel-average~road-asia-truck")
-    # Asia road = Europe road x 1.22 (S1 p.94): 95 g x 1.22 = 115.9 g = 0.1159 kg/tkm; TTW 73 x 1.22 = 89.06 g
+    # Asia road = Europe road x 1.22 (GLEC v3.0 p.94): 95 g x 1.22 = 115.9 g = 0.1159 kg/tkm; TTW 73 x 1.22 = 89.06 g
     assert (toc["co2eIntensityWTW"], toc["co2eIntensityTTW"]) == ("0.1159", "0.08906")
 
 
@@ -420,7 +420,7 @@ def test_bare_ileap_documents_parse_and_reject_wrong_types():
 
 
 def test_published_example_parses_into_its_numbers():
-    """Test vector TV1 (exchange-formats.md §3.10): 120 + 0 + 200 t·km; 95.16 + 132 + 158.6 kg WTW."""
+    """Test vector TV1 (tests/fixtures/exchange/tv1-shipment-footprint.json): 120 + 0 + 200 t·km; 95.16 + 132 + 158.6 kg WTW."""
     [pf] = exchange.parse_footprints(FIXTURES / "tv1-shipment-footprint.json")
     tces = exchange.tce_table([pf])
     assert tces["tkm"].sum() == pytest.approx(320) and float(pf.pcf.unitaryProductAmount) == 320
@@ -475,9 +475,9 @@ def test_engine_results_come_out_as_valid_pact_and_parse_back():
 
 
 def test_shipped_glec_pack_with_the_documented_config():
-    """Reference W19 with GLEC Framework v3.0 defaults: 3.2 t x 500 km road (95 g WTW / 73 g TTW
-    per tkm, S1 p.92) = 1,600 tkm -> 152.0 kg WTW, 116.8 kg TTW; warehouse ambient 17.5 kg/t x 3.2 t
-    = 56.0 kg (S1 p.87); shipment 208.0 kg WTW over 1,600 tkm."""
+    """A single road leg and hub with GLEC Framework v3.0 defaults: 3.2 t x 500 km road (95 g WTW / 73 g TTW
+    per tkm, GLEC v3.0 p.92) = 1,600 tkm -> 152.0 kg WTW, 116.8 kg TTW; warehouse ambient 17.5 kg/t x 3.2 t
+    = 56.0 kg (GLEC v3.0 p.87); shipment 208.0 kg WTW over 1,600 tkm."""
     import logistics
 
     legs = pl.DataFrame({

@@ -1,7 +1,8 @@
 """logistics.exchange.validate: the published schemas (shipped unmodified) plus the rules they miss.
 
-Test vectors TV1-TV4 are the cleaned examples of shared/reference/exchange-formats.md §3.10
-(tests/fixtures/exchange/tv*.json); each mutation below breaks exactly one rule.
+Test vectors TV1-TV4 (tests/fixtures/exchange/tv*.json) are footprints of the iLEAP demo data set as
+published with way-platform/ileap-go (handlers/ileapdemo/data, MIT), with null properties, empty
+productOrSectorSpecificRules and pre-1.0 fields removed; each mutation below breaks exactly one rule.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Factor packs: CSV and Parquet agree, every row has provenance, spot values equal the reference
-tables (shared/reference/glec-methodology.md §6), malformed packs fail with file, row and column."""
+tables of GLEC Framework v3.0 (pages next to each), malformed packs fail with file, row and column."""
 
 import json
 import shutil
@@ -46,7 +46,7 @@ def value(pack, table, key_col, key, col):
         ("fuels", "factor_id", {"energy_carrier": "diesel", "fuel_region": "EU", "unit": "kg"}, "ttw_kg_co2e_per_unit", 3.17),
         ("fuels", "factor_id", {"energy_carrier": "vlsfo", "fuel_region": "NA", "unit": "kg"}, "wtw_kg_co2e_per_unit", 3.79),
         ("fuels", "factor_id", {"energy_carrier": "jet_kerosene", "fuel_region": "EU", "unit": "kg"}, "wtw_kg_co2e_per_unit", 4.02),
-        # p.122 per-litre diesel used in S1's examples
+        # p.122 per-litre diesel used in GLEC v3.0's examples
         ("fuels", "factor_id", {"energy_carrier": "diesel", "fuel_region": "EU", "unit": "l"}, "wtw_kg_co2e_per_unit", 3.44),
         # p.92 road rigid 12–20 t CNG: 51 / 126 / 177 g/tkm
         ("tocs", "toc_id", {"mode": "road", "vehicle": "rigid_12-20t", "energy_carrier": "cng"}, "wtw_g_co2e_per_tkm", 177.0),

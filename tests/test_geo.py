@@ -17,8 +17,8 @@ from logistics import geo
 from logistics.factors import Pack
 
 PARAMETERS = {
-    "air_gcd_added_km": 95.0,  # S1 p.38
-    "sea_gcd_daf": 1.15,  # S1 p.51
+    "air_gcd_added_km": 95.0,  # GLEC v3.0 p.38
+    "sea_gcd_daf": 1.15,  # GLEC v3.0 p.51
     "road_gcd_daf": 1.2,
     "rail_gcd_daf": 1.3,
     "inland_waterway_gcd_daf": 1.6,
@@ -239,7 +239,7 @@ def test_rotterdam_shanghai_goes_via_suez():
 
 def test_hamburg_shanghai_is_close_to_the_glec_example():
     row = one([{"mode": "sea", "origin": "DEHAM", "destination": "CNSHA"}], pack=make_pack())
-    # S1 p.118 uses 21,000 km port to port from a sea-routing tool.
+    # GLEC v3.0 p.118 uses 21,000 km port to port from a sea-routing tool.
     assert row["distance_km"] == pytest.approx(21_000, rel=0.06)
 
 

@@ -1,8 +1,8 @@
 """Japanese methods (logistics.japan) and the jp-guideline pack.
 
-Golden values come from the worked examples and derived tables of
-shared/reference/japan-methods.md (§2.3, §3.2, §4 W-J2/W-J3/W-J4) or from the hand calculation in
-the comment next to each assertion.
+Golden values come from published worked examples (named at each test) or from the hand calculation
+in the comment next to each assertion. Factors: heat value × carbon factor × 44/12 as in
+emission_factors/jp-guideline/README.md (軽油 37.7 MJ/l × 0.0187 kg-C/MJ × 44/12 = 2.58496 kg-CO2/l).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from logistics.japan import (
 )
 
 FIXTURES = Path(__file__).parent / "fixtures" / "japan"
-DIESEL_EF = 37.7 * 0.0187 * 44 / 12  # kg-CO2/l = 2.58496 (§2.4)
+DIESEL_EF = 37.7 * 0.0187 * 44 / 12  # kg-CO2/l = 2.58496
 
 
 @pytest.fixture(scope="module")
@@ -58,14 +58,14 @@ def test_pack_fuel_factors_are_heat_value_times_carbon(pack):
     derived = fuels["heat_value_mj_per_unit"] * fuels["carbon_kg_c_per_mj"] * 44 / 12
     assert (fuels["co2_kg_per_unit"] - derived).abs().max() < 1e-9
     by_fuel = dict(zip(fuels["energy_carrier"], fuels["co2_kg_per_unit"]))
-    # printed, rounded: diesel 2.58 and gasoline 2.32 kg-CO2/l (J16, §2.4)
+    # printed, rounded: diesel 2.58 and gasoline 2.32 kg-CO2/l (豊田都市交通研究所, H29 report, p.17)
     assert round(by_fuel["diesel"], 2) == 2.58
     assert round(by_fuel["gasoline"], 2) == 2.32
 
 
 def test_pack_regression_pairing_is_not_swapped(pack):
     rows = {r["energy_carrier"]: r for r in pack.table("jp_improved_tonkm").iter_rows(named=True)}
-    # §2.3: 軽油 2.71 / 0.812 / 0.654, 揮発油 2.67 / 0.927 / 0.648 (stored with the formula's minus signs)
+    # 船井総研ロジ 用語集 「改良トンキロ法」: 軽油 2.71 / 0.812 / 0.654, 揮発油 2.67 / 0.927 / 0.648 (stored with the formula's minus signs)
     coefficients = ("intercept", "ln_load_factor_coef", "ln_payload_kg_coef")
     assert tuple(rows["diesel"][c] for c in coefficients) == (2.71, -0.812, -0.654)
     assert tuple(rows["gasoline"][c] for c in coefficients) == (2.67, -0.927, -0.648)
@@ -98,12 +98,12 @@ def test_pack_prefectures_cover_jis_01_to_47(pack):
 @pytest.mark.parametrize(
     ("fuel", "payload_kg", "load_pct", "expected_l_per_tkm"),
     [
-        # §3.2 derived diesel table
+        # diesel values derived from the regression (hand calc)
         ("diesel", 1500, 10, 0.8162),
         ("diesel", 3000, 50, 0.1404),
         ("diesel", 11000, 62, 0.0504),
         ("diesel", 14500, 100, 0.0285),
-        # §3.2 derived gasoline values
+        # gasoline values derived from the regression (hand calc)
         ("gasoline", 1000, 10, 1.3886),
         ("gasoline", 1000, 30, 0.5015),
         ("gasoline", 1500, 80, 0.1553),
@@ -126,7 +126,7 @@ def test_diesel_and_gasoline_coefficients_are_not_swapped(pack):
 
 
 def test_improved_mesus_example(pack):
-    # W-J2 (J14): 2 t diesel truck, 1.16 t × 688 km = 798.08 t·km at 58 %. The example prints y = 0.124
+    # mesus.jp 「CO2排出量計算方法」 example: 2 t diesel truck, 1.16 t × 688 km = 798.08 t·km at 58 %. The example prints y = 0.124
     # (which the formula gives at z = 3,000 kg: 0.12445) and 0.26 t-CO2.
     # hand calc: 798.08 × 0.124451 × 2.584963 = 256.743 kg
     out = calculate_jp(improved(0.58, 3000, mass_kg=1160.0, distance_km=688.0), pack)
@@ -137,7 +137,7 @@ def test_improved_mesus_example(pack):
 
 
 def test_improved_nittsu_example(pack):
-    # W-J3 (J13): 10 t Tokyo→Osaka by truck, 576 km, printed 8,006 MJ and 549 kg-CO2; an 11 t truck at
+    # 日本通運 「モーダルシフトの推進」 table: 10 t Tokyo→Osaka by truck, 576 km, printed 8,006 MJ and 549 kg-CO2; an 11 t truck at
     # x = 10/11 reproduces it to +0.2 % (8,021 MJ, 549.99 kg), so ±0.5 % only.
     out = calculate_jp(improved(10 / 11, 11000, mass_kg=10000.0, distance_km=576.0), pack)
     assert out["co2_ttw_kg"][0] == pytest.approx(549, rel=0.005)
@@ -148,14 +148,14 @@ def test_improved_nittsu_example(pack):
 
 @pytest.mark.parametrize("low", [0.05, 0.0, 0.0999])
 def test_load_factor_below_ten_percent_uses_ten_percent(pack, low):
-    # W-J4: y_diesel(x = 5 %, z = 2,000) = y_diesel(10 %, 2,000) = 0.6762
+    # hand calc, the 10 % floor: y_diesel(x = 5 %, z = 2,000) = y_diesel(10 %, 2,000) = 0.6762
     out = calculate_jp(improved(low, 2000), pack)
     assert out["jp_fuel_l_per_tkm"][0] == pytest.approx(0.6762, abs=5e-5)
     assert out["jp_load_factor_applied"][0] == 0.10
 
 
 def test_full_load_is_accepted(pack):
-    # x = 100 %: ln y = 2.71 − 0.654·ln 3000 = −2.526 → y = 0.0800 (§3.2)
+    # x = 100 %: ln y = 2.71 − 0.654·ln 3000 = −2.526 → y = 0.0800
     out = calculate_jp(improved(1.0, 3000), pack)
     assert out["jp_error"][0] is None
     assert out["jp_fuel_l_per_tkm"][0] == pytest.approx(0.0800, abs=5e-5)
@@ -213,7 +213,7 @@ def test_fuel_method(pack):
              fuel_unit=["l", "kl", "l"]),
         pack,
     )
-    # W-J4: 100 l diesel × 2.58496 = 258.50 kg; 0.1 kl is the same 100 l; 100 l gasoline × 2.32166 = 232.17 kg
+    # hand calc: 100 l diesel × 2.58496 = 258.50 kg; 0.1 kl is the same 100 l; 100 l gasoline × 2.32166 = 232.17 kg
     assert out["co2_ttw_kg"].to_list() == pytest.approx([258.496, 258.496, 232.166], abs=1e-3)
     assert out["jp_fuel_l"].to_list() == pytest.approx([100, 100, 100])
     assert out["jp_energy_gj"].to_list() == pytest.approx([3.77, 3.77, 3.46])  # 100 l × 37.7 / 34.6 MJ/l
@@ -242,7 +242,7 @@ def test_fuel_method_errors(pack, carrier, amount, unit, message):
 def test_fuel_economy_method(pack):
     out = calculate_jp(legs(method="jp_fuel_economy", mode="road", energy_carrier="diesel", distance_km=500.0,
                             fuel_economy_km_per_l=4.0), pack)
-    # W-J4: 500 km / 4.0 km/l = 125 l × 2.58496 = 323.12 kg
+    # hand calc: 500 km / 4.0 km/l = 125 l × 2.58496 = 323.12 kg
     assert out["jp_fuel_l"][0] == 125.0
     assert out["co2_ttw_kg"][0] == pytest.approx(323.12, abs=0.005)
 
@@ -260,7 +260,7 @@ def test_conventional_tonkm(pack):
              distance_km=[500.0, 500.0, 1000.0, 100.0]),
         pack,
     )
-    # W-J4: 5,000 t·km × 22 g = 110 kg (rail), × 39 g = 195 kg (ship); 1,000 t·km × 1,490 g = 1,490 kg (air)
+    # hand calc on the pack's 従来トンキロ法 factors: 5,000 t·km × 22 g = 110 kg (rail), × 39 g = 195 kg (ship); 1,000 t·km × 1,490 g = 1,490 kg (air)
     assert out["co2_ttw_kg"].to_list()[:3] == pytest.approx([110.0, 195.0, 1490.0])
     assert out["factor_id"].to_list()[:3] == ["jp-ctk-rail", "jp-ctk-sea", "jp-ctk-air"]
     assert out["jp_fuel_l"].to_list()[:3] == [None, None, None]
@@ -329,7 +329,7 @@ def test_utf8_bom_tab_separated_without_units():
     assert df["load_factor"].to_list() == [0.58, 0.3]
     assert df["energy_carrier"].to_list() == ["diesel", "gasoline"]
     out = calculate_jp_table(df)
-    # B001 = the mesus example (256.743 kg); B002: gasoline, z = 1,000, x = 30 % → y = 0.50150 (§3.2),
+    # B001 = the mesus example (256.743 kg); B002: gasoline, z = 1,000, x = 30 % → y = 0.50150,
     # 0.5 t × 100 km × 0.501505 × 2.32166 = 58.216 kg
     assert out["co2_ttw_kg"].to_list() == pytest.approx([256.743, 58.216], abs=1e-3)
 
@@ -482,8 +482,8 @@ def test_japanese_csv_gives_improved_tonkm_and_glec_side_by_side(shipper_results
     a001 = both.filter(pl.col("shipment_id") == "A001").row(0, named=True)
     assert a001["jp_method"] == "jp_improved_tonkm" and a001["jp_method_ja"] == "改良トンキロ法"
     assert a001["jp_co2_ttw_kg"] == pytest.approx(256.743, abs=1e-3)
-    # GLEC v3.0 rigid 7.5–12 t diesel, average load: TTW 161, WTW 210 g CO2e/t·km (S1 p.92), × 1.22 for
-    # Asia (S1 p.94): 798.08 t·km × 161 × 1.22 = 156.759 kg TTW; × 210 × 1.22 = 204.468 kg WTW
+    # GLEC v3.0 rigid 7.5–12 t diesel, average load: TTW 161, WTW 210 g CO2e/t·km (GLEC v3.0 p.92), × 1.22 for
+    # Asia (GLEC v3.0 p.94): 798.08 t·km × 161 × 1.22 = 156.759 kg TTW; × 210 × 1.22 = 204.468 kg WTW
     assert a001["glec_co2e_ttw_kg"] == pytest.approx(156.759, abs=1e-3)
     assert a001["glec_co2e_wtw_kg"] == pytest.approx(204.468, abs=1e-3)
     # the factor is the EU row derived for Asia: its id names the adjustment

@@ -75,7 +75,7 @@ def test_belly_freight_share_by_mass():
 
 
 def test_ropax_peq_share_w13():
-    # GLEC v3.0 p.121 Table 12: HGVs 612,000 of 1,277,250 peq; S1 multiplies 15,160,000 kg WTW by
+    # GLEC v3.0 p.121 Table 12: HGVs 612,000 of 1,277,250 peq; GLEC v3.0 multiplies 15,160,000 kg WTW by
     # the exact share 0.479155 -> 7,263,981 kg
     share = on_all(allocation.peq_share, 612_000, 1_277_250)
     assert share == rel(0.479155, abs=1e-6)

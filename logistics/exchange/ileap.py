@@ -1,7 +1,7 @@
 """iLEAP v1.0.0 payloads from engine results: ShipmentFootprint (with its TCEs), TOC, HOC, TAD.
 
-Mapping (iLEAP v1.0.0, SINE / Smart Freight Centre; field list in the project's
-``shared/reference/exchange-formats.md`` §3):
+Mapping (iLEAP Technical Specifications v1.0.0, SINE Foundation and Smart Freight Centre, 2025-05-27;
+section "Data Model": ShipmentFootprint, TCE, TOC, HOC, TAD):
 
 - one ShipmentFootprint per shipment; one TCE per leg or hub, in ``leg_seq`` order, each naming the
   one before it in ``prevTceIds`` (``[]`` for the first);

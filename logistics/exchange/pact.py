@@ -1,7 +1,7 @@
 """ProductFootprints wrapping iLEAP payloads: PACT v2.3 (the normative iLEAP mapping) and PACT v3.0
 (our mapping; iLEAP defines none for v3).
 
-PACT v2.3, per iLEAP v1.0.0 §PACT Integration (table in ``shared/reference/exchange-formats.md`` §3.8):
+PACT v2.3, per iLEAP Technical Specifications v1.0.0, section "PACT Integration" (its mapping tables):
 
 | PACT field | ShipmentFootprint | TOC | HOC |
 |---|---|---|---|
@@ -20,7 +20,7 @@ PACT v2.3, per iLEAP v1.0.0 §PACT Integration (table in ``shared/reference/exch
 A TEU-based TOC (kg CO2e per TEU-km) is declared per ``tonnes_per_teu`` t·km, a per-TEU HOC per
 ``tonnes_per_teu`` × 1000 kg, so that the declared figure stays the published intensity.
 
-PACT v3.0, our mapping (the proposal of exchange-formats.md §3.9):
+PACT v3.0, our mapping (iLEAP v1.0.0 maps only onto PACT v2 fields, so this is the project's own):
 - ``declaredUnitOfMeasurement`` / ``declaredUnitAmount`` as the v2 unit / amount;
 - ``productMassPerDeclaredUnit``: ``0`` for t·km ("if the product mass is not relevant (…
   logistics (ton.km) …) SHALL be 0", PACT 3.0), the declared amount for the HOC's kilogram unit;
