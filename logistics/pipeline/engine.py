@@ -511,17 +511,20 @@ class Plan:
     def _small_frame(self, frame: pl.DataFrame, cols: dict[str, Any], h: int) -> pl.DataFrame:
         """The results of the NumPy path, in the columns and types of the query's."""
         types = {LINE_COLUMN: pl.Int64, **{c: LEG_COLUMNS[c] for c in IDENTITY_COLUMNS[1:]}, **RESULT_COLUMNS, **ADDON_COLUMNS}
-        # a list of Series: half the time of a dict with a schema, which counts on a few legs
-        line = frame.get_column(LINE_COLUMN) if LINE_COLUMN in self.columns else pl.Series(LINE_COLUMN, np.arange(1, h + 1), pl.Int64)
-        series = [line]
+        # The computed columns of each type go into one Series, then sliced: on a few legs, building
+        # a Series costs more than its values, and a frame from a dict with a schema more still.
+        values: dict[Any, list] = {}
         for c in self._small_output:
-            if c in ERROR_COLUMNS:
-                series.append(pl.Series(c, [None] * h, pl.String))
-            elif c in types:
-                series.append(pl.Series(c, _values(cols[out(c)], types[c]), types[c], nan_to_null=True))
-            else:
-                series.append(frame.get_column(c))
-        return pl.DataFrame(series)
+            if c in types:
+                dtype = pl.String if c in ERROR_COLUMNS else types[c]
+                values.setdefault(dtype, []).append((c, [None] * h if c in ERROR_COLUMNS else _values(cols[out(c)], dtype)))
+        computed = {}
+        for dtype, named in values.items():
+            flat = np.concatenate([v for _, v in named]) if dtype == pl.Float64 else [x for _, v in named for x in v]
+            whole = pl.Series("", flat, dtype, nan_to_null=True)
+            computed.update((c, whole.slice(i * h, h).alias(c)) for i, (c, _) in enumerate(named))
+        line = frame.get_column(LINE_COLUMN) if LINE_COLUMN in self.columns else pl.Series(LINE_COLUMN, np.arange(1, h + 1), pl.Int64)
+        return pl.DataFrame([line, *(computed[c] if c in computed else frame.get_column(c) for c in self._small_output)])
 
     # ------------------------------------------------------------------ 3. after the query
 
