@@ -104,6 +104,17 @@ def main() -> None:
     print(f"one 3-leg shipment, logistics.calculate: {numpy_ms:.2f} ms a call ({with_totals_ms:.2f} ms with its totals); "
           f"through the polars query: {query_ms:.2f} ms")
 
+    for k in (1, 10, 100, 333, 1000):  # where the NumPy path stops paying (engine.SMALL_ROWS)
+        frame = pl.concat([THREE_LEGS.with_columns(shipment_id=pl.lit(f"S-{i}")) for i in range(k)])
+        saved, engine.SMALL_ROWS = engine.SMALL_ROWS, frame.height
+        try:
+            numpy_ms = per_call_ms(lambda: logistics.calculate(frame, distance_resolver=None), 50)
+            engine.SMALL_ROWS = 0
+            query_ms = per_call_ms(lambda: logistics.calculate(frame, distance_resolver=None), 50)
+        finally:
+            engine.SMALL_ROWS = saved
+        print(f"{frame.height:5,d} legs in one call: NumPy path {numpy_ms:6.2f} ms, polars query {query_ms:6.2f} ms")
+
     shipments = distinct_shipments(1000)
     fresh = logistics.Calculator(distance_resolver=None)  # nothing resolved yet: every key is new once
     times = []

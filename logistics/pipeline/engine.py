@@ -65,7 +65,9 @@ from .store import ResolvedStore
 ROW = "__row"  # position of the row in the frame given
 JP_INPUT_ERROR = "jp_input_error"  # set by logistics.japan.read_japanese_csv on cells it could not read
 BANDS = len(FLIGHT_BANDS)  # factor rows per key: one per flight band (see factors.FLIGHT_BANDS)
-SMALL_ROWS = 64  # requests up to this many legs take the NumPy path
+# Frames up to this many legs take the NumPy path: it costs a few ms plus about 10 µs a leg, the
+# query a floor of about 10 ms (bench/bench_engine.py prints both at 3 to 3,000 legs).
+SMALL_ROWS = 1000
 # Columns of the stores' rows that the query gathers (as __k_<name>, __f_<name>).
 KEY_GATHERED = ("mode", "method", "distance_type", "__transport", "__hub", "__air", "__gcd", "__gcd_daf", "__needs_band",
                 "__unit_mult",
@@ -104,10 +106,15 @@ class Computed:
     @cached_property
     def factors(self) -> pl.DataFrame:
         """One row per factor_id the legs use (schema.FACTOR_COLUMNS)."""
+        used = self.legs["factor_id"].drop_nulls().unique().implode()
+        if not isinstance(self.factor_rows, pl.DataFrame) and not self.plugin_factors:
+            # the NumPy path's few records: picked in Python, a frame built of those only
+            ids = set(used.explode().to_list())
+            picked = {r["factor_id"]: r for r in reversed(self.factor_rows) if r["factor_id"] in ids}  # the first of each id
+            return pl.DataFrame([picked[i] for i in sorted(picked)], schema=FACTOR_COLUMNS)
         rows = self.factor_rows if isinstance(self.factor_rows, pl.DataFrame) else pl.DataFrame(
             self.factor_rows, schema={**FACTOR_COLUMNS, **{c: t for c, t in LEG_FACTOR_COLUMNS.items() if c not in FACTOR_COLUMNS}})
         rows = pl.concat([rows.select(list(FACTOR_COLUMNS)), *self.plugin_factors], how="diagonal_relaxed")
-        used = self.legs["factor_id"].drop_nulls().unique().implode()
         return (rows.select(list(FACTOR_COLUMNS)).filter(pl.col("factor_id").is_in(used))
                 .unique("factor_id", keep="first").sort("factor_id"))
 

@@ -9,6 +9,7 @@ total, and one computed only by a Japanese method has no CO2e total.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Sequence
 
 import polars as pl
@@ -56,24 +57,32 @@ def _counted(name: str) -> str:
 def partials(legs: pl.DataFrame | pl.LazyFrame, extra_sums: Sequence[str] = ()) -> pl.LazyFrame:
     """Additive per-shipment sums of a set of result legs (``extra_sums``: plug-in columns such as
     ``jp_co2_ttw_kg``), with the first value of each pass-through column."""
-    columns = legs.collect_schema().names()
+    if isinstance(legs, pl.DataFrame):  # one chunk: a float sum depends on how its values are chunked
+        legs = legs.rechunk()
+    figures, aggregations = _partial_expressions(tuple(legs.collect_schema().names()), tuple(extra_sums))
+    return legs.lazy().select(*figures).group_by("shipment_id", maintain_order=True).agg(*aggregations)
+
+
+@lru_cache(maxsize=64)
+def _partial_expressions(columns: tuple[str, ...], extra_sums: tuple[str, ...]) -> tuple[list[pl.Expr], list[pl.Expr]]:
+    """(the figures of each leg, their per-shipment aggregations) for legs with ``columns``; kept,
+    as building them costs more than summing a call's few legs."""
     passed = [c for c in columns if is_pass_through(c)]
     sums = {**summed(columns), **{c: pl.col(c) for c in extra_sums}}
     # each figure of the computed legs only, as a column, so that the grouping sums and counts
     # plain columns
-    if isinstance(legs, pl.DataFrame):  # one chunk: a float sum depends on how its values are chunked
-        legs = legs.rechunk()
-    figures = legs.lazy().select("shipment_id", *passed, OK.alias("__ok"),
-                                 pl.when(pl.col("mode") != "hub").then(pl.col("mass_kg")).alias("__transport_mass_kg"),
-                                 *(pl.when(OK).then(expr).alias(f"__{name}") for name, expr in sums.items()))
-    return figures.group_by("shipment_id", maintain_order=True).agg(
+    figures = ["shipment_id", *passed, OK.alias("__ok"),
+               pl.when(pl.col("mode") != "hub").then(pl.col("mass_kg")).alias("__transport_mass_kg"),
+               *(pl.when(OK).then(expr).alias(f"__{name}") for name, expr in sums.items())]
+    aggregations = [
         *(pl.col(c).drop_nulls().first().alias(c) for c in passed),
         pl.len().cast(pl.UInt32).alias("legs"),
         (~pl.col("__ok")).sum().cast(pl.UInt32).alias("error_legs"),
         pl.col("__transport_mass_kg").max().alias("mass_kg"),
         *(_sum(pl.col(f"__{name}").fill_null(0.0)).alias(name) for name in sums),
         *(pl.col(f"__{name}").count().cast(pl.UInt32).alias(_counted(name)) for name in sums),
-    )
+    ]
+    return figures, aggregations
 
 
 def finish(partial: pl.DataFrame | pl.LazyFrame, extra_sums: Sequence[str] = ()) -> pl.LazyFrame:
@@ -83,12 +92,17 @@ def finish(partial: pl.DataFrame | pl.LazyFrame, extra_sums: Sequence[str] = ())
     columns = partial.collect_schema().names()
     passed = [c for c in columns if is_pass_through(c)]
     summed = [*SUMMED, *extra_sums]
+    regrouped = partial.lazy().group_by("shipment_id", maintain_order=True).agg(
+        *(pl.col(c).drop_nulls().first() for c in passed), pl.col("legs", "error_legs").sum(),
+        pl.col("mass_kg").max(), *(_sum(pl.col(c)) for c in summed), *(pl.col(_counted(c)).sum() for c in summed))
+    return _totals(regrouped, passed, extra_sums)
+
+
+def _totals(partial: pl.LazyFrame, passed: Sequence[str], extra_sums: Sequence[str]) -> pl.LazyFrame:
+    """The shipments table from one partial per shipment."""
     total = lambda c: pl.when(pl.col(_counted(c)) > 0).then(pl.col(c))  # noqa: E731
     return (
-        partial.lazy().group_by("shipment_id", maintain_order=True)
-        .agg(*(pl.col(c).drop_nulls().first() for c in passed), pl.col("legs", "error_legs").sum(),
-             pl.col("mass_kg").max(), *(_sum(pl.col(c)) for c in summed), *(pl.col(_counted(c)).sum() for c in summed))
-        .with_columns(total(c).alias(c) for c in summed)
+        partial.with_columns(total(c).alias(c) for c in [*SUMMED, *extra_sums])
         .with_columns(
             intensity_wtw_g_per_tkm=pl.when(pl.col("tkm") > 0).then(intensity_g_per_tkm(pl.col("co2e_wtw_kg"), pl.col("tkm"))),
             primary_data_share=pl.when(pl.col("co2e_wtw_kg") > 0).then(
@@ -113,6 +127,8 @@ TOTALS_ENGINE = "in-memory"
 
 
 def shipments(legs: pl.DataFrame, extra_sums: Sequence[str] = ()) -> pl.DataFrame:
-    """One row per shipment of ``legs`` (see ``finish``)."""
-    return finish(partials(legs, extra_sums), extra_sums).collect(engine=TOTALS_ENGINE)
+    """One row per shipment of ``legs`` (see ``finish``): one partial per shipment, totalled without
+    grouping again (the same sums as ``finish``'s)."""
+    passed = [c for c in legs.columns if is_pass_through(c)]
+    return _totals(partials(legs, extra_sums), passed, extra_sums).collect(engine=TOTALS_ENGINE)
 

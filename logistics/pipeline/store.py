@@ -23,6 +23,7 @@ class ResolvedStore:
         self._index: dict[Hashable, int] = {}
         self._table: pl.DataFrame | None = None
         self._records: list[dict] = []  # the table's rows as dicts, for callers working in Python
+        self._schema: tuple[pl.DataFrame, pl.Schema] | None = None
 
     def rows(self, keys: Sequence[Hashable], resolve: Callable[[list], pl.DataFrame]) -> pl.DataFrame:
         """The rows of ``keys``, in order, as a frame."""
@@ -60,7 +61,11 @@ class ResolvedStore:
     def schema(self) -> pl.Schema | None:
         """The columns and types of the rows (None before the first resolve)."""
         table = self._table
-        return None if table is None else table.schema
+        if table is None:
+            return None
+        if self._schema is None or self._schema[0] is not table:  # a frame's schema is built anew on each ask
+            self._schema = (table, table.schema)
+        return self._schema[1]
 
     def clear(self) -> None:
         with self._lock:
