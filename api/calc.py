@@ -3,8 +3,8 @@
 Concurrent requests are coalesced: while one round runs, newly arriving shipments queue up, and the
 next round computes all of them at once with the service's ``logistics.Calculator``, in a worker
 thread so that the event loop keeps serving. The calculator keeps what it resolved per distinct
-descriptor and place between rounds, and takes a round of a few legs on its NumPy path (about a
-millisecond), larger ones in one polars query. Each request's shipment ids are prefixed with its
+descriptor and place between rounds, and takes a round of up to 1,000 legs on its NumPy path (a
+few milliseconds), larger ones in one polars query. Each request's shipment ids are prefixed with its
 position in the round while computing (two clients may both send ``S1``) and restored afterwards.
 """
 
@@ -53,6 +53,15 @@ class _Pending:
         self.rows = sum(len(s.legs) for s in self.shipments)
 
 
+def _load_place_tables() -> None:
+    from logistics import geo
+
+    try:
+        geo.unlocode_table(), geo.airport_table(), geo.sea_network()
+    except Exception:  # a request that needs them reports the failure with its leg
+        log.exception("loading the place tables failed")
+
+
 class Calculator:
     def __init__(self, pack: str, tocs: str | None = None, hocs: str | None = None,
                  exchange_config: str | None = None):
@@ -62,14 +71,19 @@ class Calculator:
         self.exchange_config = exchange.load_config(exchange_config)
         self._queue: asyncio.Queue[_Pending] | None = None
         self._task: asyncio.Task | None = None
+        self._warm: asyncio.Task | None = None
 
     # ---- lifecycle
 
     async def start(self) -> None:
         self._queue = asyncio.Queue()
         self._task = asyncio.create_task(self._rounds(), name="calculator")
+        # the place tables and the sea network (about 2 s) load beside the first requests, not in one
+        self._warm = asyncio.create_task(asyncio.to_thread(_load_place_tables), name="place tables")
 
     async def stop(self) -> None:
+        if self._warm:
+            await asyncio.gather(self._warm, return_exceptions=True)  # a thread: it cannot be cancelled
         if self._task:
             self._task.cancel()
             try:

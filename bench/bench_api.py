@@ -3,15 +3,18 @@
     python bench/bench_api.py [--seconds 10] [--concurrency 32] [--shipments 2000]
 
 Starts the service (``python -m logistics_api``, one worker) on a temporary SQLite database, registers a
-client, uploads ``--shipments`` two-leg shipments so that ``/2/footprints`` has pages, then for
-each scenario runs ``--concurrency`` client tasks for ``--seconds`` (after a 2 s warm-up):
+client, uploads ``--shipments`` two-leg shipments so that ``/2/footprints`` has pages, then runs
+each scenario for ``--seconds`` after a 2 s warm-up:
 
-- ``POST /v1/emissions/shipments``: a 3-leg shipment (road, hub, road; distances given);
-- ``GET /2/footprints?limit=50``: the first page of a listing;
-- ``GET /2/footprints?limit=50&after=..&until=..``: a later page (the Link header's URL);
-- ``POST /v1/emissions/shipments``, 10,000 distinct shipments in turn (``--distinct``): 1–6 legs of
-  mixed modes and descriptors, half of them with UN/LOCODEs among 300 ports with airports instead
-  of distances, so that keys and places are new to the server's caches the first time round.
+- paced, as independent clients send: requests at a fixed rate whatever the answers' pace, each
+  latency counted from when the request was due: ``POST /v1/emissions/shipments`` with a 3-leg
+  shipment (road, hub, road; distances given) at ``--rate``, and 10,000 distinct shipments in turn
+  at ``--distinct-rate``: 1–6 legs of mixed modes and descriptors, every other one with UN/LOCODEs
+  among 300 ports with airports instead of distances, so that keys and places are new to the
+  server's caches;
+- as fast as ``--concurrency`` connections go, each sending its next request when the last is
+  answered (latency is then about connections / throughput): the 3-leg shipment, the first page of
+  ``GET /2/footprints?limit=50``, a later page (the Link header's URL), the distinct shipments.
 
 The load generator runs on the same 2 cores as the server, so the figures are a lower bound. First,
 without HTTP, the time of one calculation round (1 request, and ``--concurrency`` requests): what
@@ -162,6 +165,46 @@ async def load(port: int, raws: list[bytes], seconds: float, concurrency: int) -
             "p50_ms": statistics.median(latencies) * 1000, "p99_ms": percentile(latencies, 0.99) * 1000}
 
 
+async def paced(port: int, raws: list[bytes], rate: float, seconds: float, connections: int = 64) -> dict:
+    """``raws`` in turn at a fixed ``rate`` (requests/s) for ``seconds``, whatever the answers'
+    pace (an open loop, as independent clients send), over up to ``connections`` keep-alive
+    connections. A request's latency counts from when it was due, so a server falling behind shows
+    in it rather than in fewer requests sent."""
+    idle: asyncio.Queue[Connection] = asyncio.Queue()
+    for _ in range(connections):
+        connection = Connection("127.0.0.1", port)
+        await connection.open()
+        idle.put_nowait(connection)
+    latencies: list[float] = []
+    failures = 0
+
+    async def one(raw: bytes, due: float, record: bool) -> None:
+        nonlocal failures
+        connection = await idle.get()
+        status = await connection.request(raw)
+        idle.put_nowait(connection)
+        if record:
+            latencies.append(time.perf_counter() - due)
+            failures += status != 200
+
+    async def run(start: int, count: int, record: bool) -> float:
+        began, tasks = time.perf_counter(), []
+        for i in range(count):
+            due = began + i / rate
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            tasks.append(asyncio.create_task(one(raws[(start + i) % len(raws)], due, record)))
+        await asyncio.gather(*tasks)
+        return time.perf_counter() - began
+
+    warm = int(rate * 2)
+    await run(0, warm, False)
+    elapsed = await run(warm, min(int(rate * seconds), MAX_REQUESTS), True)
+    while not idle.empty():
+        idle.get_nowait().close()
+    return {"requests": len(latencies), "failed": failures, "rps": len(latencies) / elapsed,
+            "p50_ms": statistics.median(latencies) * 1000, "p99_ms": percentile(latencies, 0.99) * 1000}
+
+
 def round_in_process(requests: int, calls: int = 100) -> float:
     """ms of one coalesced calculation round of ``requests`` 3-leg shipments, without HTTP (keys and
     places already resolved): what the service pays per round whatever the transport."""
@@ -184,6 +227,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--shipments", type=int, default=2000)
     parser.add_argument("--distinct", type=int, default=10_000, help="shipments of the distinct scenario")
+    parser.add_argument("--rate", type=float, default=500.0, help="requests/s of the paced 3-leg scenario")
+    parser.add_argument("--distinct-rate", type=float, default=300.0, help="requests/s of the paced distinct scenario")
     args = parser.parse_args()
     for requests in (1, args.concurrency):
         print(f"in process: one calculation round of {requests} 3-leg shipment request(s): {round_in_process(requests):.2f} ms")
@@ -236,22 +281,27 @@ def main() -> None:
         next_url = re.match(r"<([^>]+)>", first.headers["link"]).group(1).replace(base, "")
         listed = len(first.json()["data"])
 
-        print(f"one uvicorn worker, {os.cpu_count()} cores shared with the load generator; "
-              f"{args.concurrency} connections, {args.seconds:.0f} s per scenario after 2 s warm-up; "
-              f"{args.shipments} shipments uploaded ({listed} footprints per page)")
-        scenarios = [
-            ("POST /v1/emissions/shipments (3 legs)", "POST", "/v1/emissions/shipments", ops, SHIPMENT),
-            ("GET /2/footprints?limit=50 (first page)", "GET", "/2/footprints?limit=50", shipper, None),
-            ("GET /2/footprints (a later page, Link)", "GET", next_url, shipper, None),
-        ]
-        print(f"{'scenario':44} {'requests':>9} {'failed':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
+        print(f"one worker, {os.cpu_count()} cores shared with the load generator; {args.seconds:.0f} s per scenario after "
+              f"2 s warm-up; {args.shipments} shipments uploaded ({listed} footprints per page)")
+        print(f"{'scenario':52} {'requests':>9} {'failed':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
+
+        def row(name: str, r: dict) -> None:
+            print(f"{name:52} {r['requests']:9d} {r['failed']:7d} {r['rps']:8.0f} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f}")
+
+        three = [raw_request("POST", "/v1/emissions/shipments", ops, SHIPMENT)]
         distinct = [raw_request("POST", "/v1/emissions/shipments", ops, body) for body in distinct_shipments(args.distinct)]
-        for name, method, url, headers, body in scenarios:
-            r = asyncio.run(load(port, [raw_request(method, url, headers, body)], args.seconds, args.concurrency))
-            print(f"{name:44} {r['requests']:9d} {r['failed']:7d} {r['rps']:8.0f} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f}")
-        r = asyncio.run(load(port, distinct, args.seconds, args.concurrency))
-        name = f"POST {args.distinct:,} distinct shipments in turn"
-        print(f"{name:44} {r['requests']:9d} {r['failed']:7d} {r['rps']:8.0f} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f}")
+        # at a fixed rate first, so that the distinct shipments are new to the server's caches
+        row(f"POST 3 legs, at {args.rate:.0f}/s", asyncio.run(paced(port, three, args.rate, args.seconds)))
+        row(f"POST {args.distinct:,} distinct, at {args.distinct_rate:.0f}/s",
+            asyncio.run(paced(port, distinct, args.distinct_rate, args.seconds)))
+        closed = [
+            ("POST 3 legs", three),
+            ("GET /2/footprints?limit=50 (first page)", [raw_request("GET", "/2/footprints?limit=50", shipper, None)]),
+            ("GET /2/footprints (a later page, Link)", [raw_request("GET", next_url, shipper, None)]),
+            (f"POST {args.distinct:,} distinct", distinct[::-1]),  # the end of the list: not sent above
+        ]
+        for name, raws in closed:
+            row(f"{name}, {args.concurrency} connections at once", asyncio.run(load(port, raws, args.seconds, args.concurrency)))
     finally:
         server.terminate()
         server.wait(15)

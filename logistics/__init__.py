@@ -11,7 +11,15 @@
 from .calculator import Calculator, Result, calculate
 from .factors import Pack, PackError, load_pack
 from .io import InputError
-from .model import Leg, Shipment
 
 __all__ = ["calculate", "Calculator", "Result", "load_pack", "Pack", "PackError", "InputError", "Leg", "Shipment"]
 __version__ = "0.2.0.dev0"
+
+
+def __getattr__(name: str):
+    # the request models need pydantic: imported when first used, not by every command line run
+    if name in ("Leg", "Shipment"):
+        from . import model
+
+        return getattr(model, name)
+    raise AttributeError(f"module 'logistics' has no attribute {name!r}")
