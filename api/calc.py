@@ -14,7 +14,6 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import polars as pl
 
@@ -24,7 +23,7 @@ from logistics.calculator import calculator_for
 from logistics.model import leg_schema
 from logistics.vocabulary import default_leg_id
 
-from .models import LEG_FIELDS, LEG_FIELD_SOURCES, SHIPMENT_FIELDS, ShipmentEmissions
+from .models import LEG_FIELD_SOURCES, LEG_FIELDS, SHIPMENT_FIELDS, ShipmentEmissions
 
 TAG = "api_request"
 MAX_ROWS_PER_ROUND = 20_000

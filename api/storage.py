@@ -19,12 +19,13 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 MIGRATION_LOCK = 70830  # PostgreSQL advisory lock ids: migrations
 SUPERSEDE_LOCK = 70831  # and replacing footprints (Store._supersede)
@@ -451,7 +452,7 @@ class Store:
         if not any(replaced.values()):
             return fresh
         moment = now_us()
-        stamp = datetime.fromtimestamp(moment / 1e6, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        stamp = datetime.fromtimestamp(moment / 1e6, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         deprecated = {}
         for old in replaced.values():
             for seq, _, body in old:

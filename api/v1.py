@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -305,7 +305,7 @@ TABLE_ERRORS = {**ERRORS, 403: {"model": ErrorBody, "description": "not an opera
 
 def _table_view(kind: str, row: dict) -> OwnTable:
     return OwnTable(kind=kind, filename=row["filename"], sha256=row["sha256"], rows=row["rows"],
-                    registered=datetime.fromtimestamp(row["registered_us"] / 1e6, timezone.utc))
+                    registered=datetime.fromtimestamp(row["registered_us"] / 1e6, UTC))
 
 
 def _register(state, client: Client, kind: str, table) -> dict:

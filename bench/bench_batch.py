@@ -22,8 +22,8 @@ from pathlib import Path
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from peer_polars import DESCRIPTORS  # noqa: E402
-from synthetic import legs  # noqa: E402
+from peer_polars import DESCRIPTORS
+from synthetic import legs
 
 WORK = Path(os.environ.get("BENCH_DIR", "/tmp/logistics-bench"))
 CHUNK = 1_000_000

@@ -20,12 +20,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import polars as pl  # noqa: E402
+import polars as pl
+from peer_polars import DESCRIPTORS
+from synthetic import KINDS, legs
 
-import logistics  # noqa: E402
-from logistics.pipeline import engine  # noqa: E402
-from peer_polars import DESCRIPTORS  # noqa: E402
-from synthetic import KINDS, legs  # noqa: E402
+import logistics
+from logistics.pipeline import engine
 
 THREE_LEGS = pl.DataFrame({  # 12 t: road 410 km, transshipment hub, road 510 km (bench_api's shipment)
     "shipment_id": ["S-1"] * 3, "mode": ["road", "hub", "road"], "mass_kg": [12_000.0] * 3,

@@ -13,5 +13,5 @@ from .factors import Pack, PackError, load_pack
 from .io import InputError
 from .model import Leg, Shipment
 
-__all__ = ["calculate", "Calculator", "Result", "load_pack", "Pack", "PackError", "InputError", "Leg", "Shipment"]
+__all__ = ["Calculator", "InputError", "Leg", "Pack", "PackError", "Result", "Shipment", "calculate", "load_pack"]
 __version__ = "0.2.0.dev0"

@@ -23,11 +23,9 @@ import os
 import shutil
 import tempfile
 import time
-from collections import Counter
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -179,7 +177,7 @@ def run(
     *,
     shipments_out: str | os.PathLike | None = None,
     errors_out: str | os.PathLike | None = None,
-    factors_out: str | os.PathLike | None | bool = True,
+    factors_out: str | os.PathLike | bool | None = True,
     pack: str | F.Pack = F.DEFAULT_PACK,
     tocs=None,
     hocs=None,
@@ -256,7 +254,7 @@ def run(
                 computed = engine.compute(mapped, full=full, decimal_comma=source.decimal_comma)
                 keep(batch, computed)
                 yield computed.legs
-        except BaseException as exc:  # noqa: BLE001 - re-raised by run()
+        except BaseException as exc:  # re-raised by run()
             failure.append(exc)
 
     reader = ThreadPoolExecutor(1)  # reading the next batch overlaps with computing this one
@@ -283,7 +281,7 @@ def run(
             os.replace(partial, output)
     except (InputError, F.PackError, KeyboardInterrupt, SystemExit):
         raise
-    except BaseException as exc:  # noqa: BLE001 - a polars panic is a BaseException; the outputs go below
+    except BaseException as exc:  # a polars panic is a BaseException; the outputs go below
         lines = "" if state["lines"] is None else f" while computing lines {state['lines'][0]}–{state['lines'][1]}"
         raise RunFailed(f"{source.path}: the run failed{lines} and its outputs were removed: {type(exc).__name__}: {exc}") from exc
     finally:

@@ -226,7 +226,7 @@ def _resolve_locations(distinct: pl.Series) -> pl.DataFrame:
         .when(pl.col("_code").str.contains(ICAO))
         .then(pl.lit("icao"))
     )
-    key = lambda kind, column: pl.when(pl.col("kind") == kind).then(pl.col(column))  # noqa: E731
+    key = lambda kind, column: pl.when(pl.col("kind") == kind).then(pl.col(column))
     frame = frame.with_columns(
         _locode_key=key("unlocode", "_locode"), _iata_key=key("iata", "_code"), _icao_key=key("icao", "_code")
     )
@@ -280,7 +280,7 @@ def _resolve_locations(distinct: pl.Series) -> pl.DataFrame:
         .then(pl.format("{} is not a UN/LOCODE, an IATA or ICAO airport code, or 'lat,lon'", quoted))
     )
     unlocode = kind == "unlocode"
-    km = lambda column: pl.col(column).round(0).cast(pl.Int64)  # noqa: E731
+    km = lambda column: pl.col(column).round(0).cast(pl.Int64)
     moved = unlocode & pl.col("coord_problem").str.contains("point is not in subdivision", literal=True)
     return frame.select(
         "value",
@@ -319,7 +319,7 @@ def _endpoint(side: str) -> dict[str, pl.Expr]:
     ``{side}_note`` then says so (and also where the code's point itself is another source's).
     """
     lat_col, lon_col = f"{side}_lat", f"{side}_lon"
-    t = lambda name: pl.col(f"{side}_t_{name}")  # noqa: E731
+    t = lambda name: pl.col(f"{side}_t_{name}")
     # The source that fits the mode: searoute's port for sea legs, the airport for air legs.
     mode = pl.col("mode")
     own = {m: (mode == m) & t(f"{m}_lat").is_not_null() for m in ("sea", "air")}
@@ -582,7 +582,8 @@ def _finishing(pack: Pack | None, overrides: Mapping[str, float]) -> tuple[pl.Ex
     with _FINISHING_LOCK:
         if key in _FINISHING:
             return _FINISHING[key][1]
-    from .rules.distance import GCD_DAF_PARAMETERS, daf_expr as pack_daf
+    from .rules.distance import GCD_DAF_PARAMETERS
+    from .rules.distance import daf_expr as pack_daf
 
     daf_expr = pack_daf(pack, overrides)
     daf = pl.col("daf")

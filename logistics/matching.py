@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import polars as pl
 
-
 # An adjustment whose from_value is ANY applies to every value of its descriptor, and to none.
 ANY = "*"
 

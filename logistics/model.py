@@ -54,7 +54,7 @@ class Leg(BaseModel):
     fuel_region: Name = None
 
     @model_validator(mode="after")
-    def _check(self) -> "Leg":
+    def _check(self) -> Leg:
         if self.fuel_amount is not None and not (self.fuel_unit and self.energy_carrier):
             raise ValueError("fuel_amount needs fuel_unit and energy_carrier")
         return self

@@ -10,9 +10,8 @@ import polars as pl
 import pytest
 from test_api_support import DEMO_LEGS, app_client, bearer, register, settings_for, upload
 
-from logistics_api.admin import add_client
-
 from logistics import exchange
+from logistics_api.admin import add_client
 
 # GLEC Framework v3.0 pp.91-92 (glec-methodology.md default road table): artic up to 40 t, diesel,
 # average load, EU: TTW 73, WTT 22, WTW 95 g CO2e/t·km; rigid 12-20 t: 138 / 42 / 179.

@@ -341,7 +341,7 @@ def test_placeholder_publisher_is_refused_outside_demo_mode():
 def test_reference_period_comes_from_the_legs_dates_or_the_config():
     legs = engine_like_legs()
     documents = by_product(export("pact-v2", legs).documents)
-    period = lambda d: (d["pcf"]["referencePeriodStart"], d["pcf"]["referencePeriodEnd"])  # noqa: E731
+    period = lambda d: (d["pcf"]["referencePeriodStart"], d["pcf"]["referencePeriodEnd"])
     assert period(documents["shipment:SHP-3"]) == ("2025-02-10T00:00:00Z", "2025-02-11T00:00:00Z")
     # a TOC/HOC covers the shipments it is published with: the sea TOC and the hub only SHP-1's
     assert period(documents["hoc:test-hub-warehouse-ambient"]) == ("2025-03-03T00:00:00Z", "2025-03-06T00:00:00Z")

@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import logistics
-from logistics import batch
 from logistics.cli import SAMPLES, app
 from logistics.io import (
     LINE_COLUMN,
@@ -214,8 +213,9 @@ def test_the_api_refuses_a_boolean_number_and_rounds_its_figures(service):
 
 
 def test_uploads_reject_non_finite_numbers_as_rows(service, tmp_path):
-    from logistics_api.jobs import JobWorker
     from test_api_support import upload
+
+    from logistics_api.jobs import JobWorker
 
     legs = write(tmp_path / "legs.csv", "shipment_id,mode,mass_kg,distance_km,fuel_amount,fuel_unit,energy_carrier,region\n"
                  "F-1,road,10000,500,NaN,l,diesel,EU\nF-2,road,10000,500,100,l,diesel,EU\n")

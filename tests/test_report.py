@@ -6,7 +6,7 @@ import hashlib
 import re
 import shutil
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import polars as pl
 import pytest
@@ -16,14 +16,13 @@ import logistics
 from logistics.cli import SAMPLES, app
 from logistics.io import read_table
 from logistics.mapping import Mapping
-from logistics.report import calculation_sheet, figures, load_results, negotiate, report_html, sheet_html, write_report
-from logistics.report import numbers
+from logistics.report import calculation_sheet, figures, load_results, negotiate, numbers, report_html, sheet_html, write_report
 from logistics.report.charts import _nice_max, data_type_share_by_month, emissions_by_mode
 from logistics.report.figures import pack_tables_sha256
 
 DEMO = SAMPLES.parent.parent.parent / "api" / "demo" / "legs.csv"
 TMS, TMS_COLUMNS = SAMPLES / "tms_export.csv", SAMPLES / "tms_export.columns.toml"
-NOW = datetime(2026, 4, 1, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")

@@ -34,7 +34,7 @@ import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from logistics.rules.electricity import kg_per_kwh_from_lb_per_mwh  # noqa: E402
+from logistics.rules.electricity import kg_per_kwh_from_lb_per_mwh
 
 OUT = Path(__file__).resolve().parents[2] / "emission_factors" / "grid-electricity" / "grid_electricity.csv"
 VERSION = "2026-10"

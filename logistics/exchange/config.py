@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import os
 import tomllib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -118,7 +118,7 @@ class ExchangeConfig(BaseModel):
         return self
 
     def created_at(self) -> datetime:
-        return _utc(self.created) if self.created else datetime.now(timezone.utc).replace(microsecond=0)
+        return _utc(self.created) if self.created else datetime.now(UTC).replace(microsecond=0)
 
     def placeholder_identity(self) -> bool:
         """Whether the company is still the placeholder (refused outside demo mode)."""
@@ -132,7 +132,7 @@ class ExchangeConfig(BaseModel):
         if not self.demo:
             return None
         year = self.created_at().year
-        return datetime(year, 1, 1, tzinfo=timezone.utc), datetime(year + 1, 1, 1, tzinfo=timezone.utc)
+        return datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
 
     def characterization_factors_v2(self) -> str:
         """PACT 2.x's deprecated single value: the first of AR6 / AR5 listed."""
@@ -143,7 +143,7 @@ class ExchangeConfig(BaseModel):
 
 
 def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def load_config(path: str | os.PathLike | None = None, **overrides) -> ExchangeConfig:

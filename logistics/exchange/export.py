@@ -34,7 +34,13 @@ from .. import factors as F
 from ..io import factors_path, read_table
 from .config import ExchangeConfig, load_config
 from .ileap import (
-    BuiltCategory, ExchangeError, hoc_payload, measured_toc_payload, shipment_footprints, tad_payloads, toc_payload,
+    BuiltCategory,
+    ExchangeError,
+    hoc_payload,
+    measured_toc_payload,
+    shipment_footprints,
+    tad_payloads,
+    toc_payload,
     toc_reference,
 )
 from .pact import FootprintWriter, category_declaration, days, shipment_declaration

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -204,7 +204,7 @@ def timestamps(values: pl.Series) -> pl.Series:
             return None
         if moment.tzinfo is None:
             return None
-        return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
     text = values.cast(pl.String)
     mapping = {v: one(v) for v in text.drop_nulls().unique().to_list()}

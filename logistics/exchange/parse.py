@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 from pydantic import ValidationError
 
-from .models import TAD, TOC, HOC, ProductFootprint, ProductFootprintV2, ProductFootprintV3, ShipmentFootprint
+from .models import HOC, TAD, TOC, ProductFootprint, ProductFootprintV2, ProductFootprintV3, ShipmentFootprint
 from .validate import document_items, document_kind, load_document
 
 _ILEAP = {"ShipmentFootprint": ShipmentFootprint, "TOC": TOC, "HOC": HOC, "TAD": TAD}
@@ -66,8 +66,8 @@ def tce_table(items: list) -> pl.DataFrame:
     rows = []
     for footprint_id, sf in _shipments(items):
         for seq, tce in enumerate(sf.tces, start=1):
-            kind, distance = next(((k, getattr(tce.distance, k)) for k in ("actual", "sfd", "gcd")
-                                   if getattr(tce.distance, k) is not None))
+            kind, distance = next((k, getattr(tce.distance, k)) for k in ("actual", "sfd", "gcd")
+                                   if getattr(tce.distance, k) is not None)
             rows.append({
                 "footprint_id": footprint_id,
                 "shipment_id": sf.shipmentId,

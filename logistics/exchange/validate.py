@@ -38,11 +38,12 @@ import json
 import os
 import re
 import uuid
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Iterator, get_args
+from typing import Any, get_args
 from urllib.parse import unquote, urlparse
 
 import jsonschema
@@ -117,7 +118,7 @@ def _sign_rule(validator, comment, instance, schema) -> Iterator[ValidationError
 PactValidator = jsonschema.validators.extend(Draft202012Validator, {"x-comment": _sign_rule})
 
 
-@lru_cache(maxsize=None)
+@cache
 def _pact_validator(version: str) -> jsonschema.protocols.Validator:
     uri = f"urn:logistics-co2:pact-openapi:{version}"
     document = yaml.safe_load((SCHEMA_DIR / "pact" / PACT_OPENAPI[version]).read_text(encoding="utf8"))
@@ -136,7 +137,7 @@ def _alias_dangling_definitions(schema: dict) -> dict:
     return schema
 
 
-@lru_cache(maxsize=None)
+@cache
 def _ileap_validator(name: str) -> Draft7Validator:
     schema = json.loads((SCHEMA_DIR / "ileap-1.0" / f"{name}.json").read_text(encoding="utf8"))
     return Draft7Validator(_alias_dangling_definitions(schema), format_checker=_checker(r"^-?\d+(\.\d+)?$"))

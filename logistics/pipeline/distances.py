@@ -7,7 +7,7 @@ key. The DAF is the leg's own ``daf`` or ``rules.distance.daf_rule``.
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import polars as pl
 

@@ -17,7 +17,7 @@ from functools import cached_property
 import polars as pl
 
 from .. import factors as F
-from ..grids import resolve_grid_factors, grid_table
+from ..grids import grid_table, resolve_grid_factors
 from ..io import InputError, read_table
 from ..matching import explode_alternatives, match_rows
 from ..rules.activity import T_PER_KG
@@ -59,7 +59,7 @@ class FactorTables:
         return grid_table(self.pack)
 
     @classmethod
-    def of(cls, pack: F.Pack, own_tocs=None, own_hocs=None) -> "FactorTables":
+    def of(cls, pack: F.Pack, own_tocs=None, own_hocs=None) -> FactorTables:
         tocs = _materialise_energy_tocs(_with_own(pack, "tocs", own_tocs), pack.table("fuels"))
         return cls(pack=pack, tocs=tocs, hocs=_with_own(pack, "hocs", own_hocs))
 
@@ -112,7 +112,7 @@ def _derived_id(base: str, adjustments: str) -> pl.Expr:
 
 def _toc_intensities(per_tkm: pl.Expr) -> dict[str, pl.Expr]:
     """kg CO2e per tkm (or per TEU-km when the row has no per-tkm figure) of a TOC row."""
-    pick = lambda x: pl.when(per_tkm).then(pl.col(f"{x}_g_co2e_per_tkm")).otherwise(pl.col(f"{x}_g_co2e_per_teu_km"))  # noqa: E731
+    pick = lambda x: pl.when(per_tkm).then(pl.col(f"{x}_g_co2e_per_tkm")).otherwise(pl.col(f"{x}_g_co2e_per_teu_km"))
     return {f"fx_{x}": pick(x) * T_PER_KG for x in ("ttw", "wtt", "wtw")}
 
 
@@ -311,7 +311,7 @@ def _hub_factors(keys: pl.DataFrame, tables: FactorTables) -> pl.DataFrame:
     out = k.join(hocs.rename({"data_type": "_dt"}), left_on="_hoc", right_on="hoc_id", how="left", suffix="_hoc")
     per_t = pl.col("wtw_kg_co2e_per_t").is_not_null()
     per_teu = pl.col("wtw_kg_co2e_per_teu").is_not_null()
-    pick = lambda x: pl.when(per_t).then(pl.col(f"{x}_kg_co2e_per_t")).otherwise(pl.col(f"{x}_kg_co2e_per_teu"))  # noqa: E731
+    pick = lambda x: pl.when(per_t).then(pl.col(f"{x}_kg_co2e_per_t")).otherwise(pl.col(f"{x}_kg_co2e_per_teu"))
     unknown = pl.col("_match_error").is_null() & pl.col("source").is_null()
     return out.with_columns(
         factor_id=pl.when(pl.col("source").is_not_null()).then(pl.col("_hoc")),

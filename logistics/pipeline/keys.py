@@ -8,8 +8,8 @@ row facts they depend on (``KEY_FLAGS``), then gathered back to the legs by a de
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
-from typing import Mapping, Sequence
 
 import polars as pl
 

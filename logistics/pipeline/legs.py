@@ -8,8 +8,9 @@ column -> value that may use the columns of earlier stages (``b.col``).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import polars as pl
 
@@ -123,8 +124,8 @@ def read_checks(params: Params, extra: Sequence[CheckSpec] = (), number_message:
     """The rules on a leg's numbers and identifiers, in the order they are reported (``extra``:
     the input's own problems, reported first)."""
     columns = params.columns
-    n = lambda b, c: num(b, params, c)  # noqa: E731
-    shown = lambda c: pl.col(number(c))  # noqa: E731
+    n = lambda b, c: num(b, params, c)
+    shown = lambda c: pl.col(number(c))
     checks = list(extra)
     checks += [_number_check(c, number_message) for c, t in LEG_COLUMNS.items() if t in (pl.Float64, pl.Int64) and c in columns]
 
@@ -224,7 +225,7 @@ def after_factors(b, params: Params) -> Iterator[Stage]:
     row passed every check and has a factor."""
     col = b.col
     basis, ok = col(f("__basis")), b.condition(col("__ok"))  # as BASIS_CODES
-    is_ = lambda value: b.condition(basis == BASIS_CODES[value])  # noqa: E731
+    is_ = lambda value: b.condition(basis == BASIS_CODES[value])
     per_km = is_("tkm") | is_("teu_km")
     amount = b.where(is_("tkm"), col("__tkm"),
                      b.where(is_("teu_km"), activity.teu_km(col("__teu_used"), col(out("distance_km"))),

@@ -8,7 +8,8 @@ plug-in's ``sums`` per shipment. The core never imports a plug-in.
 
 from __future__ import annotations
 
-from typing import Mapping, Protocol
+from collections.abc import Mapping
+from typing import Protocol
 
 import polars as pl
 

@@ -9,7 +9,7 @@ total, and one computed only by a Japanese method has no CO2e total.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import polars as pl
 
@@ -83,7 +83,7 @@ def finish(partial: pl.DataFrame | pl.LazyFrame, extra_sums: Sequence[str] = ())
     columns = partial.collect_schema().names()
     passed = [c for c in columns if is_pass_through(c)]
     summed = [*SUMMED, *extra_sums]
-    total = lambda c: pl.when(pl.col(_counted(c)) > 0).then(pl.col(c))  # noqa: E731
+    total = lambda c: pl.when(pl.col(_counted(c)) > 0).then(pl.col(c))
     return (
         partial.lazy().group_by("shipment_id", maintain_order=True)
         .agg(*(pl.col(c).drop_nulls().first() for c in passed), pl.col("legs", "error_legs").sum(),

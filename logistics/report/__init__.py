@@ -18,8 +18,8 @@ English or Japanese.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 from . import charts, numbers
 from .figures import Figures, Results, figures, load_results, parse_period
@@ -27,8 +27,23 @@ from .render import report_html, sheet_html, write_document
 from .sheet import Sheet, calculation_sheet
 from .terms import LANGUAGES, negotiate
 
-__all__ = ["write_report", "write_sheet", "report_html", "sheet_html", "figures", "load_results", "calculation_sheet",
-           "Figures", "Results", "Sheet", "charts", "numbers", "LANGUAGES", "negotiate", "parse_period"]
+__all__ = [
+    "LANGUAGES",
+    "Figures",
+    "Results",
+    "Sheet",
+    "calculation_sheet",
+    "charts",
+    "figures",
+    "load_results",
+    "negotiate",
+    "numbers",
+    "parse_period",
+    "report_html",
+    "sheet_html",
+    "write_report",
+    "write_sheet",
+]
 
 
 def _results(results, factors=None, shipments=None, legs_file=None) -> Results:

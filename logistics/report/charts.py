@@ -13,8 +13,8 @@ Colours are the Okabe-Ito palette, told apart with the common colour-vision defi
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from html import escape
-from typing import Sequence
 
 import polars as pl
 

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import polars as pl
 
@@ -411,7 +412,7 @@ def figures(results: Results, *, by: Sequence[str] = ("customer", "lane", "month
                                                           pl.col("jp_co2_ttw_kg").sum()).sort("method", "mode")
     energy = totals_by(legs, ["energy_carrier"]) if "energy_carrier" in legs.columns else None
     stamp = reproducibility(results, packs["factor_pack"].to_list())
-    generated = (now or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
+    generated = (now or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
     return Figures(
         entity=entity, period=_period(legs, period), generated=generated, totals=totals, by_mode=by_mode, by_kind=by_kind,
         hubs=hubs, distance_types=_distance_types(legs), dafs=_dafs(legs), by_energy_carrier=energy,
@@ -439,5 +440,16 @@ def parse_period(text: str | None) -> tuple[str | None, str | None] | None:
     return (out[0], out[1])
 
 
-__all__ = ["Figures", "Results", "figures", "load_results", "reproducibility", "totals_by", "with_groups", "group_columns", "parse_period",
-           "pack_tables_sha256", "sha256_file"]
+__all__ = [
+    "Figures",
+    "Results",
+    "figures",
+    "group_columns",
+    "load_results",
+    "pack_tables_sha256",
+    "parse_period",
+    "reproducibility",
+    "sha256_file",
+    "totals_by",
+    "with_groups",
+]

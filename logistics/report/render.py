@@ -8,10 +8,11 @@ no browser, and draws the inline SVG charts and the page margins (page numbers) 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from jinja2 import Environment, FunctionLoader, StrictUndefined, select_autoescape
 
@@ -19,6 +20,7 @@ from .. import __version__
 from ..io import InputError
 from . import charts, numbers
 from .terms import check_lang, column_label, term, unit, value_label
+
 
 def _template(name: str):
     return resources.files("logistics.report").joinpath("templates", name)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -213,4 +213,4 @@ def calculation_sheet(results: Results, shipment_id: str, *, mapping=None, encod
     labels = [e.factor["factor_pack"] for e in elements if e.factor and e.factor.get("factor_pack")]
     return Sheet(shipment_id=shipment_id, lines_are_rows=results.lines_are_rows, rounded=results.rounded, shipment=shipment.row(0, named=True) if shipment.height else {},
                  elements=elements, stamp=reproducibility(results, labels),
-                 generated=(now or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC"))
+                 generated=(now or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC"))
