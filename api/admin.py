@@ -95,7 +95,7 @@ def add_client_command(
                                   callback_client_id, callback_client_secret, sealing_key=_env_key())
     except StoreError as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     typer.echo(f"client_id={ident}\nclient_secret={value}")
 
 
@@ -113,7 +113,7 @@ def set_callback(
         callback_url = _callback(callback_url)
     except StoreError as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     if not open_store(database_url).update_client(client_id, callback_url=callback_url,
                                                   callback_client_id=callback_client_id, callback_secret=sealed):
         typer.echo(f"error: no client {client_id!r}", err=True)

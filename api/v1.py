@@ -131,7 +131,7 @@ def queue_upload(state, client: Client, received: dict, idempotency_key: str | N
         if unknown:
             raise ApiError(422, "ValidationError", "unknown recipient client(s)",
                            [FieldError(path="share_with", reason=f"{r}: no such recipient client") for r in unknown])
-        paths = dict(zip(own_tables.KINDS, state.store.own_table_paths(client.client_id)))
+        paths = dict(zip(own_tables.KINDS, state.store.own_table_paths(client.client_id), strict=True))
         pack = state.calculator.pack
         for kind, table in received["tables"].items():
             own_tables.check(table.path, kind, table.filename, pack)

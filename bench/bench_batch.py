@@ -79,7 +79,8 @@ def main() -> None:
     for n in sizes:
         csv = make_csv(n)
         factors = peer_factors(csv)
-        bound = timed([sys.executable, "-c", f"import polars as pl; pl.scan_csv({str(csv)!r}).sink_parquet({str(WORK / 'bound.parquet')!r})"])
+        bound = timed([sys.executable, "-c",
+                       f"import polars as pl; pl.scan_csv({str(csv)!r}).sink_parquet({str(WORK / 'bound.parquet')!r})"])
         peer = timed([sys.executable, str(PEER), str(csv), str(factors), str(WORK)])
         ours = {}
         for provenance in ("lean", "full"):

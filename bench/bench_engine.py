@@ -84,7 +84,7 @@ def main() -> None:
     for _ in range(repeats):
         t0 = time.perf_counter()
         result = calc.calculate(frame)
-        result.shipments
+        _ = result.shipments  # built on first access: part of the time
         ours.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         peer(frame, factors)
@@ -110,7 +110,7 @@ def main() -> None:
     t0 = time.perf_counter()
     for s in shipments:
         t1 = time.perf_counter()
-        fresh.calculate(s).shipments
+        _ = fresh.calculate(s).shipments  # built on first access: part of the time
         times.append(time.perf_counter() - t1)
     total = time.perf_counter() - t0
     keys_seen = len(fresh.engine.keys)

@@ -131,7 +131,7 @@ class NumpyBackend:
         return np.array(looked, object)
 
     def duplicated(self, *values) -> np.ndarray:
-        rows = list(zip(*(self._array(v) for v in values)))
+        rows = list(zip(*(self._array(v) for v in values), strict=True))
         seen: dict = {}
         for row in rows:
             seen[row] = seen.get(row, 0) + 1

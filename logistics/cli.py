@@ -386,7 +386,8 @@ def export(
     results: Path = typer.Argument(..., help="Per-leg results of `logistics-co2 calculate` (.csv or .parquet)."),
     format: str = typer.Option("pact-v2", "--format", "-f", help="pact-v2 (PACT v2.3 + iLEAP), pact-v3 (PACT v3.0) or ileap (bare iLEAP)."),
     out: Path | None = typer.Option(None, "--out", "-o", help="JSON file (default: <RESULTS stem>.<format>.json)."),
-    config: Path | None = typer.Option(None, help="Company and product metadata (TOML or JSON): company name and ids, reference period, ..."),
+    config: Path | None = typer.Option(None, help="Company and product metadata (TOML or JSON): company name and ids, "
+                                       "reference period, ..."),
     pack: str = typer.Option(F.DEFAULT_PACK, help="Pack the results were calculated with (for TOC/HOC documents)."),
     tocs: Path | None = typer.Option(None, help="Your own TOC table the results used."),
     hocs: Path | None = typer.Option(None, help="Your own HOC table the results used."),
@@ -412,7 +413,8 @@ def export(
 
 
 @app.command()
-def validate(document: Path = typer.Argument(..., help="A JSON document: PACT ProductFootprint(s), iLEAP payloads, or a {\"data\": [...]} response.")):
+def validate(document: Path = typer.Argument(..., help="A JSON document: PACT ProductFootprint(s), iLEAP payloads, "
+                                                      "or a {\"data\": [...]} response.")):
     """Check a PACT / iLEAP document against the published schemas and the rules they miss; list
     every violation with its JSON path (exit code 1 when there is any)."""
     from .exchange import validate_document
@@ -448,7 +450,8 @@ def _write_derived(kind: str, derived, errors, out: Path, errors_out: Path | Non
 @tocs_app.command("derive", epilog="Example:\n\n    logistics-co2 tocs derive fuel_and_trips.csv --out our_tocs.csv --default mode=road\n\n"
                   "    logistics-co2 calculate legs.csv --out results.csv --tocs our_tocs.csv")
 def tocs_derive(
-    activity: Path = typer.Argument(..., help="Fuel/energy, transport (tkm or mass + distance, empty legs too) and refrigerant records per toc_id."),
+    activity: Path = typer.Argument(..., help="Fuel/energy, transport (tkm or mass + distance, empty legs too) "
+                                              "and refrigerant records per toc_id."),
     out: Path = typer.Option(..., "--out", "-o", help="TOC table (.csv or .parquet), usable as --tocs."),
     errors_out: Path | None = typer.Option(None, help="Records that could not be used, with the reason."),
     pack: str = typer.Option(F.DEFAULT_PACK, help="Pack whose fuel factors and GWPs are used."),
@@ -533,7 +536,8 @@ def allocate_rounds(
     typer.echo(f"{shares.height} drops of {shares['round_id'].n_unique()} round(s) -> {out}")
 
 
-@allocate_app.command("ropax", epilog="Example:\n\n    logistics-co2 allocate ropax voyage_units.csv --total co2e_wtw_kg=15160000 --out shares.csv")
+@allocate_app.command("ropax", epilog="Example:\n\n"
+                      "    logistics-co2 allocate ropax voyage_units.csv --total co2e_wtw_kg=15160000 --out shares.csv")
 def allocate_ropax(
     units: Path = typer.Argument(..., help="One row per unit type carried: unit (passenger, car, articulated_truck, ...) and count."),
     out: Path = typer.Option(..., "--out", "-o", help="The units with peq, share and their emissions (.csv or .parquet)."),
@@ -560,15 +564,20 @@ def allocate_ropax(
     typer.echo(f"{shares.height} unit types, {shares['peq'].sum():,.1f} passenger equivalents -> {out}")
 
 
-@jp_app.command("calculate", epilog="Example:\n\n    logistics-co2 jp calculate 輸送実績.csv --out jp.csv --glec-out side_by_side.csv --default vehicle=rigid_7.5-12t --default region=AS")
+@jp_app.command("calculate", epilog="Example:\n\n"
+                "    logistics-co2 jp calculate 輸送実績.csv --out jp.csv --glec-out side_by_side.csv"
+                " --default vehicle=rigid_7.5-12t --default region=AS")
 def jp_calculate(
     legs: Path = typer.Argument(..., help="A shipper's CSV with Japanese headers (UTF-8 or Shift_JIS), 算定方法 per row or --method."),
     out: Path = typer.Option(..., "--out", "-o", help="Per-leg CO2 TTW by the Japanese method (.csv or .parquet)."),
-    method: str | None = typer.Option(None, help="Method for rows that name none: jp_fuel, jp_fuel_economy, jp_improved_tonkm, jp_conventional_tonkm."),
+    method: str | None = typer.Option(None, help="Method for rows that name none: jp_fuel, jp_fuel_economy, "
+                                                 "jp_improved_tonkm, jp_conventional_tonkm."),
     glec_out: Path | None = typer.Option(None, help="Also calculate GLEC CO2e and write both side by side, per leg."),
     pack: str = typer.Option(F.DEFAULT_PACK, help="Pack for the GLEC figures."),
-    jp_pack: str = typer.Option("jp-guideline", help="Edition of the Japanese factors: jp-guideline (heat values before FY2023), jp-moe-2007, or a directory."),
-    default: list[str] | None = typer.Option(None, help="GLEC descriptors for legs that give none, e.g. vehicle=rigid_7.5-12t (only for the modes that have that vehicle)."),
+    jp_pack: str = typer.Option("jp-guideline", help="Edition of the Japanese factors: jp-guideline (heat values before FY2023), "
+                                                     "jp-moe-2007, or a directory."),
+    default: list[str] | None = typer.Option(None, help="GLEC descriptors for legs that give none, e.g. vehicle=rigid_7.5-12t "
+                                                        "(only for the modes that have that vehicle)."),
     encoding: str | None = typer.Option(None, help="Input encoding (default: detect UTF-8 or Shift_JIS)."),
 ):
     """The Japanese methods' CO2 (TTW, labelled so) and, with --glec-out, GLEC CO2e next to it.

@@ -422,7 +422,8 @@ def _freight_share(df: pl.DataFrame, pack: F.Pack, freight_units: tuple[str, ...
             "vehicle: an air record with fuel must say freighter or belly; a passenger flight's fuel is split"
             " between passengers and freight (GLEC Framework v3.0 pp.38, 115-116)")),
     ]
-    return df.with_columns(_share=share, _split=pl.when(belly & pax_data).then(pl.lit("belly")).when(peq_given).then(pl.lit("ropax"))).with_columns(
+    split = pl.when(belly & pax_data).then(pl.lit("belly")).when(peq_given).then(pl.lit("ropax"))
+    return df.with_columns(_share=share, _split=split).with_columns(
         *(pl.col(f"_e_{x}") * pl.col("_share") for x in ("ttw", "wtt", "wtw")),
         _fuel_canonical=pl.col("_fuel_canonical") * pl.col("_share"),
         _errors=pl.concat_list("_errors", *checks).list.drop_nulls(),

@@ -304,7 +304,7 @@ class Pack:
     def parameter(self, name: str, default: float | None = None) -> float | None:
         if "parameters" not in self.cache:
             t = self.table("parameters")
-            self.cache["parameters"] = dict(zip(t["name"], t["value"]))
+            self.cache["parameters"] = dict(zip(t["name"], t["value"], strict=True))
         return self.cache["parameters"].get(name, default)
 
 

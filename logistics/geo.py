@@ -199,7 +199,7 @@ def resolve_locations(values: pl.Series) -> pl.DataFrame:
     missing = [k for k in keys if k not in known]
     if missing:
         fresh = _resolve_locations(pl.Series(missing, dtype=pl.String))
-        rows = dict(zip(fresh["value"].to_list(), fresh.iter_rows()))
+        rows = dict(zip(fresh["value"].to_list(), fresh.iter_rows(), strict=True))
         _PLACES.put_many(rows.items())
         known.update(rows)
     return pl.DataFrame([known[k] for k in keys], schema=LOCATION_SCHEMA, orient="row")
@@ -464,18 +464,18 @@ class SeaNetwork:
         when either of its ends was an origin before (the network is undirected)."""
         origins, destinations = np.asarray(origins, dtype=np.int64), np.asarray(destinations, dtype=np.int64)
         rows = self.cache.get_many(set(origins.tolist()) | set(destinations.tolist()))
-        need = sorted({o for o, d in zip(origins.tolist(), destinations.tolist()) if o not in rows and d not in rows})
+        need = sorted({o for o, d in zip(origins.tolist(), destinations.tolist(), strict=True) if o not in rows and d not in rows})
         if need:
             fresh = []
             with self._lock:
                 for start in range(0, len(need), 64):  # one igraph call per block of origins
                     block = need[start:start + 64]
                     found = self.graph.distances(source=block, weights="km")
-                    fresh.extend(zip(block, (np.array(row, dtype=np.float64) for row in found)))
+                    fresh.extend(zip(block, (np.array(row, dtype=np.float64) for row in found), strict=True))
             self.cache.put_many(fresh)
             rows.update(fresh)
         return np.array([rows[o][d] if o in rows else rows[d][o]
-                         for o, d in zip(origins.tolist(), destinations.tolist())], dtype=np.float64)
+                         for o, d in zip(origins.tolist(), destinations.tolist(), strict=True)], dtype=np.float64)
 
 
 _NETWORK_LOCK = threading.Lock()
@@ -557,7 +557,7 @@ def resolve_distances(
         if len(known) < len(set(keys)):
             distinct = inputs.unique(maintain_order=True)
             got = _input_distances(distinct).select(*_LEG_RESULT).rows()
-            fresh = list(zip(distinct.rows(), got))
+            fresh = list(zip(distinct.rows(), got, strict=True))
             _LEGS.put_many(fresh)
             known.update(fresh)
         frame = pl.DataFrame([known[k] for k in keys], schema=_LEG_RESULT, orient="row")

@@ -267,7 +267,8 @@ def number_message(name: str, cell: pl.Expr, dtype: pl.DataType, decimal_comma: 
     otherwise = parse_number(text, decimal_comma=not decimal_comma) if decimal_comma is not None else pl.lit(None, pl.Float64)
     return (
         pl.when(value.is_nan() | value.is_infinite()).then(pl.format(f"{name}: '{{}}' is not a finite number", text))
-        .when(value.is_not_null() & (value.abs() > MAX_NUMBER)).then(pl.format(f"{name}: '{{}}' is out of range (over {MAX_NUMBER:.0e})", text))
+        .when(value.is_not_null() & (value.abs() > MAX_NUMBER))
+        .then(pl.format(f"{name}: '{{}}' is out of range (over {MAX_NUMBER:.0e})", text))
         .when(value.is_not_null() & pl.lit(whole)).then(pl.format(f"{name}: '{{}}' is not a whole number", text))
         .when(pl.lit(decimal_comma is None) & ambiguous_number(text)).then(pl.format(
             f"{name}: '{{}}' is ambiguous (a decimal point and a decimal comma read it differently); "

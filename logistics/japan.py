@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
+from collections.abc import Mapping
 
 import polars as pl
 
@@ -584,7 +585,8 @@ def read_japanese_csv(
     """A legs table from a shipper's CSV with Japanese headers (see ``JP_HEADERS`` and the pack README).
 
     encoding: None detects it (UTF-8 with or without BOM, or Shift_JIS read as cp932, its Windows
-    superset: ``logistics.io.open_legs``); or give it (``shift_jis`` is read as cp932 too). Numbers in headers' units (``輸送重量(t)``, ``積載率(%)``) become
+    superset: ``logistics.io.open_legs``); or give it (``shift_jis`` is read as cp932 too). Numbers
+    in headers' units (``輸送重量(t)``, ``積載率(%)``) become
     our units; Japanese values of 輸送機関, 燃料種別 and 算定方法 become our vocabulary; prefecture
     codes or names give ``origin_lat``/``origin_lon`` (and destination) from the pack's
     ``jp_prefectures``. Cells that cannot be read become a message in ``jp_input_error``.
@@ -739,10 +741,10 @@ class JapaneseMethods:
 
     # ISO 14083 data categories: measured fuel is primary; fuel economy and the improved ton-km
     # regression model fuel from parameters; the conventional ton-km factor is a default.
-    methods = {"jp_fuel": "primary", "jp_fuel_economy": "modelled", "jp_improved_tonkm": "modelled",
-               "jp_conventional_tonkm": "default"}
+    methods: Mapping[str, str] = {"jp_fuel": "primary", "jp_fuel_economy": "modelled", "jp_improved_tonkm": "modelled",
+                                  "jp_conventional_tonkm": "default"}
     inputs = ("load_factor", "payload_capacity_kg", "fuel_economy_km_per_l")
-    columns = {"jp_co2_ttw_kg": pl.Float64, "jp_fuel_l": pl.Float64, "jp_energy_gj": pl.Float64}
+    columns: Mapping[str, pl.DataType] = {"jp_co2_ttw_kg": pl.Float64, "jp_fuel_l": pl.Float64, "jp_energy_gj": pl.Float64}
     sums = ("jp_co2_ttw_kg",)
 
     def __init__(self, pack: Pack | str = JP_PACK, *, mix: bool = False):

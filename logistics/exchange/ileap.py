@@ -340,7 +340,7 @@ def shipment_footprints(legs: pl.DataFrame, shipments: pl.DataFrame, config: Exc
         pl.struct(mass="mass", shipmentId="shipment_id", tces="tces").struct.json_encode()
     ).to_series()
     built = []
-    for row, text in zip(per_shipment.drop("tces").iter_rows(named=True), payloads):
+    for row, text in zip(per_shipment.drop("tces").iter_rows(named=True), payloads, strict=True):
         payload = json.loads(text, object_pairs_hook=_without_nulls)
         wtw = row["wtw"] or 0.0
         built.append(BuiltShipment(

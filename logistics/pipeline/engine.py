@@ -199,7 +199,7 @@ class Engine:
         """The factor of each key and flight band: BANDS rows per key, in key order (a key without
         flight bands repeats its factor). ``__assumed``: the built-in defaults a leg of that key and
         band relies on (its key's, and TEU from mass for a per-TEU factor)."""
-        wanted = [(key, b) for key, nb in zip(keys, needs_band) for b in ((1, 1, 2) if nb else (0, 0, 0))]
+        wanted = [(key, b) for key, nb in zip(keys, needs_band, strict=True) for b in ((1, 1, 2) if nb else (0, 0, 0))]
         fields = [*LEG_FACTOR_COLUMNS, *(c for c in FACTOR_COLUMNS if c not in LEG_FACTOR_COLUMNS), "__basis", "__assumed"]
 
         def resolve(missing: list) -> pl.DataFrame:
@@ -455,7 +455,7 @@ class Plan:
         text = {c: frame.get_column(c).to_list() if c in self.columns else [None] * h
                 for c in (*VOCABULARY_COLUMNS, "shipment_id", "leg_id", "origin", "destination")}
         flags = [(~np.isnan(cols[number(c)])).tolist() if c in self.numbers else [False] * h for c in KEY_FLAGS.values()]
-        key_of_row = list(zip(*(text[c] for c in VOCABULARY_COLUMNS), *flags))
+        key_of_row = list(zip(*(text[c] for c in VOCABULARY_COLUMNS), *flags, strict=True))
         keys = list(dict.fromkeys(key_of_row))
         key_recs = engine.key_rows(keys, records=True)
         if any(r["key_error_code"] is not None or r["method"] not in CORE_METHODS for r in key_recs):

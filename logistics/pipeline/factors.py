@@ -131,7 +131,7 @@ def _toc_rows(keys: pl.DataFrame, tocs: pl.DataFrame, id_column: str, grid, *, m
     on_grid = pl.col("_grid_id").is_not_null()
     out = out.with_columns(
         **{k: pl.when(on_grid).then(g).otherwise(v) * pl.col("_mult")
-           for (k, v), g in zip(_toc_intensities(per_tkm).items(), _grid_intensities())},
+           for (k, v), g in zip(_toc_intensities(per_tkm).items(), _grid_intensities(), strict=True)},
         basis=pl.when(per_tkm).then(pl.lit("tkm")).when(per_teu).then(pl.lit("teu_km")),
         data_type=pl.col("data_type"),
         base_factor_id=pl.col("_base"),
@@ -268,7 +268,8 @@ def _fuel_factors(keys: pl.DataFrame, pack: F.Pack, grid) -> pl.DataFrame:
         _fuel_id=pl.coalesce("_grid_id", "_fuel_id"), _fell_back=pl.col("_fell_back") & ~on_grid,
         ttw=pl.when(on_grid).then(0.0).otherwise("ttw"), wtt=pl.when(on_grid).then(per_unit).otherwise("wtt"),
         wtw=pl.when(on_grid).then(per_unit).otherwise("wtw"),
-        source=pl.when(on_grid).then("_grid_source").otherwise("source"), source_page=pl.when(on_grid).then("_grid_page").otherwise("source_page"),
+        source=pl.when(on_grid).then("_grid_source").otherwise("source"),
+        source_page=pl.when(on_grid).then("_grid_page").otherwise("source_page"),
         licence=pl.when(on_grid).then("_grid_licence").otherwise("licence"), notes=pl.when(on_grid).then("_grid_note").otherwise("notes"),
         _fuel_error_code=pl.when(pl.col("_grid_error").is_not_null()).then("_grid_error_code").when(on_grid).then(None)
         .otherwise("_fuel_error_code"),

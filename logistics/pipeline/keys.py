@@ -40,7 +40,7 @@ def key_expr(columns: Sequence[str], flags: Sequence[pl.Expr]) -> pl.Expr:
     cells (those the frame has: the others are missing on every row) and of ``flags`` (the
     KEY_FLAGS as expressions). It tells a frame's keys apart; the stores key on the cells."""
     present = [raw_cell(c, columns).alias(c) for c in VOCABULARY_COLUMNS if c in columns]
-    return pl.struct(*present, *(f.alias(n) for f, n in zip(flags, KEY_FLAGS))).hash(seed=0)
+    return pl.struct(*present, *(f.alias(n) for f, n in zip(flags, KEY_FLAGS, strict=True))).hash(seed=0)
 
 
 def read_defaults(defaults: Mapping[str, str]) -> dict[str, str]:
@@ -115,8 +115,8 @@ def resolve_keys(raw: pl.DataFrame, *, defaults: Mapping[str, str], methods: tup
     texts = [pl.when(cond).then(pl.lit(f"{column}={value}")) for column, value, cond in assumed]
     texts.append(pl.when(mass_from_teu_assumed()).then(pl.lit(f"mass={teu_mass_t:g} t/TEU")))
     k = k.with_columns(
-        key_error_code=pl.coalesce(w.then(pl.lit(c.error_code)) for w, c in zip(failing, checks)),
-        key_error=pl.concat_str([w.then(c.message) for w, c in zip(failing, checks)], separator="; ",
+        key_error_code=pl.coalesce(w.then(pl.lit(c.error_code)) for w, c in zip(failing, checks, strict=True)),
+        key_error=pl.concat_str([w.then(c.message) for w, c in zip(failing, checks, strict=True)], separator="; ",
                                 ignore_nulls=True).replace("", None),
         __assumed=pl.concat_str(texts, separator="; ", ignore_nulls=True).replace("", None),
     ).with_columns(
