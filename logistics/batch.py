@@ -23,9 +23,10 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import BinaryIO
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -98,9 +99,9 @@ class _Writer:
     def __init__(self, path: Path, precision: int = DEFAULT_PRECISION):
         self.path, self.kind = _output_kind(path)
         self.precision = precision
-        self._pq = None
-        self._csv = None
-        self.schema = None
+        self._pq: pq.ParquetWriter | None = None
+        self._csv: BinaryIO | None = None
+        self.schema: pl.Schema | None = None
         self._closed = False
 
     def write(self, df: pl.DataFrame) -> None:
@@ -330,6 +331,7 @@ class _Partials:
         their count. ``empty_legs``: the results' columns, for the shipments' when there are none."""
         if self.spills and self.frames:
             self._spill()
+        parts: Iterator[pl.DataFrame]
         if self.spills:
             parts = (pl.read_ipc(d / "*.arrow") for d in sorted(self.root.glob("p*")))
         else:

@@ -7,12 +7,18 @@ import math
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import polars as pl
 import typer
 
 from . import factors as F
 from .io import DEFAULT_PRECISION, InputError, format_for_people, round_figure
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from .calculator import Provenance
 
 SAMPLES = Path(__file__).resolve().parent / "data" / "samples"
 
@@ -62,7 +68,8 @@ class _Progress:
     def __init__(self, enabled: bool):
         self.enabled = enabled
         self.tty = sys.stderr.isatty()
-        self._bar = self._task = None
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
         self._last = 0.0
 
     def __enter__(self):
@@ -78,7 +85,7 @@ class _Progress:
     def __call__(self, done: int, total: int | None) -> None:
         if not self.enabled:
             return
-        if self._bar is not None:
+        if self._bar is not None and self._task is not None:
             self._bar.update(self._task, completed=done, total=total)
         elif time.monotonic() - self._last > 5 or (total and done >= total):
             self._last = time.monotonic()
@@ -155,7 +162,7 @@ def calculate(
         with _Progress(progress) as bar:
             report = run(legs, out, shipments_out=shipments_out, errors_out=errors_out, factors_out=factors_out, pack=pack,
                          tocs=tocs, hocs=hocs, defaults=_pairs(default, "--default"), daf=_pairs(daf, "--daf", float),
-                         jp_pack=jp_pack, provenance=provenance, encoding=encoding, separator=separator,
+                         jp_pack=jp_pack, provenance=cast("Provenance", provenance), encoding=encoding, separator=separator,
                          decimal_comma=decimal_comma, batch_rows=batch_rows, progress=bar, precision=precision,
                          columns=columns)
     except (InputError, PackError, RunFailed) as exc:

@@ -16,8 +16,12 @@ import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
+
+if TYPE_CHECKING:
+    from .schema import DType
 
 PROVENANCE = {
     "source": pl.String,
@@ -41,7 +45,7 @@ TOC_DESCRIPTORS = (
 HOC_DESCRIPTORS = ("hub_type", "temperature_control", "region")
 
 # Each table: column -> dtype, and which columns must be non-empty on every row.
-SCHEMAS: dict[str, dict[str, pl.DataType]] = {
+SCHEMAS: dict[str, dict[str, DType]] = {
     # Fuel / energy emission factors, kg CO2e per unit of energy carrier (unit in `unit`).
     "fuels": {
         "factor_id": pl.String,

@@ -141,6 +141,8 @@ def unlocode_table() -> pl.DataFrame:
 
 def _airportsdata_file(name: str) -> Path:
     spec = importlib.util.find_spec("airportsdata")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("the airportsdata package is not installed")
     return Path(next(iter(spec.submodule_search_locations))) / name
 
 
@@ -371,8 +373,8 @@ def _endpoint(side: str) -> dict[str, pl.Expr]:
 
 def geodesic_km(lat1, lon1, lat2, lon2) -> np.ndarray:
     """Geodesic distance on the WGS84 ellipsoid, km, element-wise over array-likes (degrees)."""
-    arrays = [np.asarray(a, dtype=np.float64) for a in (lon1, lat1, lon2, lat2)]
-    _, _, metres = _GEOD.inv(*arrays)
+    lons1, lats1, lons2, lats2 = (np.asarray(a, dtype=np.float64) for a in (lon1, lat1, lon2, lat2))
+    _, _, metres = _GEOD.inv(lons1, lats1, lons2, lats2)
     return np.asarray(metres) / 1000.0
 
 
@@ -466,7 +468,7 @@ class SeaNetwork:
         rows = self.cache.get_many(set(origins.tolist()) | set(destinations.tolist()))
         need = sorted({o for o, d in zip(origins.tolist(), destinations.tolist(), strict=True) if o not in rows and d not in rows})
         if need:
-            fresh = []
+            fresh: list[tuple[int, np.ndarray]] = []
             with self._lock:
                 for start in range(0, len(need), 64):  # one igraph call per block of origins
                     block = need[start:start + 64]
@@ -640,7 +642,7 @@ def _input_distances(inputs: pl.DataFrame) -> pl.DataFrame:
     query = inputs.lazy().with_columns(text[side].alias(f"_{side}_text") for side in SIDES)
     for side in SIDES:
         query = query.join(
-            places.rename(lambda c, side=side: f"{side}_t_{c}"),
+            places.rename(f"{side}_t_{{}}".format),
             left_on=f"_{side}_text", right_on=f"{side}_t_value", how="left", maintain_order="left",
         )
     frame = query.with_columns(**_endpoint("origin"), **_endpoint("destination")).with_columns(

@@ -67,4 +67,4 @@ def resolve_grid_factors(keys: pl.DataFrame, table: pl.DataFrame) -> pl.DataFram
                         pl.col("_known").fill_null("none"), pl.when(pl.col("_n") > 8).then(pl.lit(", ...")).otherwise(pl.lit(""))))
         .otherwise(pl.format("country: '{}' has only regional grid factors ({}); give grid_region", "_c", "_known"))
     )
-    return out.with_columns(grid_error=error).select(*keys.columns, *GRID_COLUMNS).cast(GRID_COLUMNS)
+    return out.with_columns(grid_error=error).select(*keys.columns, *GRID_COLUMNS).cast(pl.Schema(GRID_COLUMNS))

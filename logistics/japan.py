@@ -27,6 +27,7 @@ import polars as pl
 
 from .factors import Pack, load_pack
 from .io import open_legs
+from .schema import DType
 from .vocabulary import FUEL_UNITS, fuel_unit_table
 
 JP_PACK = "jp-guideline"
@@ -40,7 +41,7 @@ EMISSION_BASIS = "CO2 TTW (Japanese method)"
 # No truck carries less than 100 kg: a smaller 最大積載量 was almost certainly given in tonnes.
 MIN_PAYLOAD_KG = 100.0
 
-_INPUTS: dict[str, pl.DataType] = {
+_INPUTS: dict[str, DType] = {
     "method": pl.String,
     "mode": pl.String,
     "mass_kg": pl.Float64,
@@ -54,7 +55,7 @@ _INPUTS: dict[str, pl.DataType] = {
     "jp_input_error": pl.String,
 }
 
-RESULT_SCHEMA: dict[str, pl.DataType] = {
+RESULT_SCHEMA: dict[str, DType] = {
     "_leg": pl.UInt32,
     "co2_ttw_kg": pl.Float64,
     "jp_fuel_l": pl.Float64,
@@ -172,7 +173,7 @@ def calculate_jp(legs: pl.DataFrame, pack: Pack | str = JP_PACK) -> pl.DataFrame
         "_leg",
         *[pl.when(ok).then(expr).alias(name) for name, expr in outputs.items()],
         "jp_error",
-    ).cast(RESULT_SCHEMA)
+    ).cast(pl.Schema(RESULT_SCHEMA))
 
 
 def _first_error(pack_name: str, known: dict[str, str]) -> pl.Expr:
@@ -743,9 +744,9 @@ class JapaneseMethods:
     # regression model fuel from parameters; the conventional ton-km factor is a default.
     methods: Mapping[str, str] = {"jp_fuel": "primary", "jp_fuel_economy": "modelled", "jp_improved_tonkm": "modelled",
                                   "jp_conventional_tonkm": "default"}
-    inputs = ("load_factor", "payload_capacity_kg", "fuel_economy_km_per_l")
-    columns: Mapping[str, pl.DataType] = {"jp_co2_ttw_kg": pl.Float64, "jp_fuel_l": pl.Float64, "jp_energy_gj": pl.Float64}
-    sums = ("jp_co2_ttw_kg",)
+    inputs: tuple[str, ...] = ("load_factor", "payload_capacity_kg", "fuel_economy_km_per_l")
+    columns: Mapping[str, DType] = {"jp_co2_ttw_kg": pl.Float64, "jp_fuel_l": pl.Float64, "jp_energy_gj": pl.Float64}
+    sums: tuple[str, ...] = ("jp_co2_ttw_kg",)
 
     def __init__(self, pack: Pack | str = JP_PACK, *, mix: bool = False):
         self._pack_name = pack

@@ -204,7 +204,7 @@ class Mapping:
         """The columns of a frame with ``header`` once mapped."""
         return [self.columns[c].to if c in self.columns else c for c in header]
 
-    def apply(self, frame: pl.DataFrame, *, decimal_comma: bool = False) -> pl.DataFrame:
+    def apply(self, frame: pl.DataFrame, *, decimal_comma: bool | None = False) -> pl.DataFrame:
         """``frame`` with the mapped headers renamed, their numbers converted to the legs columns'
         units and their vocabulary cells respelt; the same rows in the same order. Text cells that
         are not numbers are kept as written, so the engine names them in its row errors."""

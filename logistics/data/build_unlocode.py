@@ -141,6 +141,8 @@ def searoute_ports() -> pl.DataFrame:
 
 def airports() -> pl.DataFrame:
     spec = importlib.util.find_spec("airportsdata")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("the airportsdata package is not installed")
     path = Path(next(iter(spec.submodule_search_locations))) / "airports.csv"
     return (
         pl.read_csv(path, infer_schema=False)

@@ -113,7 +113,7 @@ class ExchangeConfig(BaseModel):
             raise ValueError("give at most one of geography_country, geography_country_subdivision, geography_region_or_subregion")
         if (self.reference_period_start is None) != (self.reference_period_end is None):
             raise ValueError("give both reference_period_start and reference_period_end, or neither")
-        if self.reference_period_start and self.reference_period_end <= self.reference_period_start:
+        if self.reference_period_start and self.reference_period_end and self.reference_period_end <= self.reference_period_start:
             raise ValueError("reference_period_end must be after reference_period_start (the end is exclusive)")
         return self
 
@@ -127,7 +127,7 @@ class ExchangeConfig(BaseModel):
     def reference_period(self) -> tuple[datetime, datetime] | None:
         """The reference period the config states (demo mode: the calendar year of ``created``),
         else None: each footprint then takes its legs' dates."""
-        if self.reference_period_start:
+        if self.reference_period_start and self.reference_period_end:  # both or neither (_consistent)
             return _utc(self.reference_period_start), _utc(self.reference_period_end)
         if not self.demo:
             return None

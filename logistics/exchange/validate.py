@@ -106,7 +106,9 @@ def _checker(decimal_pattern: str) -> FormatChecker:
 def _sign_rule(validator, comment, instance, schema) -> Iterator[ValidationError]:
     """The OpenAPI documents state sign limits only as ``x-comment: ">= 0"``: enforce them."""
     match = SIGN_RULE.match(comment) if isinstance(comment, str) else None
-    value = parse_decimal(instance) if match else None
+    if match is None:
+        return
+    value = parse_decimal(instance)
     if value is None:
         return
     op = match.group(1)
@@ -219,7 +221,9 @@ def _close(a: Decimal, b: Decimal, slack: Decimal) -> bool:
 
 
 def _footprint_rules(doc: dict, kind: str) -> Iterator[str]:
-    pcf = doc.get("pcf") if isinstance(doc.get("pcf"), dict) else {}
+    pcf = doc.get("pcf")
+    if not isinstance(pcf, dict):
+        pcf = {}
     start, end = _moment(pcf.get("referencePeriodStart")), _moment(pcf.get("referencePeriodEnd"))
     if start and end and end <= start:
         yield "$.pcf.referencePeriodEnd: must be after referencePeriodStart (the end is exclusive)"
@@ -302,8 +306,8 @@ def _urn_id(urn: str, segment: str) -> str | None:
 
 def _sum_rule(pcf: dict, key: str, parts: list, part_name: str) -> Iterator[str]:
     total = parse_decimal(pcf.get(key))
-    values = [parse_decimal(p) for p in parts]
-    if total is None or any(v is None for v in values):
+    values = [v for v in (parse_decimal(p) for p in parts) if v is not None]
+    if total is None or len(values) != len(parts):
         return
     slack = half_last_digit(pcf[key]) + sum((half_last_digit(p) for p in parts), Decimal(0))
     if not _close(total, sum(values, Decimal(0)), slack):
@@ -311,8 +315,10 @@ def _sum_rule(pcf: dict, key: str, parts: list, part_name: str) -> Iterator[str]
 
 
 def _shipment_rules(sf: dict, path: str) -> Iterator[str]:
-    tces = sf.get("tces") if isinstance(sf.get("tces"), list) else []
-    seen: set[str] = set()
+    tces = sf.get("tces")
+    if not isinstance(tces, list):
+        tces = []
+    seen: set[str | None] = set()
     ids = {t.get("tceId") for t in tces if isinstance(t, dict)}
     for i, tce in enumerate(tces):
         if not isinstance(tce, dict):
@@ -341,8 +347,11 @@ def _shipment_rules(sf: dict, path: str) -> Iterator[str]:
 def _activity_rule(tce: dict, at: str) -> Iterator[str]:
     """transportActivity = distance_km × mass_kg / 1000 (iLEAP TCE), for any distance given."""
     activity, mass = _decimal(tce, "transportActivity"), _decimal(tce, "mass")
-    distance = tce.get("distance") if isinstance(tce.get("distance"), dict) else {}
-    given = {k: parse_decimal(v) for k, v in distance.items() if parse_decimal(v) is not None}
+    distance = tce.get("distance")
+    if not isinstance(distance, dict):
+        distance = {}
+    parsed = {k: parse_decimal(v) for k, v in distance.items()}
+    given = {k: d for k, d in parsed.items() if d is not None}
     if activity is None or mass is None or not given:
         return
     slack = half_last_digit(tce["transportActivity"])

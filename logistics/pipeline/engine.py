@@ -471,6 +471,8 @@ class Plan:
         place_recs = engine.place_rows(places, records=True) if places else []
         place_index = {p: i for i, p in enumerate(places)}
         key_types, factor_types = engine.keys.schema, engine.factors.schema
+        if key_types is None or factor_types is None:
+            raise RuntimeError("the key and factor stores are empty after resolving this batch's keys")
         for c in self.key_gathered:
             cols[L.k(c)] = _array([r[c] for r in key_recs], key_types[c])[cols["__k"]]
         empty_place = dict.fromkeys(PLACE_RESULT)

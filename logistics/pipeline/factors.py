@@ -21,11 +21,11 @@ from ..grids import grid_table, resolve_grid_factors
 from ..io import InputError, read_table
 from ..matching import explode_alternatives, match_rows
 from ..rules.activity import T_PER_KG
-from ..schema import FACTOR_COLUMNS
+from ..schema import FACTOR_COLUMNS, DType
 from ..vocabulary import FUEL_UNITS, fuel_unit_table
 
 # What a factor row of each key carries to the legs (per key and flight band).
-LEG_FACTOR_COLUMNS: dict[str, pl.DataType] = {
+LEG_FACTOR_COLUMNS: dict[str, DType] = {
     "factor_id": pl.String,
     "data_type": pl.String,
     "basis": pl.String,
@@ -176,7 +176,7 @@ def _activity_factors(keys: pl.DataFrame, tables: FactorTables) -> pl.DataFrame:
 def _explain_no_match(matched: pl.DataFrame, tocs: pl.DataFrame, pack: F.Pack) -> pl.Series:
     """A readable reason per failed key (a loop over distinct failed keys only, an error path)."""
     rows = explode_alternatives(tocs, F.TOC_DESCRIPTORS)
-    out = []
+    out: list[str | None] = []
     for key in matched.iter_rows(named=True):
         if key["match_error"] is None:
             out.append(None)

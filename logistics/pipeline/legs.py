@@ -169,12 +169,14 @@ def read_checks(params: Params, extra: Sequence[CheckSpec] = (), number_message:
             CheckSpec("fuel_amount", "too_large", lambda b: b.condition(n(b, "fuel_amount") > MAX_FUEL_AMOUNT),
                       lambda: pl.format("fuel_amount: {} is over 1e12", shown("fuel_amount"))),
         ]
+    # the ignores: mypy cannot infer a lambda whose default (c=column) binds the loop variable
     for column, addon in params.addons:
-        checks.append(CheckSpec(column, "negative", lambda b, c=column: b.condition(n(b, c) < 0),
-                                lambda c=column: pl.format(f"{c}: {{}} is negative", shown(c))))
+        checks.append(CheckSpec(column, "negative", lambda b, c=column: b.condition(n(b, c) < 0),  # type: ignore[misc]
+                                lambda c=column: pl.format(f"{c}: {{}} is negative", shown(c))))  # type: ignore[misc]
         if addon is None:
-            checks.append(CheckSpec(column, "no_factor", lambda b, c=column: b.condition(n(b, c) > 0), lambda c=column: pl.lit(
-                f"{c}: pack {params.pack_name} has no {ADDON_INPUTS[c]} factor (tce_addons)")))
+            checks.append(CheckSpec(column, "no_factor", lambda b, c=column: b.condition(n(b, c) > 0),  # type: ignore[misc]
+                                    lambda c=column: pl.lit(  # type: ignore[misc]
+                                        f"{c}: pack {params.pack_name} has no {ADDON_INPUTS[c]} factor (tce_addons)")))
     if has("leg_id") or has("leg_seq"):  # generated leg ids are unique by construction
         checks.append(CheckSpec(
             "leg_id", "duplicate",

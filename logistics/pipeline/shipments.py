@@ -10,11 +10,15 @@ total, and one computed only by a Japanese method has no CO2e total.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Final
 
 import polars as pl
 
 from ..rules.emissions import intensity_g_per_tkm, share
 from ..schema import SHIPMENT_COLUMNS, is_pass_through
+
+if TYPE_CHECKING:
+    from polars.expr.whenthen import ChainedThen, Then
 
 OK = pl.col("error").is_null()
 
@@ -24,7 +28,7 @@ def summed(columns: Sequence[str]) -> dict[str, pl.Expr]:
     count of the legs that gave it, so that a sum over none stays empty. The WTW with no TTW/WTT
     split: a leg's whole WTW when its factor has no split (e.g. GLEC hub defaults), else the
     add-on emissions that have none (e.g. tank cleaning)."""
-    unsplit = pl.when(pl.col("co2e_ttw_kg").is_null()).then(pl.col("co2e_wtw_kg"))
+    unsplit: Then | ChainedThen = pl.when(pl.col("co2e_ttw_kg").is_null()).then(pl.col("co2e_wtw_kg"))
     if "addon_co2e_wtw_kg" in columns:
         addon = pl.col("addon_co2e_wtw_kg")
         unsplit = unsplit.when(pl.col("addon_co2e_ttw_kg").is_null() & (addon != 0)).then(addon)
@@ -109,7 +113,7 @@ def shipment_columns(extra_sums: Sequence[str] = ()) -> list[str]:
 # Totals are summed by the in-memory engine on one chunk, so a shipment's total has the same bits
 # whatever path or batch size gave its legs (the streaming engine may combine partial sums in any
 # order).
-TOTALS_ENGINE = "in-memory"
+TOTALS_ENGINE: Final = "in-memory"
 
 
 def shipments(legs: pl.DataFrame, extra_sums: Sequence[str] = ()) -> pl.DataFrame:

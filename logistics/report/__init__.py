@@ -53,7 +53,7 @@ def _results(results, factors=None, shipments=None, legs_file=None) -> Results:
 def write_report(results, out: str | os.PathLike, *, by: Sequence[str] = ("customer", "lane", "month"),
                  lang: str = "en", entity: str | None = None, period: tuple[str | None, str | None] | None = None,
                  iso_statement: bool = False, factors=None, shipments=None, legs_file: str | os.PathLike | None = None,
-                 sheet_href: Callable[[str], str] | None = None) -> Path:
+                 sheet_href: Callable[[str], str | None] | None = None) -> Path:
     """Write the report of ``results`` (a ``Result`` or a results file) to ``out`` (.html or
     .pdf). ``iso_statement``: the reporting party declares conformity with ISO 14083:2023, and the
     report says so in the standard's words."""

@@ -87,7 +87,7 @@ def stacked_columns(categories: Sequence[str], series: Sequence[tuple[str, str, 
     bar = min(56.0, slot * 0.6)
     for i, category in enumerate(categories):
         x = left + slot * i + (slot - bar) / 2
-        base = top + plot_h
+        base: float = top + plot_h
         for label, colour, values in series:
             v = values[i] or 0.0
             if v <= 0:

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
@@ -30,7 +30,7 @@ from .. import factors as F
 from ..io import InputError, factors_path
 from ..pipeline.shipments import OK, shipments, summed
 from ..rules.emissions import intensity_g_per_tkm, share
-from ..schema import ADDON_COLUMNS, FACTOR_COLUMNS, LINE_COLUMN, RESULT_COLUMNS, SHIPMENT_COLUMNS, is_pass_through
+from ..schema import ADDON_COLUMNS, FACTOR_COLUMNS, LINE_COLUMN, RESULT_COLUMNS, SHIPMENT_COLUMNS, DType, is_pass_through
 from ..vocabulary import DATA_TYPES, MODES
 
 # The groupings a report knows besides the pass-through columns themselves.
@@ -87,7 +87,7 @@ class Results:
         return tuple(c for c in PLUGIN_SUMS if c in self.legs.columns)
 
 
-def _read(source, schema: dict[str, pl.DataType], keep: Callable[[str], bool] | None = None) -> pl.DataFrame:
+def _read(source, schema: dict[str, DType], keep: Callable[[str], bool] | None = None) -> pl.DataFrame:
     """Our own output (a frame or a CSV/Parquet path) with its known columns typed; a CSV is read as
     text first so that identifiers keep their leading zeros. ``keep``: the columns worth reading
     from a Parquet file (results with full provenance carry many a report does not use)."""
@@ -115,7 +115,7 @@ def _read(source, schema: dict[str, pl.DataType], keep: Callable[[str], bool] | 
     return df.with_columns(casts) if casts else df
 
 
-RESULT_TYPES: dict[str, pl.DataType] = {
+RESULT_TYPES: dict[str, DType] = {
     LINE_COLUMN: pl.Int64, "shipment_id": pl.String, "leg_id": pl.String, "leg_seq": pl.Int64, "mode": pl.String,
     **RESULT_COLUMNS, **ADDON_COLUMNS, "jp_co2_ttw_kg": pl.Float64, "jp_fuel_l": pl.Float64, "jp_energy_gj": pl.Float64,
     "fuel_amount": pl.Float64,
@@ -359,7 +359,8 @@ def _period(legs: pl.DataFrame, given: tuple[str | None, str | None] | None) -> 
     days = _days(legs)
     if days is None or not days.drop_nulls().len():
         return (None, None)
-    return (days.min().isoformat(), days.max().isoformat())
+    first, last = cast(date, days.min()), cast(date, days.max())  # a Date column's min and max
+    return (first.isoformat(), last.isoformat())
 
 
 def figures(results: Results, *, by: Sequence[str] = ("customer", "lane", "month"), entity: str | None = None,

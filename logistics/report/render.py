@@ -61,7 +61,7 @@ def render(template: str, lang: str = "en", **values) -> str:
     return environment().get_template(template).render(**_context(lang), Markup=Markup, **values)
 
 
-def report_html(f, lang: str = "en", *, sheet_href: Callable[[str], str] | None = None, back_href: str | None = None,
+def report_html(f, lang: str = "en", *, sheet_href: Callable[[str], str | None] | None = None, back_href: str | None = None,
                 shipments_shown: int = 200) -> str:
     """The report of figures ``f`` (``figures.figures``) as a standalone HTML document.
     ``sheet_href``: the link of a shipment's calculation sheet (none: no links)."""
