@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
         credentials = seed_demo(settings)
         print(f"logistics-co2 demo on {scheme}://{args.host}:{args.port} (OpenAPI docs: /docs), "
               f"database {settings.database_url}")
-        for client_id, role, name in DEMO_CLIENTS:
+        for client_id, _role, name in DEMO_CLIENTS:
             print(f"  {name}: client_id={client_id} client_secret={credentials[client_id]}")
         print(f"  token: curl -s -u demo-shipper:{credentials['demo-shipper']} -d grant_type=client_credentials "
               f"{scheme}://{args.host}:{args.port}/auth/token")

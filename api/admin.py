@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import re
 import secrets
-from typing import Optional
 
 import typer
 
@@ -83,12 +82,12 @@ def _env_key() -> str | None:
 def add_client_command(
     name: str = typer.Argument(..., help="who the client is, e.g. the shipper's company"),
     role: str = typer.Option("recipient", help="recipient (PACT data recipient) or operator (uploads, jobs)"),
-    client_id: Optional[str] = typer.Option(None, help="default: derived from the name"),
-    secret: Optional[str] = typer.Option(None, help="default: a random secret (recommended)"),
-    callback_url: Optional[str] = typer.Option(None, help="the client's PACT host, where answers to its requests go"),
-    callback_client_id: Optional[str] = typer.Option(None, help="our client id at that host"),
-    callback_client_secret: Optional[str] = typer.Option(None, help="our secret at that host"),
-    database_url: Optional[str] = DatabaseUrl,
+    client_id: str | None = typer.Option(None, help="default: derived from the name"),
+    secret: str | None = typer.Option(None, help="default: a random secret (recommended)"),
+    callback_url: str | None = typer.Option(None, help="the client's PACT host, where answers to its requests go"),
+    callback_client_id: str | None = typer.Option(None, help="our client id at that host"),
+    callback_client_secret: str | None = typer.Option(None, help="our secret at that host"),
+    database_url: str | None = DatabaseUrl,
 ) -> None:
     """Register a client and print its credentials (shown only this once)."""
     try:
@@ -96,7 +95,7 @@ def add_client_command(
                                   callback_client_id, callback_client_secret, sealing_key=_env_key())
     except StoreError as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     typer.echo(f"client_id={ident}\nclient_secret={value}")
 
 
@@ -106,7 +105,7 @@ def set_callback(
     callback_url: str = typer.Option(..., help="the client's PACT host, where answers to its requests go"),
     callback_client_id: str = typer.Option(..., help="our client id at that host"),
     callback_client_secret: str = typer.Option(..., help="our secret at that host (stored sealed)"),
-    database_url: Optional[str] = DatabaseUrl,
+    database_url: str | None = DatabaseUrl,
 ) -> None:
     """Set or replace where a client's request answers go and our credentials there."""
     try:
@@ -114,7 +113,7 @@ def set_callback(
         callback_url = _callback(callback_url)
     except StoreError as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     if not open_store(database_url).update_client(client_id, callback_url=callback_url,
                                                   callback_client_id=callback_client_id, callback_secret=sealed):
         typer.echo(f"error: no client {client_id!r}", err=True)
@@ -123,13 +122,13 @@ def set_callback(
 
 
 @app.command("list-clients")
-def list_clients(database_url: Optional[str] = DatabaseUrl) -> None:
+def list_clients(database_url: str | None = DatabaseUrl) -> None:
     for c in open_store(database_url).clients():
         typer.echo(f"{c.client_id}\t{c.role}\t{'active' if c.active else 'disabled'}\t{c.name}\t{c.callback_url or ''}")
 
 
 @app.command("rotate-secret")
-def rotate_secret(client_id: str, database_url: Optional[str] = DatabaseUrl) -> None:
+def rotate_secret(client_id: str, database_url: str | None = DatabaseUrl) -> None:
     """A new secret for the client (the old one stops working; tokens already issued run out)."""
     value = new_secret()
     if not open_store(database_url).update_client(client_id, secret_hash=hash_secret(value)):
@@ -146,18 +145,18 @@ def _set_active(client_id: str, active: bool, database_url: str | None) -> None:
 
 
 @app.command("disable-client")
-def disable_client(client_id: str, database_url: Optional[str] = DatabaseUrl) -> None:
+def disable_client(client_id: str, database_url: str | None = DatabaseUrl) -> None:
     """Refuse the client's credentials and tokens from now on."""
     _set_active(client_id, False, database_url)
 
 
 @app.command("enable-client")
-def enable_client(client_id: str, database_url: Optional[str] = DatabaseUrl) -> None:
+def enable_client(client_id: str, database_url: str | None = DatabaseUrl) -> None:
     _set_active(client_id, True, database_url)
 
 
 @app.command("migrate")
-def migrate(database_url: Optional[str] = DatabaseUrl) -> None:
+def migrate(database_url: str | None = DatabaseUrl) -> None:
     """Create or upgrade the schema (the service also does this when it starts)."""
     store = open_store(database_url)
     typer.echo(f"schema version {store.schema_version()}")

@@ -14,7 +14,6 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import polars as pl
 
@@ -24,7 +23,7 @@ from logistics.calculator import calculator_for
 from logistics.model import leg_schema
 from logistics.vocabulary import default_leg_id
 
-from .models import LEG_FIELDS, LEG_FIELD_SOURCES, SHIPMENT_FIELDS, ShipmentEmissions
+from .models import LEG_FIELD_SOURCES, LEG_FIELDS, SHIPMENT_FIELDS, ShipmentEmissions
 
 TAG = "api_request"
 MAX_ROWS_PER_ROUND = 20_000
@@ -128,7 +127,7 @@ class Calculator:
                 log.exception("calculation round of %d requests failed; first request: %.2000s", len(batch),
                               [s.model_dump_json() for s in batch[0].shipments])
                 results = [exc] if len(batch) == 1 else await self._one_by_one(batch)
-            for p, result in zip(batch, results):
+            for p, result in zip(batch, results, strict=True):
                 if p.future.done():
                     continue  # the client went away
                 if isinstance(result, BaseException):
@@ -153,7 +152,7 @@ class Calculator:
         done: dict[int, Computed] = {}
         for own in dict.fromkeys(p.own for p in batch):
             positions = [n for n, p in enumerate(batch) if p.own == own]
-            done.update(zip(positions, self._engine_round([batch[n].shipments for n in positions], own)))
+            done.update(zip(positions, self._engine_round([batch[n].shipments for n in positions], own), strict=True))
         return [done[n] for n in range(len(batch))]
 
     def _engine_round(self, requests: list[list[logistics.Shipment]], own: Own | None = None) -> list[Computed]:

@@ -4,8 +4,9 @@ listed, filtered and shared by."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
-from typing import Any, Iterator
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 from .storage import StoredDocument
 
@@ -21,7 +22,7 @@ def parse_time(text: str | None) -> datetime | None:
     if len(text) > 6 and text[-6] == " " and text[-3] == ":":
         text = text[:-6] + "+" + text[-5:]
     moment = datetime.fromisoformat(text)
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def to_us(moment: datetime | None) -> int | None:

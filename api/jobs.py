@@ -33,9 +33,10 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import polars as pl
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -451,7 +452,7 @@ class JobWorker:
                 share, share_problems = _recipients(legs, documents, everyone, known)
                 problems += share_problems
                 rows_out = []
-                leg_shipment = dict(zip(legs["leg_id"].to_list(), legs["shipment_id"].to_list()))
+                leg_shipment = dict(zip(legs["leg_id"].to_list(), legs["shipment_id"].to_list(), strict=True))
                 for family in ("pact2", "pact3"):
                     rows_out += [footprint_row(d, family) for d in documents[family]]
                     counts["footprints"] += len(documents[family])

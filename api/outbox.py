@@ -66,7 +66,7 @@ async def run(store: Store, wakeup: asyncio.Event, key: str, http: httpx.AsyncCl
                 await deliver(store, http, item, key)
             try:
                 await asyncio.wait_for(wakeup.wait(), POLL_SECONDS)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             wakeup.clear()
     finally:

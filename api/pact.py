@@ -16,7 +16,7 @@ import asyncio
 import json
 import logging
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -126,7 +126,7 @@ def _oauth_error(error: str, description: str, status: int = 400, headers: dict[
     return JSONResponse({"error": error, "error_description": description}, status_code=status, headers=headers)
 
 
-def _client_credentials(request: Request, form) -> tuple[str, str] | None | JSONResponse:
+def _client_credentials(request: Request, form) -> tuple[str, str] | JSONResponse | None:
     """(client_id, secret) by HTTP Basic (client_secret_basic) or in the form (client_secret_post,
     RFC 6749 §2.3.1); an error response when both or a malformed one are used; None when neither."""
     header = request.headers.get("authorization")
@@ -313,13 +313,13 @@ async def list_footprints_v3(
     request: Request,
     client: Client = Depends(pact_client),
     limit: int | None = PAGING["limit"],
-    productId: list[str] | None = Query(None, max_length=100),  # noqa: N803 (PACT's parameter names)
-    companyId: list[str] | None = Query(None, max_length=100),  # noqa: N803
+    productId: list[str] | None = Query(None, max_length=100),  # PACT's parameter names
+    companyId: list[str] | None = Query(None, max_length=100),
     geography: list[str] | None = Query(None, max_length=100),
     classification: list[str] | None = Query(None, max_length=100),
-    validOn: str | None = Query(None, max_length=64),  # noqa: N803
-    validAfter: str | None = Query(None, max_length=64),  # noqa: N803
-    validBefore: str | None = Query(None, max_length=64),  # noqa: N803
+    validOn: str | None = Query(None, max_length=64),
+    validAfter: str | None = Query(None, max_length=64),
+    validBefore: str | None = Query(None, max_length=64),
     status: str | None = Query(None, max_length=64),
     after: int = PAGING["after"],
     until: int | None = PAGING["until"],
@@ -387,7 +387,7 @@ def _event(source: str, api: int, kind: str, data: dict) -> dict:
         "specversion": "1.0",
         "id": str(uuid.uuid4()),
         "source": source,
-        "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "data": data,
     }
 

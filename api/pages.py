@@ -22,7 +22,7 @@ import base64
 import hashlib
 import hmac
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -72,7 +72,8 @@ WORDS: dict[str, tuple[str, str]] = {
                      "クライアントIDとシークレット（APIと同じ認証情報）でサインインしてください。"),
     "client_id": ("Client id", "クライアントID"),
     "client_secret": ("Client secret", "クライアントシークレット"),
-    "failed": ("Sign-in failed: check the client id and the secret.", "サインインに失敗しました。クライアントIDとシークレットを確認してください。"),
+    "failed": ("Sign-in failed: check the client id and the secret.",
+               "サインインに失敗しました。クライアントIDとシークレットを確認してください。"),
     "throttled": ("Too many failed attempts: try again later.", "失敗が続いたため、しばらくしてから再度お試しください。"),
     "other_language": ("日本語", "English"),
     "carrier_home": ("Uploads", "アップロード"),
@@ -284,7 +285,7 @@ async def home(request: Request) -> Response:
 
 
 def _when(us: int | None) -> str:
-    return datetime.fromtimestamp(us / 1e6, timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if us else ""
+    return datetime.fromtimestamp(us / 1e6, UTC).strftime("%Y-%m-%d %H:%M UTC") if us else ""
 
 
 def _job_row(job: dict) -> dict:

@@ -27,7 +27,7 @@
 | LOGISTICS_MAX_CONNECTIONS | ``1000`` | open connections and requests per process (503 above) |
 | LOGISTICS_DB_THREADS | ``8`` | threads (and database connections) serving requests' database work, per process |
 | LOGISTICS_DEMO | off | ``1``: random token key if none is set, demo data and a demo client |
-"""
+"""  # noqa: E501 - a table row cannot wrap
 
 from __future__ import annotations
 

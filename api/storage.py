@@ -19,12 +19,13 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 MIGRATION_LOCK = 70830  # PostgreSQL advisory lock ids: migrations
 SUPERSEDE_LOCK = 70831  # and replacing footprints (Store._supersede)
@@ -451,7 +452,7 @@ class Store:
         if not any(replaced.values()):
             return fresh
         moment = now_us()
-        stamp = datetime.fromtimestamp(moment / 1e6, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        stamp = datetime.fromtimestamp(moment / 1e6, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         deprecated = {}
         for old in replaced.values():
             for seq, _, body in old:
@@ -543,7 +544,7 @@ class Store:
     def _job(self, row: tuple | None) -> dict | None:
         if row is None:
             return None
-        job = dict(zip(self.JOB_COLUMNS, row))
+        job = dict(zip(self.JOB_COLUMNS, row, strict=True))
         job["share_with"] = json.loads(job["share_with"])
         job["report"] = json.loads(job["report"]) if job["report"] else None
         job["column_mapping"] = json.loads(job["column_mapping"]) if job["column_mapping"] else None
@@ -687,7 +688,7 @@ class Store:
             rows = tx.all("SELECT kind, path, filename, sha256, row_count, registered_us FROM own_tables "
                           "WHERE client_id = ? ORDER BY kind", (client_id,))
         keys = ("path", "filename", "sha256", "rows", "registered_us")
-        return {r[0]: dict(zip(keys, r[1:])) for r in rows}
+        return {r[0]: dict(zip(keys, r[1:], strict=True)) for r in rows}
 
     def own_table_paths(self, client_id: str) -> tuple[str | None, str | None]:
         """(tocs path, hocs path) the client registered, None where it registered none: what a
@@ -737,7 +738,7 @@ class Store:
                           "WHERE status = 'pending' AND next_attempt_us <= ? ORDER BY next_attempt_us LIMIT ?",
                           (now_us(), limit))
         keys = ("seq", "client_id", "api", "target", "body", "attempts", "deadline_us")
-        return [dict(zip(keys, r)) for r in rows]
+        return [dict(zip(keys, r, strict=True)) for r in rows]
 
     def outgoing_result(self, seq: int, status: str, attempts: int, next_attempt_us: int, error: str | None) -> None:
         with self.tx(write=True) as tx:
@@ -750,4 +751,4 @@ class Store:
                           + ("WHERE client_id = ? " if client_id else "") + "ORDER BY seq",
                           (client_id,) if client_id else ())
         keys = ("seq", "client_id", "api", "target", "body", "status", "attempts", "last_error")
-        return [dict(zip(keys, r)) for r in rows]
+        return [dict(zip(keys, r, strict=True)) for r in rows]

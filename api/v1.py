@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -131,7 +131,7 @@ def queue_upload(state, client: Client, received: dict, idempotency_key: str | N
         if unknown:
             raise ApiError(422, "ValidationError", "unknown recipient client(s)",
                            [FieldError(path="share_with", reason=f"{r}: no such recipient client") for r in unknown])
-        paths = dict(zip(own_tables.KINDS, state.store.own_table_paths(client.client_id)))
+        paths = dict(zip(own_tables.KINDS, state.store.own_table_paths(client.client_id), strict=True))
         pack = state.calculator.pack
         for kind, table in received["tables"].items():
             own_tables.check(table.path, kind, table.filename, pack)
@@ -305,7 +305,7 @@ TABLE_ERRORS = {**ERRORS, 403: {"model": ErrorBody, "description": "not an opera
 
 def _table_view(kind: str, row: dict) -> OwnTable:
     return OwnTable(kind=kind, filename=row["filename"], sha256=row["sha256"], rows=row["rows"],
-                    registered=datetime.fromtimestamp(row["registered_us"] / 1e6, timezone.utc))
+                    registered=datetime.fromtimestamp(row["registered_us"] / 1e6, UTC))
 
 
 def _register(state, client: Client, kind: str, table) -> dict:

@@ -70,7 +70,7 @@ def free_port() -> int:
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 class Connection:
@@ -261,7 +261,7 @@ def main() -> None:
                     break
             except httpx.HTTPError:
                 if time.monotonic() > deadline:
-                    raise SystemExit("server did not start")
+                    raise SystemExit("server did not start") from None
                 time.sleep(0.2)
 
         def token(client: tuple[str, str]) -> dict:

@@ -22,8 +22,8 @@ from pathlib import Path
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from peer_polars import DESCRIPTORS  # noqa: E402
-from synthetic import legs  # noqa: E402
+from peer_polars import DESCRIPTORS
+from synthetic import legs
 
 WORK = Path(os.environ.get("BENCH_DIR", "/tmp/logistics-bench"))
 CHUNK = 1_000_000
@@ -79,7 +79,8 @@ def main() -> None:
     for n in sizes:
         csv = make_csv(n)
         factors = peer_factors(csv)
-        bound = timed([sys.executable, "-c", f"import polars as pl; pl.scan_csv({str(csv)!r}).sink_parquet({str(WORK / 'bound.parquet')!r})"])
+        bound = timed([sys.executable, "-c",
+                       f"import polars as pl; pl.scan_csv({str(csv)!r}).sink_parquet({str(WORK / 'bound.parquet')!r})"])
         peer = timed([sys.executable, str(PEER), str(csv), str(factors), str(WORK)])
         ours = {}
         for provenance in ("lean", "full"):

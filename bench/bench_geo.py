@@ -104,7 +104,7 @@ def bench_sea(rng: np.random.Generator, n: int, places: int) -> None:
     geo.sea_route_km(lat[0], lon[0], lat[1], lon[1])  # builds searoute's graph
     geo.sea_network()  # builds ours
     clear_caches()
-    peer, seconds_peer = timed(lambda: [geo.sea_route_km(lat[i], lon[i], lat[j], lon[j]) for i, j in zip(o, d)])
+    peer, seconds_peer = timed(lambda: [geo.sea_route_km(lat[i], lon[i], lat[j], lon[j]) for i, j in zip(o, d, strict=True)])
     ours, seconds = timed(lambda: geo.sea_distances_km(lat[o], lon[o], lat[d], lon[d]))
     peer = np.array([np.nan if km is None else km for km in peer])
     gap = np.nanmax(np.abs(peer - ours))

@@ -15,8 +15,9 @@ import polars as pl
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import logistics  # noqa: E402
-from synthetic import legs  # noqa: E402
+from synthetic import legs
+
+import logistics
 
 
 def best(f, repeats: int = 3) -> float:

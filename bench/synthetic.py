@@ -26,7 +26,7 @@ KINDS = [
 def legs(n: int, seed: int = 0) -> pl.DataFrame:
     rng = np.random.default_rng(seed)
     kind = rng.integers(0, len(KINDS), n)
-    cols = list(zip(*KINDS))
+    cols = list(zip(*KINDS, strict=True))
     pick = lambda i: pl.Series([cols[i][k] for k in range(len(KINDS))], dtype=pl.String).gather(kind)
     legs_per_shipment = 3
     return pl.DataFrame({

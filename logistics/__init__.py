@@ -12,7 +12,7 @@ from .calculator import Calculator, Result, calculate
 from .factors import Pack, PackError, load_pack
 from .io import InputError
 
-__all__ = ["calculate", "Calculator", "Result", "load_pack", "Pack", "PackError", "InputError", "Leg", "Shipment"]
+__all__ = ["Calculator", "InputError", "Leg", "Pack", "PackError", "Result", "Shipment", "calculate", "load_pack"]
 __version__ = "0.2.0.dev0"
 
 

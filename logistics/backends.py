@@ -10,7 +10,8 @@ missing (a missing comparison is false in both)."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -130,7 +131,7 @@ class NumpyBackend:
         return np.array(looked, object)
 
     def duplicated(self, *values) -> np.ndarray:
-        rows = list(zip(*(self._array(v) for v in values)))
+        rows = list(zip(*(self._array(v) for v in values), strict=True))
         seen: dict = {}
         for row in rows:
             seen[row] = seen.get(row, 0) + 1

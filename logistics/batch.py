@@ -23,11 +23,10 @@ import os
 import shutil
 import tempfile
 import time
-from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import BinaryIO
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -100,9 +99,9 @@ class _Writer:
     def __init__(self, path: Path, precision: int = DEFAULT_PRECISION):
         self.path, self.kind = _output_kind(path)
         self.precision = precision
-        self._pq = None
-        self._csv = None
-        self.schema = None
+        self._pq: pq.ParquetWriter | None = None
+        self._csv: BinaryIO | None = None
+        self.schema: pl.Schema | None = None
         self._closed = False
 
     def write(self, df: pl.DataFrame) -> None:
@@ -179,7 +178,7 @@ def run(
     *,
     shipments_out: str | os.PathLike | None = None,
     errors_out: str | os.PathLike | None = None,
-    factors_out: str | os.PathLike | None | bool = True,
+    factors_out: str | os.PathLike | bool | None = True,
     pack: str | F.Pack = F.DEFAULT_PACK,
     tocs=None,
     hocs=None,
@@ -256,7 +255,7 @@ def run(
                 computed = engine.compute(mapped, full=full, decimal_comma=source.decimal_comma)
                 keep(batch, computed)
                 yield computed.legs
-        except BaseException as exc:  # noqa: BLE001 - re-raised by run()
+        except BaseException as exc:  # re-raised by run()
             failure.append(exc)
 
     reader = ThreadPoolExecutor(1)  # reading the next batch overlaps with computing this one
@@ -283,7 +282,7 @@ def run(
             os.replace(partial, output)
     except (InputError, F.PackError, KeyboardInterrupt, SystemExit):
         raise
-    except BaseException as exc:  # noqa: BLE001 - a polars panic is a BaseException; the outputs go below
+    except BaseException as exc:  # a polars panic is a BaseException; the outputs go below
         lines = "" if state["lines"] is None else f" while computing lines {state['lines'][0]}–{state['lines'][1]}"
         raise RunFailed(f"{source.path}: the run failed{lines} and its outputs were removed: {type(exc).__name__}: {exc}") from exc
     finally:
@@ -332,6 +331,7 @@ class _Partials:
         their count. ``empty_legs``: the results' columns, for the shipments' when there are none."""
         if self.spills and self.frames:
             self._spill()
+        parts: Iterator[pl.DataFrame]
         if self.spills:
             parts = (pl.read_ipc(d / "*.arrow") for d in sorted(self.root.glob("p*")))
         else:

@@ -15,8 +15,9 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
-from typing import Any, Callable, Literal, Mapping, Sequence
+from typing import Any, Literal
 
 import polars as pl
 
@@ -83,7 +84,7 @@ class Calculator:
 
     def __init__(self, pack: str | os.PathLike | F.Pack = F.DEFAULT_PACK, *, tocs=None, hocs=None,
                  defaults: Mapping[str, str] | None = None, daf: Mapping[str, float] | None = None,
-                 distance_resolver: DistanceResolver | None | bool = True, jp_pack: str | F.Pack = "jp-guideline",
+                 distance_resolver: DistanceResolver | bool | None = True, jp_pack: str | F.Pack = "jp-guideline",
                  mix_japanese: bool = False):
         from .japan import JapaneseMethods
 

@@ -7,13 +7,18 @@ import math
 import sys
 import time
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, cast
 
 import polars as pl
 import typer
 
 from . import factors as F
 from .io import DEFAULT_PRECISION, InputError, format_for_people, round_figure
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from .calculator import Provenance
 
 SAMPLES = Path(__file__).resolve().parent / "data" / "samples"
 
@@ -63,7 +68,8 @@ class _Progress:
     def __init__(self, enabled: bool):
         self.enabled = enabled
         self.tty = sys.stderr.isatty()
-        self._bar = self._task = None
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
         self._last = 0.0
 
     def __enter__(self):
@@ -79,7 +85,7 @@ class _Progress:
     def __call__(self, done: int, total: int | None) -> None:
         if not self.enabled:
             return
-        if self._bar is not None:
+        if self._bar is not None and self._task is not None:
             self._bar.update(self._task, completed=done, total=total)
         elif time.monotonic() - self._last > 5 or (total and done >= total):
             self._last = time.monotonic()
@@ -99,37 +105,37 @@ def calculate(
     # text, not Path: with --engine spark these may be URIs (s3a://...), which Path would mangle
     legs: str = typer.Argument(..., help="Legs file (.csv or .parquet), one row per transport leg or hub."),
     out: str = typer.Option(..., "--out", "-o", help="Per-leg results (.csv or .parquet)."),
-    shipments_out: Optional[str] = typer.Option(None, help="Per-shipment totals (.csv or .parquet)."),
-    errors_out: Optional[str] = typer.Option(None, help="Rejected rows with line number and reason."),
-    factors_out: Optional[Path] = typer.Option(None, help="The factors behind the results, one row per factor_id "
+    shipments_out: str | None = typer.Option(None, help="Per-shipment totals (.csv or .parquet)."),
+    errors_out: str | None = typer.Option(None, help="Rejected rows with line number and reason."),
+    factors_out: Path | None = typer.Option(None, help="The factors behind the results, one row per factor_id "
                                                "(default: beside --out, e.g. results.factors.csv)."),
     provenance: str = typer.Option("lean", help="lean: results name their factor_id; full: also the input as read and "
                                    "each factor's pack, source, page, licence and adjustments on every row."),
     pack: str = typer.Option(F.DEFAULT_PACK, help="Factor pack: a shipped name or a directory."),
-    tocs: Optional[Path] = typer.Option(None, help="Your own TOC table (pack schema), used by toc_id."),
-    hocs: Optional[Path] = typer.Option(None, help="Your own HOC table (pack schema), used by hoc_id."),
-    default: Optional[list[str]] = typer.Option(None, help="Descriptor for legs that give none, e.g. region=EU (repeatable)."),
-    daf: Optional[list[str]] = typer.Option(None, help="Distance adjustment factor per mode for non-actual distances, e.g. road=1.1."),
+    tocs: Path | None = typer.Option(None, help="Your own TOC table (pack schema), used by toc_id."),
+    hocs: Path | None = typer.Option(None, help="Your own HOC table (pack schema), used by hoc_id."),
+    default: list[str] | None = typer.Option(None, help="Descriptor for legs that give none, e.g. region=EU (repeatable)."),
+    daf: list[str] | None = typer.Option(None, help="Distance adjustment factor per mode for non-actual distances, e.g. road=1.1."),
     jp_pack: str = typer.Option("jp-guideline", help="Edition of the Japanese methods for legs whose method is jp_*: "
                                 "jp-guideline or jp-moe-2007."),
-    encoding: Optional[str] = typer.Option(None, help="Input encoding: utf8, cp932 (Shift_JIS), cp1252 (Windows Latin-1), ... "
+    encoding: str | None = typer.Option(None, help="Input encoding: utf8, cp932 (Shift_JIS), cp1252 (Windows Latin-1), ... "
                                            "(default: detect UTF-8, Shift_JIS or Windows-1252, or ask)."),
-    separator: Optional[str] = typer.Option(None, help="CSV separator (default: detect , ; tab or |)."),
-    decimal_comma: Optional[bool] = typer.Option(
+    separator: str | None = typer.Option(None, help="CSV separator (default: detect , ; tab or |)."),
+    decimal_comma: bool | None = typer.Option(
         None, "--decimal-comma/--decimal-point",
         help="Decimal mark of the numbers: 8500,5 and 12.000 (= 12000) as German Excel writes them, or 8500.5 and "
              "12,000 (default: detect; a file where nothing tells and numbers such as 12.000 read both ways is refused)."),
     batch_rows: int = typer.Option(250_000, min=1_000, help="Legs per batch; memory grows with it, not with the file."),
     progress: bool = typer.Option(True, help="Show progress (a bar on a terminal, plain lines otherwise)."),
-    summary_json: Optional[Path] = typer.Option(None, help="Also write the run summary as JSON."),
+    summary_json: Path | None = typer.Option(None, help="Also write the run summary as JSON."),
     precision: int = typer.Option(DEFAULT_PRECISION, min=1, max=17,
                                   help="Significant digits of the figures in CSV outputs and the summary (Parquet keeps full precision)."),
-    columns: Optional[Path] = typer.Option(None, help="Your file's own column names and units (TOML), e.g. "
+    columns: Path | None = typer.Option(None, help="Your file's own column names and units (TOML), e.g. "
                                            "\"Weight (t)\" = { to = \"mass_kg\", unit = \"t\" }; "
                                            "`logistics-co2 map-columns LEGS` writes a first one."),
     engine: str = typer.Option("batch", help="batch: this machine, streaming the file in batches; spark: Apache Spark "
                                "(`pip install 'logistics-co2[spark]'`), a Parquet file or directory in, Parquet directories out."),
-    master: Optional[str] = typer.Option(None, help="With --engine spark: the Spark master, e.g. local[2] or yarn "
+    master: str | None = typer.Option(None, help="With --engine spark: the Spark master, e.g. local[2] or yarn "
                                          "(default: spark-submit's, else local[*])."),
 ):
     """Calculate per-leg and per-shipment emissions (TTW, WTT, WTW) of a legs file of any size.
@@ -139,8 +145,8 @@ def calculate(
     file, missing columns, bad pack, a failed run), which leave no output behind.
     """
     from .batch import RunFailed, run
-    from .io import factors_path as default_factors_path
     from .factors import PackError
+    from .io import factors_path as default_factors_path
 
     if provenance not in ("lean", "full"):
         _fail(f"--provenance: {provenance!r} is not one of lean, full")
@@ -156,7 +162,7 @@ def calculate(
         with _Progress(progress) as bar:
             report = run(legs, out, shipments_out=shipments_out, errors_out=errors_out, factors_out=factors_out, pack=pack,
                          tocs=tocs, hocs=hocs, defaults=_pairs(default, "--default"), daf=_pairs(daf, "--daf", float),
-                         jp_pack=jp_pack, provenance=provenance, encoding=encoding, separator=separator,
+                         jp_pack=jp_pack, provenance=cast("Provenance", provenance), encoding=encoding, separator=separator,
                          decimal_comma=decimal_comma, batch_rows=batch_rows, progress=bar, precision=precision,
                          columns=columns)
     except (InputError, PackError, RunFailed) as exc:
@@ -209,7 +215,7 @@ def _figure(x: float | None, precision: int, unit: str = "") -> str:
 def _print_summary(s: dict, out: str | Path, shipments_out: str | Path | None, errors_out: str | Path | None,
                    factors_out: str | Path | None, precision: int = DEFAULT_PRECISION) -> None:
     share = "n/a" if s["primary_data_share"] is None else f"{s['primary_data_share']:.1%}"
-    fig = lambda x, unit: _figure(x, precision, unit)  # noqa: E731
+    fig = lambda x, unit: _figure(x, precision, unit)
     lines = [
         f"rows read      {s['rows_read']:,}",
         f"computed       {s['computed']:,}",
@@ -233,8 +239,8 @@ def _print_summary(s: dict, out: str | Path, shipments_out: str | Path | None, e
              "    logistics-co2 calculate tms_export.csv --columns columns.toml --out results.csv")
 def map_columns(
     legs: Path = typer.Argument(..., help="A legs file with your own headers (.csv or .parquet)."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the mapping here (TOML) instead of printing it."),
-    encoding: Optional[str] = typer.Option(None, help="Input encoding (default: detected)."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write the mapping here (TOML) instead of printing it."),
+    encoding: str | None = typer.Option(None, help="Input encoding (default: detected)."),
 ):
     """A first column mapping for a file's header: our own names, common TMS names, and units read
     from the headers (e.g. `Weight (t)`). Check it, then give it to `calculate --columns`."""
@@ -260,18 +266,18 @@ def map_columns(
 def report(
     results: Path = typer.Argument(..., help="Per-leg results of `logistics-co2 calculate` (.csv or .parquet)."),
     out: Path = typer.Option(..., "--out", "-o", help="The report: .html (one file, opens offline) or .pdf."),
-    by: Optional[list[str]] = typer.Option(None, help="Breakdowns, repeatable: customer, lane, month, mode, order_id, "
+    by: list[str] | None = typer.Option(None, help="Breakdowns, repeatable: customer, lane, month, mode, order_id, "
                                            "tag_<name>, ... (default: customer, lane and month where the results have them)."),
     lang: str = typer.Option("en", help="en or ja."),
-    entity: Optional[str] = typer.Option(None, help="The reporting entity, e.g. your company's name."),
-    period: Optional[str] = typer.Option(None, help="The reporting period START..END (default: the dates of the legs)."),
+    entity: str | None = typer.Option(None, help="The reporting entity, e.g. your company's name."),
+    period: str | None = typer.Option(None, help="The reporting period START..END (default: the dates of the legs)."),
     iso_14083: bool = typer.Option(False, "--iso-14083", help="You declare the results conform to ISO 14083:2023; the "
                                    "report then says so in the standard's words."),
-    factors: Optional[Path] = typer.Option(None, help="The factors table (default: the one beside RESULTS)."),
-    shipments: Optional[Path] = typer.Option(None, help="The shipments table (default: totalled from RESULTS)."),
-    legs: Optional[Path] = typer.Option(None, help="The legs file RESULTS were calculated from: its hash is stamped on "
+    factors: Path | None = typer.Option(None, help="The factors table (default: the one beside RESULTS)."),
+    shipments: Path | None = typer.Option(None, help="The shipments table (default: totalled from RESULTS)."),
+    legs: Path | None = typer.Option(None, help="The legs file RESULTS were calculated from: its hash is stamped on "
                                         "the report, and the sheets show its cells as read."),
-    columns: Optional[Path] = typer.Option(None, help="The column mapping the legs file was calculated with."),
+    columns: Path | None = typer.Option(None, help="The column mapping the legs file was calculated with."),
     sheets: bool = typer.Option(False, help="Also write a calculation sheet per shipment listed (beside --out, in "
                                 "<name>.sheets/) and link the report to them."),
 ):
@@ -279,10 +285,10 @@ def report(
     totals WTW/TTW/WTT, per mode and per kind of TCE with activity and intensity, data-quality
     shares, methodology (packs, distances and DAFs, allocation, assumptions, rows not computed),
     breakdowns per customer, lane or month, and charts."""
+    from .mapping import read_mapping
     from .report import figures, load_results, numbers, parse_period, report_html, sheet_html
     from .report.render import write_document
     from .report.sheet import calculation_sheet
-    from .mapping import read_mapping
 
     if lang not in ("en", "ja"):
         _fail(f"--lang: {lang!r} is not one of en, ja")
@@ -298,7 +304,7 @@ def report(
             suffix = out.suffix.lower() if out.suffix.lower() in (".html", ".pdf") else ".html"
             for shipment_id, name in names.items():
                 write_document(sheet_html(calculation_sheet(r, shipment_id, mapping=mapping), lang), folder / f"{name}{suffix}")
-            href = lambda sid: f"{folder.name}/{names[sid]}{suffix}" if sid in names else None  # noqa: E731
+            href = lambda sid: f"{folder.name}/{names[sid]}{suffix}" if sid in names else None
         write_document(report_html(f, lang, sheet_href=href), out)
     except (InputError, F.PackError) as exc:
         _fail(str(exc))
@@ -324,9 +330,9 @@ def sheet(
     shipment_id: str = typer.Argument(..., help="The shipment."),
     out: Path = typer.Option(..., "--out", "-o", help="The sheet: .html or .pdf."),
     lang: str = typer.Option("en", help="en or ja."),
-    factors: Optional[Path] = typer.Option(None, help="The factors table (default: the one beside RESULTS)."),
-    legs: Optional[Path] = typer.Option(None, help="The legs file RESULTS were calculated from (cells as read, hash)."),
-    columns: Optional[Path] = typer.Option(None, help="The column mapping the legs file was calculated with."),
+    factors: Path | None = typer.Option(None, help="The factors table (default: the one beside RESULTS)."),
+    legs: Path | None = typer.Option(None, help="The legs file RESULTS were calculated from (cells as read, hash)."),
+    columns: Path | None = typer.Option(None, help="The column mapping the legs file was calculated with."),
 ):
     """A shipment's calculation sheet for verification: every TCE with its inputs as read, how its
     distance was found, its factor row (source, edition, page), the formula with its numbers and
@@ -370,7 +376,7 @@ def packs_show(pack: str = typer.Argument(F.DEFAULT_PACK, help="Pack name or dir
 
 
 @packs_app.command("build")
-def packs_build(packs: Optional[list[Path]] = typer.Argument(None, help="Pack directories (default: every shipped pack).")):
+def packs_build(packs: list[Path] | None = typer.Argument(None, help="Pack directories (default: every shipped pack).")):
     """Rebuild each table's Parquet from its CSV (the CSV is the source of truth)."""
     targets = packs or sorted(d for d in F.PACKS_DIR.iterdir() if (d / "pack.json").exists())
     try:
@@ -386,11 +392,12 @@ def packs_build(packs: Optional[list[Path]] = typer.Argument(None, help="Pack di
 def export(
     results: Path = typer.Argument(..., help="Per-leg results of `logistics-co2 calculate` (.csv or .parquet)."),
     format: str = typer.Option("pact-v2", "--format", "-f", help="pact-v2 (PACT v2.3 + iLEAP), pact-v3 (PACT v3.0) or ileap (bare iLEAP)."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="JSON file (default: <RESULTS stem>.<format>.json)."),
-    config: Optional[Path] = typer.Option(None, help="Company and product metadata (TOML or JSON): company name and ids, reference period, ..."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="JSON file (default: <RESULTS stem>.<format>.json)."),
+    config: Path | None = typer.Option(None, help="Company and product metadata (TOML or JSON): company name and ids, "
+                                       "reference period, ..."),
     pack: str = typer.Option(F.DEFAULT_PACK, help="Pack the results were calculated with (for TOC/HOC documents)."),
-    tocs: Optional[Path] = typer.Option(None, help="Your own TOC table the results used."),
-    hocs: Optional[Path] = typer.Option(None, help="Your own HOC table the results used."),
+    tocs: Path | None = typer.Option(None, help="Your own TOC table the results used."),
+    hocs: Path | None = typer.Option(None, help="Your own HOC table the results used."),
 ):
     """Write shipment footprints (with their TOCs and HOCs) as PACT ProductFootprints carrying iLEAP
     data, or as bare iLEAP documents. Shipments that cannot be exported complete are listed, not
@@ -413,7 +420,8 @@ def export(
 
 
 @app.command()
-def validate(document: Path = typer.Argument(..., help="A JSON document: PACT ProductFootprint(s), iLEAP payloads, or a {\"data\": [...]} response.")):
+def validate(document: Path = typer.Argument(..., help="A JSON document: PACT ProductFootprint(s), iLEAP payloads, "
+                                                      "or a {\"data\": [...]} response.")):
     """Check a PACT / iLEAP document against the published schemas and the rules they miss; list
     every violation with its JSON path (exit code 1 when there is any)."""
     from .exchange import validate_document
@@ -449,13 +457,14 @@ def _write_derived(kind: str, derived, errors, out: Path, errors_out: Path | Non
 @tocs_app.command("derive", epilog="Example:\n\n    logistics-co2 tocs derive fuel_and_trips.csv --out our_tocs.csv --default mode=road\n\n"
                   "    logistics-co2 calculate legs.csv --out results.csv --tocs our_tocs.csv")
 def tocs_derive(
-    activity: Path = typer.Argument(..., help="Fuel/energy, transport (tkm or mass + distance, empty legs too) and refrigerant records per toc_id."),
+    activity: Path = typer.Argument(..., help="Fuel/energy, transport (tkm or mass + distance, empty legs too) "
+                                              "and refrigerant records per toc_id."),
     out: Path = typer.Option(..., "--out", "-o", help="TOC table (.csv or .parquet), usable as --tocs."),
-    errors_out: Optional[Path] = typer.Option(None, help="Records that could not be used, with the reason."),
+    errors_out: Path | None = typer.Option(None, help="Records that could not be used, with the reason."),
     pack: str = typer.Option(F.DEFAULT_PACK, help="Pack whose fuel factors and GWPs are used."),
-    period: Optional[str] = typer.Option(None, help="Only records of this period (e.g. 2025)."),
-    default: Optional[list[str]] = typer.Option(None, help="Value for records that give none, e.g. mode=road."),
-    freight_units: Optional[str] = typer.Option(None, help="Ro-Pax records: the unit types that are this TOC's freight, "
+    period: str | None = typer.Option(None, help="Only records of this period (e.g. 2025)."),
+    default: list[str] | None = typer.Option(None, help="Value for records that give none, e.g. mode=road."),
+    freight_units: str | None = typer.Option(None, help="Ro-Pax records: the unit types that are this TOC's freight, "
                                                 "comma-separated (default: rigid_truck,articulated_truck,unaccompanied_trailer)."),
 ):
     """TOC intensities (TTW/WTT/WTW per tkm or TEU-km, round trips incl. empty running, refrigerant
@@ -478,10 +487,10 @@ def tocs_derive(
 def hocs_derive(
     energy: Path = typer.Argument(..., help="Energy and refrigerant records per hoc_id, and outbound_t (or outbound_teu)."),
     out: Path = typer.Option(..., "--out", "-o", help="HOC table (.csv or .parquet), usable as --hocs."),
-    errors_out: Optional[Path] = typer.Option(None, help="Records that could not be used, with the reason."),
+    errors_out: Path | None = typer.Option(None, help="Records that could not be used, with the reason."),
     pack: str = typer.Option(F.DEFAULT_PACK, help="Pack whose fuel factors and GWPs are used."),
-    period: Optional[str] = typer.Option(None, help="Only records of this period."),
-    default: Optional[list[str]] = typer.Option(None, help="Value for records that give none, e.g. hub_type=warehouse."),
+    period: str | None = typer.Option(None, help="Only records of this period."),
+    default: list[str] | None = typer.Option(None, help="Value for records that give none, e.g. hub_type=warehouse."),
 ):
     """HOC intensities (kg CO2e per outbound tonne or TEU) from a site's energy records. A site with
     ambient and refrigerated freight marks its energy records `energy_use` shared or refrigeration
@@ -500,7 +509,7 @@ def hocs_derive(
 def allocate_rounds(
     drops: Path = typer.Argument(..., help="One row per drop or collection: round_id, mass_kg, sfd_km (base to the stop)."),
     out: Path = typer.Option(..., "--out", "-o", help="The drops with notional_tkm, share and their emissions (.csv or .parquet)."),
-    rounds: Optional[Path] = typer.Option(None, help="The rounds' emissions: round_id and co2e_ttw_kg / co2e_wtt_kg / co2e_wtw_kg."),
+    rounds: Path | None = typer.Option(None, help="The rounds' emissions: round_id and co2e_ttw_kg / co2e_wtt_kg / co2e_wtw_kg."),
 ):
     """A collection or delivery round's emissions shared among its drops by notional point-to-point
     tkm, mass × shortest feasible distance from the base (GLEC Framework v3.0 pp.48, 107)."""
@@ -534,11 +543,12 @@ def allocate_rounds(
     typer.echo(f"{shares.height} drops of {shares['round_id'].n_unique()} round(s) -> {out}")
 
 
-@allocate_app.command("ropax", epilog="Example:\n\n    logistics-co2 allocate ropax voyage_units.csv --total co2e_wtw_kg=15160000 --out shares.csv")
+@allocate_app.command("ropax", epilog="Example:\n\n"
+                      "    logistics-co2 allocate ropax voyage_units.csv --total co2e_wtw_kg=15160000 --out shares.csv")
 def allocate_ropax(
     units: Path = typer.Argument(..., help="One row per unit type carried: unit (passenger, car, articulated_truck, ...) and count."),
     out: Path = typer.Option(..., "--out", "-o", help="The units with peq, share and their emissions (.csv or .parquet)."),
-    total: Optional[list[str]] = typer.Option(None, help="The voyage's emissions to share, e.g. co2e_wtw_kg=15160000 (repeatable)."),
+    total: list[str] | None = typer.Option(None, help="The voyage's emissions to share, e.g. co2e_wtw_kg=15160000 (repeatable)."),
 ):
     """A Ro-Pax voyage's emissions shared among passengers, vehicles and freight units by passenger
     equivalents (GLEC Framework v3.0 p.51, from ISO 14083)."""
@@ -561,16 +571,21 @@ def allocate_ropax(
     typer.echo(f"{shares.height} unit types, {shares['peq'].sum():,.1f} passenger equivalents -> {out}")
 
 
-@jp_app.command("calculate", epilog="Example:\n\n    logistics-co2 jp calculate 輸送実績.csv --out jp.csv --glec-out side_by_side.csv --default vehicle=rigid_7.5-12t --default region=AS")
+@jp_app.command("calculate", epilog="Example:\n\n"
+                "    logistics-co2 jp calculate 輸送実績.csv --out jp.csv --glec-out side_by_side.csv"
+                " --default vehicle=rigid_7.5-12t --default region=AS")
 def jp_calculate(
     legs: Path = typer.Argument(..., help="A shipper's CSV with Japanese headers (UTF-8 or Shift_JIS), 算定方法 per row or --method."),
     out: Path = typer.Option(..., "--out", "-o", help="Per-leg CO2 TTW by the Japanese method (.csv or .parquet)."),
-    method: Optional[str] = typer.Option(None, help="Method for rows that name none: jp_fuel, jp_fuel_economy, jp_improved_tonkm, jp_conventional_tonkm."),
-    glec_out: Optional[Path] = typer.Option(None, help="Also calculate GLEC CO2e and write both side by side, per leg."),
+    method: str | None = typer.Option(None, help="Method for rows that name none: jp_fuel, jp_fuel_economy, "
+                                                 "jp_improved_tonkm, jp_conventional_tonkm."),
+    glec_out: Path | None = typer.Option(None, help="Also calculate GLEC CO2e and write both side by side, per leg."),
     pack: str = typer.Option(F.DEFAULT_PACK, help="Pack for the GLEC figures."),
-    jp_pack: str = typer.Option("jp-guideline", help="Edition of the Japanese factors: jp-guideline (heat values before FY2023), jp-moe-2007, or a directory."),
-    default: Optional[list[str]] = typer.Option(None, help="GLEC descriptors for legs that give none, e.g. vehicle=rigid_7.5-12t (only for the modes that have that vehicle)."),
-    encoding: Optional[str] = typer.Option(None, help="Input encoding (default: detect UTF-8 or Shift_JIS)."),
+    jp_pack: str = typer.Option("jp-guideline", help="Edition of the Japanese factors: jp-guideline (heat values before FY2023), "
+                                                     "jp-moe-2007, or a directory."),
+    default: list[str] | None = typer.Option(None, help="GLEC descriptors for legs that give none, e.g. vehicle=rigid_7.5-12t "
+                                                        "(only for the modes that have that vehicle)."),
+    encoding: str | None = typer.Option(None, help="Input encoding (default: detect UTF-8 or Shift_JIS)."),
 ):
     """The Japanese methods' CO2 (TTW, labelled so) and, with --glec-out, GLEC CO2e next to it.
     The two are never added together. GLEC figures use a 燃費法 leg's own fuel (distance / km per l)
@@ -604,7 +619,7 @@ def jp_calculate(
 @jp_app.command("summary")
 def jp_summary(
     results: Path = typer.Argument(..., help="Output of `logistics-co2 jp calculate`."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the summary (.csv or .parquet)."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write the summary (.csv or .parquet)."),
     period: str = typer.Option("fiscal_year", help="fiscal_year (April–March), calendar_year or month."),
     jp_pack: str = typer.Option("jp-guideline", help="Pack whose crude-oil conversion (kL per GJ) is used."),
 ):

@@ -46,17 +46,18 @@ to divide by is withheld too. Each record not used is listed in ``errors`` with 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 import polars as pl
 
 from . import factors as F
 from .allocation import FREIGHT_UNITS, PASSENGER_EQUIVALENTS
+from .io import InputError, drop_raw, read_table, typed_columns
+
 # the engine's own fuel lookup and pack label, so both apply one region rule
 from .pipeline.factors import fuel_factors, pack_label
-from .io import InputError, drop_raw, read_table, typed_columns
 from .rules.allocation import belly_freight_share, notional_tkm, passenger_mass_kg, passengers_from_seats, peq_share
 from .vocabulary import FUEL_UNITS, TEMPERATURE_CONTROLS, TRANSPORT_MODES
 
@@ -396,7 +397,7 @@ def _freight_share(df: pl.DataFrame, pack: F.Pack, freight_units: tuple[str, ...
     pax_data = pl.any_horizontal(pl.col(c).is_not_null() for c in BELLY_COLUMNS)
     belly = (pl.col("vehicle") == "belly").fill_null(False) | pax_data
     peq_given = pl.any_horizontal(pl.col(c).is_not_null() for c in PEQ_COLUMNS)
-    peq = lambda units: pl.sum_horizontal(pl.col(f"units_{u}").fill_null(0) * PASSENGER_EQUIVALENTS[u] for u in units)  # noqa: E731
+    peq = lambda units: pl.sum_horizontal(pl.col(f"units_{u}").fill_null(0) * PASSENGER_EQUIVALENTS[u] for u in units)
     has_emissions = pl.col("_e_wtw").fill_null(0) > 0
     share = (
         pl.when(belly & pax_data & pl.col("mass_kg").is_not_null()).then(belly_freight_share(pl.col("mass_kg"), pax_kg))
@@ -421,7 +422,8 @@ def _freight_share(df: pl.DataFrame, pack: F.Pack, freight_units: tuple[str, ...
             "vehicle: an air record with fuel must say freighter or belly; a passenger flight's fuel is split"
             " between passengers and freight (GLEC Framework v3.0 pp.38, 115-116)")),
     ]
-    return df.with_columns(_share=share, _split=pl.when(belly & pax_data).then(pl.lit("belly")).when(peq_given).then(pl.lit("ropax"))).with_columns(
+    split = pl.when(belly & pax_data).then(pl.lit("belly")).when(peq_given).then(pl.lit("ropax"))
+    return df.with_columns(_share=share, _split=split).with_columns(
         *(pl.col(f"_e_{x}") * pl.col("_share") for x in ("ttw", "wtt", "wtw")),
         _fuel_canonical=pl.col("_fuel_canonical") * pl.col("_share"),
         _errors=pl.concat_list("_errors", *checks).list.drop_nulls(),

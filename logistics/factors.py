@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import json
 import os
-from importlib import resources
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
+
+if TYPE_CHECKING:
+    from .schema import DType
 
 PROVENANCE = {
     "source": pl.String,
@@ -41,7 +45,7 @@ TOC_DESCRIPTORS = (
 HOC_DESCRIPTORS = ("hub_type", "temperature_control", "region")
 
 # Each table: column -> dtype, and which columns must be non-empty on every row.
-SCHEMAS: dict[str, dict[str, pl.DataType]] = {
+SCHEMAS: dict[str, dict[str, DType]] = {
     # Fuel / energy emission factors, kg CO2e per unit of energy carrier (unit in `unit`).
     "fuels": {
         "factor_id": pl.String,
@@ -304,7 +308,7 @@ class Pack:
     def parameter(self, name: str, default: float | None = None) -> float | None:
         if "parameters" not in self.cache:
             t = self.table("parameters")
-            self.cache["parameters"] = dict(zip(t["name"], t["value"]))
+            self.cache["parameters"] = dict(zip(t["name"], t["value"], strict=True))
         return self.cache["parameters"].get(name, default)
 
 

@@ -142,6 +142,8 @@ def unlocode_table() -> pl.DataFrame:
 
 def _airportsdata_file(name: str) -> Path:
     spec = importlib.util.find_spec("airportsdata")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("the airportsdata package is not installed")
     return Path(next(iter(spec.submodule_search_locations))) / name
 
 
@@ -200,7 +202,7 @@ def resolve_locations(values: pl.Series) -> pl.DataFrame:
     missing = [k for k in keys if k not in known]
     if missing:
         fresh = _resolve_locations(pl.Series(missing, dtype=pl.String))
-        rows = dict(zip(fresh["value"].to_list(), fresh.iter_rows()))
+        rows = dict(zip(fresh["value"].to_list(), fresh.iter_rows(), strict=True))
         _PLACES.put_many(rows.items())
         known.update(rows)
     return pl.DataFrame([known[k] for k in keys], schema=LOCATION_SCHEMA, orient="row")
@@ -227,7 +229,7 @@ def _resolve_locations(distinct: pl.Series) -> pl.DataFrame:
         .when(pl.col("_code").str.contains(ICAO))
         .then(pl.lit("icao"))
     )
-    key = lambda kind, column: pl.when(pl.col("kind") == kind).then(pl.col(column))  # noqa: E731
+    key = lambda kind, column: pl.when(pl.col("kind") == kind).then(pl.col(column))
     frame = frame.with_columns(
         _locode_key=key("unlocode", "_locode"), _iata_key=key("iata", "_code"), _icao_key=key("icao", "_code")
     )
@@ -281,7 +283,7 @@ def _resolve_locations(distinct: pl.Series) -> pl.DataFrame:
         .then(pl.format("{} is not a UN/LOCODE, an IATA or ICAO airport code, or 'lat,lon'", quoted))
     )
     unlocode = kind == "unlocode"
-    km = lambda column: pl.col(column).round(0).cast(pl.Int64)  # noqa: E731
+    km = lambda column: pl.col(column).round(0).cast(pl.Int64)
     moved = unlocode & pl.col("coord_problem").str.contains("point is not in subdivision", literal=True)
     return frame.select(
         "value",
@@ -320,7 +322,7 @@ def _endpoint(side: str) -> dict[str, pl.Expr]:
     ``{side}_note`` then says so (and also where the code's point itself is another source's).
     """
     lat_col, lon_col = f"{side}_lat", f"{side}_lon"
-    t = lambda name: pl.col(f"{side}_t_{name}")  # noqa: E731
+    t = lambda name: pl.col(f"{side}_t_{name}")
     # The source that fits the mode: searoute's port for sea legs, the airport for air legs.
     mode = pl.col("mode")
     own = {m: (mode == m) & t(f"{m}_lat").is_not_null() for m in ("sea", "air")}
@@ -372,8 +374,8 @@ def _endpoint(side: str) -> dict[str, pl.Expr]:
 
 def geodesic_km(lat1, lon1, lat2, lon2) -> np.ndarray:
     """Geodesic distance on the WGS84 ellipsoid, km, element-wise over array-likes (degrees)."""
-    arrays = [np.asarray(a, dtype=np.float64) for a in (lon1, lat1, lon2, lat2)]
-    _, _, metres = _GEOD.inv(*arrays)
+    lons1, lats1, lons2, lats2 = (np.asarray(a, dtype=np.float64) for a in (lon1, lat1, lon2, lat2))
+    _, _, metres = _GEOD.inv(lons1, lats1, lons2, lats2)
     return np.asarray(metres) / 1000.0
 
 
@@ -465,18 +467,18 @@ class SeaNetwork:
         when either of its ends was an origin before (the network is undirected)."""
         origins, destinations = np.asarray(origins, dtype=np.int64), np.asarray(destinations, dtype=np.int64)
         rows = self.cache.get_many(set(origins.tolist()) | set(destinations.tolist()))
-        need = sorted({o for o, d in zip(origins.tolist(), destinations.tolist()) if o not in rows and d not in rows})
+        need = sorted({o for o, d in zip(origins.tolist(), destinations.tolist(), strict=True) if o not in rows and d not in rows})
         if need:
-            fresh = []
+            fresh: list[tuple[int, np.ndarray]] = []
             with self._lock:
                 for start in range(0, len(need), 64):  # one igraph call per block of origins
                     block = need[start:start + 64]
                     found = self.graph.distances(source=block, weights="km")
-                    fresh.extend(zip(block, (np.array(row, dtype=np.float64) for row in found)))
+                    fresh.extend(zip(block, (np.array(row, dtype=np.float64) for row in found), strict=True))
             self.cache.put_many(fresh)
             rows.update(fresh)
         return np.array([rows[o][d] if o in rows else rows[d][o]
-                         for o, d in zip(origins.tolist(), destinations.tolist())], dtype=np.float64)
+                         for o, d in zip(origins.tolist(), destinations.tolist(), strict=True)], dtype=np.float64)
 
 
 _NETWORK_LOCK = threading.Lock()
@@ -558,7 +560,7 @@ def resolve_distances(
         if len(known) < len(set(keys)):
             distinct = inputs.unique(maintain_order=True)
             got = _input_distances(distinct).select(*_LEG_RESULT).rows()
-            fresh = list(zip(distinct.rows(), got))
+            fresh = list(zip(distinct.rows(), got, strict=True))
             _LEGS.put_many(fresh)
             known.update(fresh)
         frame = pl.DataFrame([known[k] for k in keys], schema=_LEG_RESULT, orient="row")
@@ -583,7 +585,8 @@ def _finishing(pack: Pack | None, overrides: Mapping[str, float]) -> tuple[pl.Ex
     with _FINISHING_LOCK:
         if key in _FINISHING:
             return _FINISHING[key][1]
-    from .rules.distance import GCD_DAF_PARAMETERS, daf_expr as pack_daf
+    from .rules.distance import GCD_DAF_PARAMETERS
+    from .rules.distance import daf_expr as pack_daf
 
     daf_expr = pack_daf(pack, overrides)
     daf = pl.col("daf")
@@ -640,7 +643,7 @@ def _input_distances(inputs: pl.DataFrame) -> pl.DataFrame:
     query = inputs.lazy().with_columns(text[side].alias(f"_{side}_text") for side in SIDES)
     for side in SIDES:
         query = query.join(
-            places.rename(lambda c, side=side: f"{side}_t_{c}"),
+            places.rename(f"{side}_t_{{}}".format),
             left_on=f"_{side}_text", right_on=f"{side}_t_value", how="left", maintain_order="left",
         )
     frame = query.with_columns(**_endpoint("origin"), **_endpoint("destination")).with_columns(

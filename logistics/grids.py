@@ -43,7 +43,7 @@ def grid_table(pack: F.Pack | str | None = None) -> pl.DataFrame:
 def resolve_grid_factors(keys: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
     """``keys`` (columns ``country``, ``grid_region``; one row per distinct pair) with
     ``GRID_COLUMNS`` added. Country codes and regions are compared upper-cased and trimmed."""
-    norm = lambda c: pl.col(c).cast(pl.String).str.strip_chars().str.to_uppercase().replace("", None)  # noqa: E731
+    norm = lambda c: pl.col(c).cast(pl.String).str.strip_chars().str.to_uppercase().replace("", None)
     k = keys.with_columns(_c=norm("country"), _r=norm("grid_region"))
     t = table.select(
         _c=norm("country"), _r=norm("grid_region"),
@@ -67,4 +67,4 @@ def resolve_grid_factors(keys: pl.DataFrame, table: pl.DataFrame) -> pl.DataFram
                         pl.col("_known").fill_null("none"), pl.when(pl.col("_n") > 8).then(pl.lit(", ...")).otherwise(pl.lit(""))))
         .otherwise(pl.format("country: '{}' has only regional grid factors ({}); give grid_region", "_c", "_known"))
     )
-    return out.with_columns(grid_error=error).select(*keys.columns, *GRID_COLUMNS).cast(GRID_COLUMNS)
+    return out.with_columns(grid_error=error).select(*keys.columns, *GRID_COLUMNS).cast(pl.Schema(GRID_COLUMNS))

@@ -37,7 +37,7 @@ import numpy as np
 import polars as pl
 import polars.selectors as cs
 
-from .schema import INTERNAL_PREFIX, LINE_COLUMN, LINE_ERROR
+from .schema import INTERNAL_PREFIX, LINE_COLUMN, LINE_ERROR, DType
 from .vocabulary import LOWER_CASE, MAX_NUMBER, UPPER_CASE, read_vocabulary
 
 
@@ -216,7 +216,7 @@ def _parse_series(cells: pl.Series, decimal_comma: bool | None) -> pl.Series:
     return point
 
 
-def _numbers(text: pl.Expr, function, dtype: pl.DataType = pl.Float64) -> pl.Expr:
+def _numbers(text: pl.Expr, function, dtype: DType = pl.Float64) -> pl.Expr:
     """``function`` (Series of cells -> Series of ``dtype``) as an expression, so that each step of
     a reading runs once, and on the few cells it concerns."""
     return text.map_batches(function, return_dtype=dtype, is_elementwise=True)
@@ -244,7 +244,7 @@ def ambiguous_number(text: pl.Expr) -> pl.Expr:
     return _numbers(text, _ambiguous_series, pl.Boolean)
 
 
-def bad_number(value: pl.Expr, dtype: pl.DataType | None = None) -> pl.Expr:
+def bad_number(value: pl.Expr, dtype: DType | None = None) -> pl.Expr:
     """True where a cell read as a number must still be refused: NaN, ±inf, magnitudes over
     MAX_NUMBER; and any value of a column whose type (``dtype``, for typed input columns) is not a
     number at all, such as booleans (``true`` is not 1 kg) or dates. Null stays null."""
@@ -253,7 +253,7 @@ def bad_number(value: pl.Expr, dtype: pl.DataType | None = None) -> pl.Expr:
     return ~value.is_finite() | (value.abs() > MAX_NUMBER)
 
 
-def number_message(name: str, cell: pl.Expr, dtype: pl.DataType, decimal_comma: bool | None, *, whole: bool = False) -> pl.Expr:
+def number_message(name: str, cell: pl.Expr, dtype: DType, decimal_comma: bool | None, *, whole: bool = False) -> pl.Expr:
     """Why a given number cell of column ``name`` (as it came: text, a typed number, a boolean, a
     date, ...) gives no usable number; build it for the failing rows only."""
     if dtype.is_numeric():
@@ -267,7 +267,8 @@ def number_message(name: str, cell: pl.Expr, dtype: pl.DataType, decimal_comma: 
     otherwise = parse_number(text, decimal_comma=not decimal_comma) if decimal_comma is not None else pl.lit(None, pl.Float64)
     return (
         pl.when(value.is_nan() | value.is_infinite()).then(pl.format(f"{name}: '{{}}' is not a finite number", text))
-        .when(value.is_not_null() & (value.abs() > MAX_NUMBER)).then(pl.format(f"{name}: '{{}}' is out of range (over {MAX_NUMBER:.0e})", text))
+        .when(value.is_not_null() & (value.abs() > MAX_NUMBER))
+        .then(pl.format(f"{name}: '{{}}' is out of range (over {MAX_NUMBER:.0e})", text))
         .when(value.is_not_null() & pl.lit(whole)).then(pl.format(f"{name}: '{{}}' is not a whole number", text))
         .when(pl.lit(decimal_comma is None) & ambiguous_number(text)).then(pl.format(
             f"{name}: '{{}}' is ambiguous (a decimal point and a decimal comma read it differently); "
@@ -291,7 +292,7 @@ VOCABULARY_CASES = frozenset((*LOWER_CASE, *UPPER_CASE))  # the columns read_voc
 RAW_PREFIX = "_raw_"  # cells kept beside the values read from them, for the checks
 
 
-def typed_columns(raw: pl.DataFrame, schema: dict[str, pl.DataType], *, decimal_comma: bool | None = False,
+def typed_columns(raw: pl.DataFrame, schema: dict[str, DType], *, decimal_comma: bool | None = False,
                   ) -> tuple[list[pl.Expr], list[tuple[pl.Expr, pl.Expr]]]:
     """Expressions that read each column of ``schema`` from ``raw`` as the engine wants it: text
     trimmed, empty cells null, numbers parsed (``parse_number`` with ``decimal_comma``: a file's, or
@@ -505,14 +506,14 @@ class LegsFile:
     line_ending: str | None = None  # "\n" (LF or CRLF) | "\r" (CR)
     legs: bool = True  # add LINE_COLUMN and LINE_ERROR to each batch (other tables: a broken line is an InputError)
     _mark: str = "\x1f"
-    _schema: dict[str, pl.DataType] = field(default_factory=dict)
+    _schema: dict[str, DType] = field(default_factory=dict)
     _workdir: Path | None = None
     _counter: Future | None = None
 
     @property
-    def schema(self) -> dict[str, pl.DataType]:
+    def schema(self) -> dict[str, DType]:
         """The batches' columns and types."""
-        schema = dict(self._schema) if self.kind == "parquet" else dict.fromkeys(self.columns, pl.String)
+        schema: dict[str, DType] = dict(self._schema) if self.kind == "parquet" else dict.fromkeys(self.columns, pl.String)
         return {**schema, LINE_COLUMN: pl.Int64, LINE_ERROR: pl.String} if self.legs else schema
 
     def batches(self, rows: int = BATCH_ROWS) -> Iterator[pl.DataFrame]:
@@ -680,7 +681,7 @@ def open_legs(path: str | os.PathLike, *, encoding: str | None = None, separator
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         try:
-            schema = dict(pl.scan_parquet(path).collect_schema())
+            schema: dict[str, DType] = dict(pl.scan_parquet(path).collect_schema())
         except Exception as exc:
             raise InputError(f"{path}: cannot be read as Parquet: {exc}") from exc
         check_header(list(schema), str(path), legs=legs)

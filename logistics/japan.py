@@ -21,12 +21,14 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
+from collections.abc import Mapping
 
 import polars as pl
 
 from .factors import Pack, load_pack
 from .io import open_legs
 from .rules import activity as A
+from .schema import DType
 from .vocabulary import FUEL_UNITS, fuel_unit_table
 
 JP_PACK = "jp-guideline"
@@ -44,7 +46,7 @@ MIN_PAYLOAD_KG = 100.0
 KG_PER_G = 1 / 1000
 GJ_PER_MJ = 1 / 1000
 
-_INPUTS: dict[str, pl.DataType] = {
+_INPUTS: dict[str, DType] = {
     "method": pl.String,
     "mode": pl.String,
     "mass_kg": pl.Float64,
@@ -58,7 +60,7 @@ _INPUTS: dict[str, pl.DataType] = {
     "jp_input_error": pl.String,
 }
 
-RESULT_SCHEMA: dict[str, pl.DataType] = {
+RESULT_SCHEMA: dict[str, DType] = {
     "_leg": pl.UInt32,
     "co2_ttw_kg": pl.Float64,
     "jp_fuel_l": pl.Float64,
@@ -176,7 +178,7 @@ def calculate_jp(legs: pl.DataFrame, pack: Pack | str = JP_PACK) -> pl.DataFrame
         "_leg",
         *[pl.when(ok).then(expr).alias(name) for name, expr in outputs.items()],
         "jp_error",
-    ).cast(RESULT_SCHEMA)
+    ).cast(pl.Schema(RESULT_SCHEMA))
 
 
 def _first_error(pack_name: str, known: dict[str, str]) -> pl.Expr:
@@ -314,7 +316,8 @@ def annual_summary(results: pl.DataFrame, period: str | None = "fiscal_year", da
     period when ``date_column`` is present (dates as ``read_japanese_csv`` reads them, 和暦 included).
 
     period: ``fiscal_year`` (Japanese fiscal year, April–March, labelled ``FY2023`` for 2023-04-01 to
-    2024-03-31, the reporting year of 省エネ法: 資源エネルギー庁 「荷主の省エネ法 スケジュールと報告事例」), ``calendar_year``, ``month`` or None.
+    2024-03-31, the reporting year of 省エネ法: 資源エネルギー庁 「荷主の省エネ法 スケジュールと報告事例」),
+    ``calendar_year``, ``month`` or None.
     ``results`` holds ``method``, ``mode``, ``co2_ttw_kg`` and ``tkm`` (or ``mass_kg`` and
     ``distance_km``), e.g. from ``calculate_jp_table`` or the engine. t·km are on the distance the
     CO2 rests on: the engine computes a Japanese method on its distance × ``daf`` (a great-circle
@@ -589,7 +592,8 @@ def read_japanese_csv(
     """A legs table from a shipper's CSV with Japanese headers (see ``JP_HEADERS`` and the pack README).
 
     encoding: None detects it (UTF-8 with or without BOM, or Shift_JIS read as cp932, its Windows
-    superset: ``logistics.io.open_legs``); or give it (``shift_jis`` is read as cp932 too). Numbers in headers' units (``輸送重量(t)``, ``積載率(%)``) become
+    superset: ``logistics.io.open_legs``); or give it (``shift_jis`` is read as cp932 too). Numbers
+    in headers' units (``輸送重量(t)``, ``積載率(%)``) become
     our units; Japanese values of 輸送機関, 燃料種別 and 算定方法 become our vocabulary; prefecture
     codes or names give ``origin_lat``/``origin_lon`` (and destination) from the pack's
     ``jp_prefectures``. Cells that cannot be read become a message in ``jp_input_error``.
@@ -677,7 +681,8 @@ def _number(column: str, header: str, scale: float | None) -> tuple[pl.Expr, pl.
 
 def _method_expr(has_mode: bool) -> pl.Expr:
     """Japanese method names to ours; bare トンキロ法 is 改良 for trucks and 従来 for rail, ship and
-    air, as the notice defines it (平成18年経済産業省告示第66号「貨物輸送事業者に行わせる貨物の輸送に係るエネルギーの使用量の算定の方法」, 2006-03-29)."""
+    air, as the notice defines it (平成18年経済産業省告示第66号
+    「貨物輸送事業者に行わせる貨物の輸送に係るエネルギーの使用量の算定の方法」, 2006-03-29)."""
     name = pl.col("method").str.normalize("NFKC").str.strip_chars()
     tonkm = pl.lit("jp_conventional_tonkm")
     if has_mode:
@@ -744,11 +749,11 @@ class JapaneseMethods:
 
     # ISO 14083 data categories: measured fuel is primary; fuel economy and the improved ton-km
     # regression model fuel from parameters; the conventional ton-km factor is a default.
-    methods = {"jp_fuel": "primary", "jp_fuel_economy": "modelled", "jp_improved_tonkm": "modelled",
-               "jp_conventional_tonkm": "default"}
-    inputs = ("load_factor", "payload_capacity_kg", "fuel_economy_km_per_l")
-    columns = {"jp_co2_ttw_kg": pl.Float64, "jp_fuel_l": pl.Float64, "jp_energy_gj": pl.Float64}
-    sums = ("jp_co2_ttw_kg",)
+    methods: Mapping[str, str] = {"jp_fuel": "primary", "jp_fuel_economy": "modelled", "jp_improved_tonkm": "modelled",
+                                  "jp_conventional_tonkm": "default"}
+    inputs: tuple[str, ...] = ("load_factor", "payload_capacity_kg", "fuel_economy_km_per_l")
+    columns: Mapping[str, DType] = {"jp_co2_ttw_kg": pl.Float64, "jp_fuel_l": pl.Float64, "jp_energy_gj": pl.Float64}
+    sums: tuple[str, ...] = ("jp_co2_ttw_kg",)
 
     def __init__(self, pack: Pack | str = JP_PACK, *, mix: bool = False):
         self._pack_name = pack

@@ -28,9 +28,10 @@ import difflib
 import os
 import re
 import tomllib
+from collections.abc import Mapping as MappingType
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Mapping as MappingType
+from typing import Any, Final
 
 import polars as pl
 
@@ -55,7 +56,7 @@ UNITS: Final[dict[str, dict[str, float]]] = {
 
 def is_target(column: str) -> bool:
     """A legs column the engine reads, or a pass-through column (customer, order_id, date, tag_*)."""
-    return column in LEG_COLUMNS or is_pass_through(column) and column != PASS_THROUGH_PREFIX
+    return column in LEG_COLUMNS or (is_pass_through(column) and column != PASS_THROUGH_PREFIX)
 
 
 def targets() -> list[str]:
@@ -91,7 +92,7 @@ class Mapping:
     # ------------------------------------------------------------------ reading and writing
 
     @classmethod
-    def from_dict(cls, data: MappingType[str, Any], where: str = "column mapping") -> "Mapping":
+    def from_dict(cls, data: MappingType[str, Any], where: str = "column mapping") -> Mapping:
         """From the TOML/JSON shape (``{"columns": {...}, "values": {...}}``), checked: every problem
         is listed at once."""
         problems: list[str] = []
@@ -140,7 +141,7 @@ class Mapping:
         return cls(columns, values)
 
     @classmethod
-    def read(cls, path: str | os.PathLike) -> "Mapping":
+    def read(cls, path: str | os.PathLike) -> Mapping:
         """A mapping from a TOML file (or JSON, by its suffix)."""
         path = Path(path)
         if not path.exists():
@@ -203,7 +204,7 @@ class Mapping:
         """The columns of a frame with ``header`` once mapped."""
         return [self.columns[c].to if c in self.columns else c for c in header]
 
-    def apply(self, frame: pl.DataFrame, *, decimal_comma: bool = False) -> pl.DataFrame:
+    def apply(self, frame: pl.DataFrame, *, decimal_comma: bool | None = False) -> pl.DataFrame:
         """``frame`` with the mapped headers renamed, their numbers converted to the legs columns'
         units and their vocabulary cells respelt; the same rows in the same order. Text cells that
         are not numbers are kept as written, so the engine names them in its row errors."""
@@ -247,7 +248,7 @@ def read_header(path: str | os.PathLike, *, encoding: str | None = None, separat
         return list(table.columns)
 
 
-def read_mapping(source: "Mapping | str | os.PathLike | MappingType | None") -> Mapping | None:
+def read_mapping(source: Mapping | str | os.PathLike | MappingType | None) -> Mapping | None:
     """A Mapping from itself, a TOML/JSON path or the dict shape; None stays None."""
     if source is None or isinstance(source, Mapping):
         return source

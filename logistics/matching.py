@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import polars as pl
 
-
 # An adjustment whose from_value is ANY applies to every value of its descriptor, and to none.
 ANY = "*"
 
@@ -97,26 +96,27 @@ def match_rows(
 
     adj = explode_alternatives(adjustments, ("mode", "vehicle")) if adjustments is not None and adjustments.height else None
     level_variants = variants
-    for _ in range(adj["descriptor"].n_unique() if adj is not None else 0):
-        base = level_variants.filter(~pl.col("_key").is_in(found["_key"].implode()))
-        if not base.height:
-            break
-        level_variants = _adjust(base, adj)
-        if not level_variants.height:
-            break
-        vid = level_variants.with_row_index("_vid")
-        m = _match_direct(vid.select(pl.col("_vid").alias("_key"), *descriptors), rows, descriptors, id_col)
-        m = m.join(vid.select(pl.col("_vid").alias("_key"), pl.col("_key").alias("_orig"), "_mult", "_adj"), on="_key")
-        # Two variants of one key may reach the same row by different paths (fine) or different
-        # rows (ambiguous).
-        m = m.group_by("_orig").agg(
-            pl.col("_match").first(),
-            pl.max_horizontal(pl.col("_n_best").max(), pl.col("_match").n_unique()).cast(pl.UInt32).alias("_n_best"),
-            pl.col("_match").unique().sort().head(5).str.join(", ").alias("_tied"),
-            pl.col("_mult").first(),
-            pl.col("_adj").first(),
-        )
-        found = pl.concat([found, m.rename({"_orig": "_key"}).select(found.columns)], how="vertical_relaxed")
+    if adj is not None:
+        for _ in range(adj["descriptor"].n_unique()):
+            base = level_variants.filter(~pl.col("_key").is_in(found["_key"].implode()))
+            if not base.height:
+                break
+            level_variants = _adjust(base, adj)
+            if not level_variants.height:
+                break
+            vid = level_variants.with_row_index("_vid")
+            m = _match_direct(vid.select(pl.col("_vid").alias("_key"), *descriptors), rows, descriptors, id_col)
+            m = m.join(vid.select(pl.col("_vid").alias("_key"), pl.col("_key").alias("_orig"), "_mult", "_adj"), on="_key")
+            # Two variants of one key may reach the same row by different paths (fine) or different
+            # rows (ambiguous).
+            m = m.group_by("_orig").agg(
+                pl.col("_match").first(),
+                pl.max_horizontal(pl.col("_n_best").max(), pl.col("_match").n_unique()).cast(pl.UInt32).alias("_n_best"),
+                pl.col("_match").unique().sort().head(5).str.join(", ").alias("_tied"),
+                pl.col("_mult").first(),
+                pl.col("_adj").first(),
+            )
+            found = pl.concat([found, m.rename({"_orig": "_key"}).select(found.columns)], how="vertical_relaxed")
 
     out = keys.join(found, on="_key", how="left")
     return out.select(

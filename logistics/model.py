@@ -7,7 +7,7 @@ from typing import Annotated
 import polars as pl
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from .schema import LEG_COLUMNS
+from .schema import LEG_COLUMNS, DType
 from .vocabulary import MAX_DAF, MAX_DISTANCE_KM, MAX_FUEL_AMOUNT, MAX_MASS_KG, MAX_TEU, MAX_TEXT_LENGTH, DistanceType, Mode
 
 # Identifiers and descriptors: bounded, since a service keeps the ones it has seen.
@@ -54,7 +54,7 @@ class Leg(BaseModel):
     fuel_region: Name = None
 
     @model_validator(mode="after")
-    def _check(self) -> "Leg":
+    def _check(self) -> Leg:
         if self.fuel_amount is not None and not (self.fuel_unit and self.energy_carrier):
             raise ValueError("fuel_amount needs fuel_unit and energy_carrier")
         return self
@@ -87,6 +87,6 @@ class Shipment(BaseModel):
         return pl.DataFrame(rows, schema=leg_schema(rows[0]))
 
 
-def leg_schema(row: dict) -> dict[str, pl.DataType]:
+def leg_schema(row: dict) -> dict[str, DType]:
     """The legs-table types of a row's columns (those the engine knows)."""
     return {c: LEG_COLUMNS[c] for c in row if c in LEG_COLUMNS}

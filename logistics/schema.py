@@ -7,9 +7,12 @@ beside the results (``FACTOR_COLUMNS``). Column names are snake_case with their 
 
 from __future__ import annotations
 
-from typing import Final, NamedTuple
+from typing import Final, NamedTuple, TypeAlias
 
 import polars as pl
+
+# A column type as polars takes it: a class (pl.Float64) or an instance (pl.Datetime("us", "UTC")).
+DType: TypeAlias = pl.DataType | type[pl.DataType]
 
 # Every input column the engine understands, with the type it is read as. Other input columns are
 # kept only when they are pass-through columns (see ``is_pass_through``) or with full provenance.

@@ -46,6 +46,7 @@ import threading
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Iterator, Mapping
+from typing import cast
 
 import polars as pl
 import pyarrow as pa
@@ -66,7 +67,7 @@ from .calculator import Calculator, Provenance
 from .io import InputError
 from .pipeline.engine import Engine, Settings
 from .pipeline.shipments import TOTALS_ENGINE, finish, partials
-from .schema import FACTOR_COLUMNS, LINE_COLUMN, is_pass_through
+from .schema import FACTOR_COLUMNS, LINE_COLUMN, DType, is_pass_through
 from .summary import Summary
 
 # Columns a shipment partial carries beside ``partials``' own: where it comes from, to add a
@@ -114,15 +115,20 @@ def _spark_arrow_type(t: pa.DataType) -> pa.DataType:
     return t
 
 
-def spark_schema(schema: Mapping[str, pl.DataType]) -> StructType:
+def spark_schema(schema: Mapping[str, DType]) -> StructType:
     """The Spark schema of a polars schema (same names and order; UInt32 as bigint)."""
     arrow = pl.DataFrame(schema=dict(schema)).to_arrow().schema
     return from_arrow_schema(pa.schema([pa.field(f.name, _spark_arrow_type(f.type)) for f in arrow]))
 
 
-def polars_schema(schema: StructType) -> dict[str, pl.DataType]:
+def _from_arrow(data: pa.Table | pa.RecordBatch) -> pl.DataFrame:
+    """pl.from_arrow of a table or a record batch, which is a DataFrame (a Series only from an array)."""
+    return cast(pl.DataFrame, pl.from_arrow(data))
+
+
+def polars_schema(schema: StructType) -> dict[str, DType]:
     """The polars schema of the frames a Spark schema's rows arrive as through Arrow."""
-    return dict(pl.from_arrow(to_arrow_schema(schema, timezone="UTC").empty_table()).schema)
+    return dict(_from_arrow(to_arrow_schema(schema, timezone="UTC").empty_table()).schema)
 
 
 def _to_batches(frame: pl.DataFrame, target: pa.Schema) -> Iterator[pa.RecordBatch]:
@@ -184,7 +190,7 @@ def _batches(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pl.DataFr
         size = 0
         for batch in batches:
             if batch.num_rows:
-                pending.append(pl.from_arrow(batch))
+                pending.append(_from_arrow(batch))
                 size += batch.num_rows
             if size >= rows:
                 yield pl.concat(pending), None
@@ -275,7 +281,7 @@ def _numbered(legs: DataFrame) -> DataFrame:
     """The legs with ``input_line`` 1, 2, ... in the order of their partitions (one small job
     counts each partition's rows)."""
     partition = SF.spark_partition_id()
-    counts = dict(legs.select(partition.alias("p")).groupBy("p").count().collect())
+    counts: dict[int, int] = dict(legs.select(partition.alias("p")).groupBy("p").count().collect())
     starts, total = [], 0
     for p in range(legs.rdd.getNumPartitions()):
         starts.append(total)
@@ -304,7 +310,8 @@ def shipments(legs: DataFrame, sums: tuple[str, ...] = (), *, buckets: int | Non
         raise InputError(f"shipments need the result legs' column(s) {', '.join(missing)}")
     legs = legs.select(*dict.fromkeys(needed))
     empty = pl.DataFrame(schema=polars_schema(legs.schema))
-    partial_schema = {**partials(empty, sums).collect_schema(), FIRST_LINE: pl.Int64, PARTITION: pl.Int64, BATCH: pl.Int64}
+    partial_schema: dict[str, DType] = {**partials(empty, sums).collect_schema(),
+                                        FIRST_LINE: pl.Int64, PARTITION: pl.Int64, BATCH: pl.Int64}
     partial_spark = spark_schema(partial_schema)
     partial_target = to_arrow_schema(partial_spark, timezone="UTC")
     shipment_spark = spark_schema(finish(partials(empty, sums), sums).collect_schema())
@@ -313,7 +320,10 @@ def shipments(legs: DataFrame, sums: tuple[str, ...] = (), *, buckets: int | Non
     def partition_partials(batches):
         from pyspark import TaskContext
 
-        partition = TaskContext.get().partitionId()
+        context = TaskContext.get()
+        if context is None:
+            raise RuntimeError("partition_partials runs in a Spark task only")
+        partition = context.partitionId()
         for i, frame in enumerate(_batches(batches, batch_rows)):
             first = frame.group_by("shipment_id").agg(pl.col(LINE_COLUMN).min().alias(FIRST_LINE))
             part = (partials(frame, sums).collect(engine=TOTALS_ENGINE)
@@ -323,11 +333,15 @@ def shipments(legs: DataFrame, sums: tuple[str, ...] = (), *, buckets: int | Non
 
     def finish_group(table):
         # a shipment's partials in a fixed order: float sums depend on it
-        part = pl.from_arrow(table).sort(FIRST_LINE, PARTITION, BATCH, nulls_last=True).rechunk()
+        part = _from_arrow(table).sort(FIRST_LINE, PARTITION, BATCH, nulls_last=True).rechunk()
         done = finish(part, sums).collect(engine=TOTALS_ENGINE)
         return pa.Table.from_batches(list(_to_batches(done, shipment_target)), schema=shipment_target)
 
-    buckets = buckets or int(spark.conf.get("spark.sql.shuffle.partitions"))
+    if not buckets:
+        partitions = spark.conf.get("spark.sql.shuffle.partitions")
+        if partitions is None:
+            raise ValueError("give buckets: spark.sql.shuffle.partitions is not set")
+        buckets = int(partitions)
     parts = legs.mapInArrow(partition_partials, partial_spark)
     bucketed = parts.withColumn(BUCKET, SF.pmod(SF.xxhash64("shipment_id"), SF.lit(buckets)))
     return bucketed.groupBy(BUCKET).applyInArrow(finish_group, shipment_spark)
@@ -346,7 +360,7 @@ def summarize(legs: DataFrame) -> Summary:
         s = Summary()
         for batch in batches:
             if batch.num_rows:
-                s.add(pl.from_arrow(batch))
+                s.add(_from_arrow(batch))
         yield pa.RecordBatch.from_pylist([{
             "rows_read": s.rows_read, "computed": s.computed, "rejected": s.rejected,
             "reasons": json.dumps(dict(s.rejected_by_reason)), "totals": json.dumps(s.totals)}])

@@ -106,5 +106,5 @@ def default_leg_id(shipment_id, leg_seq):
     if isinstance(shipment_id, str):
         return f"{shipment_id}-{int(leg_seq)}"
     if isinstance(shipment_id, np.ndarray):
-        return np.array([None if s is None or q != q else f"{s}-{int(q)}" for s, q in zip(shipment_id, leg_seq)], object)
+        return np.array([None if s is None or q != q else f"{s}-{int(q)}" for s, q in zip(shipment_id, leg_seq, strict=True)], object)
     return shipment_id + "-" + leg_seq.cast(str)

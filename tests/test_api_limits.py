@@ -12,8 +12,6 @@ import threading
 
 import httpx
 import pytest
-from logistics_api.jobs import JobWorker
-from logistics_api.storage import Store
 from test_api_support import (
     DEMO_LEGS,
     app_client,
@@ -23,6 +21,9 @@ from test_api_support import (
     settings_for,
     upload,
 )
+
+from logistics_api.jobs import JobWorker
+from logistics_api.storage import Store
 
 POST_FORM = {"content-type": "application/x-www-form-urlencoded"}
 
@@ -289,7 +290,7 @@ def test_docs_reference_no_other_host_and_their_assets_are_served(service):
         assert assets and all(a.startswith("/") for a in assets)
         for asset in assets:
             served = service.get(asset)
-            assert served.status_code == 200 and len(served.content) > 1000 or asset.endswith("init.js"), asset
+            assert (served.status_code == 200 and len(served.content) > 1000) or asset.endswith("init.js"), asset
     init = service.get("/docs/init.js")
     assert init.headers["content-type"].startswith("text/javascript") and '"/openapi.json"' in init.text
     assert "validatorUrl: null" in init.text  # Swagger UI would otherwise call its online validator

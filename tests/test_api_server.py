@@ -38,10 +38,9 @@ from test_api_support import (
     wait_for,
 )
 
+from logistics import exchange
 from logistics_api.auth import Tokens
 from logistics_api.storage import Store
-
-from logistics import exchange
 
 JOB_SECONDS = 120  # bound for a job to finish on a busy 2-core machine
 

@@ -167,7 +167,7 @@ def _job(store, ident: str, key: str | None = None, sha: str = "abc") -> tuple[d
 
 
 def test_job_idempotency_key_returns_the_first_job(store):
-    first, created = _job(store, "j1", key="k")
+    _, created = _job(store, "j1", key="k")
     again, created_again = _job(store, "j2", key="k")
     assert created and not created_again and again["id"] == "j1"
     assert store.job("j2") is None

@@ -205,7 +205,7 @@ def test_from_the_demo_to_its_report_in_under_a_minute(browser, tmp_path):
             try:
                 page.goto("/pages")
                 break
-            except Exception:  # noqa: BLE001 - connection refused until it listens
+            except Exception:  # connection refused until it listens
                 time.sleep(0.2)
         page.fill("#client_id", "demo-carrier")
         page.fill("#client_secret", secret)

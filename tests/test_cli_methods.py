@@ -56,7 +56,8 @@ def test_allocate_ropax_w13(tmp_path):
 
 
 def test_tocs_derive_belly_flight_and_freight_units(tmp_path):
-    flights = write(tmp_path / "flights.csv", "toc_id,mode,vehicle,fuel_amount,fuel_unit,energy_carrier,region,mass_kg,distance_km,passengers\n"
+    flights = write(tmp_path / "flights.csv",
+                    "toc_id,mode,vehicle,fuel_amount,fuel_unit,energy_carrier,region,mass_kg,distance_km,passengers\n"
                     "f1,air,belly,40000,kg,jet_kerosene,EU,7500,5000,300\nf2,air,belly,40000,kg,jet_kerosene,EU,7500,5000,\n")
     r = run("tocs", "derive", flights, "--out", tmp_path / "tocs.csv")
     assert r.exit_code == 0, r.output
@@ -69,14 +70,15 @@ def test_tocs_derive_belly_flight_and_freight_units(tmp_path):
 
 
 def test_hocs_derive_shared_energy_with_default(tmp_path):
-    hub = write(tmp_path / "hub.csv", "hoc_id,hub_type,energy_use,fuel_amount,fuel_unit,energy_carrier,region,outbound_t,temperature_control\n"
+    hub = write(tmp_path / "hub.csv",
+                "hoc_id,hub_type,energy_use,fuel_amount,fuel_unit,energy_carrier,region,outbound_t,temperature_control\n"
                 "h1,warehouse,,100000,kWh,electricity,EU,,\nh1,warehouse,refrigeration,40000,kWh,electricity,EU,,\n"
                 "h1,warehouse,,,,,,40000,ambient\nh1,warehouse,,,,,,10000,refrigerated\n")
     r = run("hocs", "derive", hub, "--out", tmp_path / "hocs.csv", "--default", "energy_use=shared")
     assert r.exit_code == 0, r.output
     hocs = pl.read_csv(tmp_path / "hocs.csv")
     # 34,920 kg / 50,000 t = 0.6984; + 13,968 kg / 10,000 t = 2.0952 kg/t (GLEC v3.0 p.123 form)
-    assert dict(zip(hocs["hoc_id"], hocs["wtw_kg_co2e_per_t"])) == {"h1-ambient": rel(0.6984), "h1-refrigerated": rel(2.0952)}
+    assert dict(zip(hocs["hoc_id"], hocs["wtw_kg_co2e_per_t"], strict=True)) == {"h1-ambient": rel(0.6984), "h1-refrigerated": rel(2.0952)}
 
 
 def test_sample_runs_on_the_open_pack(tmp_path):

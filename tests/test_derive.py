@@ -269,7 +269,7 @@ def test_one_row_per_period():
     assert d.tocs["wtw_g_co2e_per_tkm"].to_list() == rel([103.2, 137.6])
     one = derive_tocs(pl.DataFrame(PERIOD_RECORDS), period="2024-Q2")
     assert one.tocs.select("toc_id", "source_page", "wtw_g_co2e_per_tkm").rows() == [("t", "2024-Q2", rel(137.6))]
-    with pytest.raises(logistics.InputError, match="period '2023': no records .the records give 2024-Q1, 2024-Q2"):
+    with pytest.raises(logistics.InputError, match=r"period '2023': no records .the records give 2024-Q1, 2024-Q2"):
         derive_tocs(pl.DataFrame(PERIOD_RECORDS), period="2023")
     labelled = derive_tocs(pl.DataFrame(PERIOD_RECORDS).drop("period"), period="2024")
     assert labelled.tocs.select("toc_id", "source_page").rows() == [("t", "2024")]  # 70 l over 2,000 tkm

@@ -30,7 +30,7 @@ def test_bad_rows_are_reported_and_good_rows_intact():
         "fuel_unit": [None, None, None, None, "barrel", None, None],
     })
     r = calc(rows)
-    err = dict(zip(r.legs["shipment_id"], r.legs["error"]))
+    err = dict(zip(r.legs["shipment_id"], r.legs["error"], strict=True))
     assert err["ok"] is None and err["ok2"] is None
     assert err["m"].startswith("mode: 'truck' is not one of road, rail")
     assert err["neg"] == "mass_kg: -5.0 must be greater than 0"
@@ -70,7 +70,8 @@ def test_duplicate_leg_ids_within_a_shipment():
 
 
 def test_leg_ids_and_sequence_are_generated():
-    r = calc([{**ROAD, "shipment_id": "s", "mass_kg": 1000, "distance_km": 10}] * 2 + [{**ROAD, "shipment_id": "t", "mass_kg": 1000, "distance_km": 10}])
+    r = calc([{**ROAD, "shipment_id": "s", "mass_kg": 1000, "distance_km": 10}] * 2
+             + [{**ROAD, "shipment_id": "t", "mass_kg": 1000, "distance_km": 10}])
     assert r.legs["leg_id"].to_list() == ["s-1", "s-2", "t-1"]
 
 

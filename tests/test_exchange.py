@@ -300,7 +300,8 @@ def test_pact_v3_renames_and_reshapes():
     assert pf["specVersion"] == "3.0.0" and pf["productClassifications"] == ["urn:cpc:83117"]
     assert pf["productIds"] == ["urn:pathfinder:product:customcode:vendor-assigned:shipment:SHP-1",
                                 "urn:pact:example-freight.com:supplier-id:shipment:SHP-1"]
-    assert (pcf["declaredUnitOfMeasurement"], pcf["declaredUnitAmount"], pcf["productMassPerDeclaredUnit"]) == ("ton kilometer", "215000", "0")
+    assert (pcf["declaredUnitOfMeasurement"], pcf["declaredUnitAmount"], pcf["productMassPerDeclaredUnit"]) \
+        == ("ton kilometer", "215000", "0")
     assert pcf["pcfExcludingBiogenicUptake"] == pcf["pcfIncludingBiogenicUptake"] == pcf["fossilGhgEmissions"] == "1697.9"
     assert pcf["fossilCarbonContent"] == "0" and pcf["exemptedEmissionsPercent"] == "0"
     assert float(pcf["primaryDataShare"]) == pytest.approx(100 * 475 / 1697.9, rel=1e-11)
@@ -328,7 +329,7 @@ def test_footprint_ids_follow_content():
 
 def test_placeholder_publisher_is_refused_outside_demo_mode():
     legs = engine_like_legs().filter(pl.col("shipment_id") == "SHP-3")
-    with pytest.raises(exchange.ExchangeError, match="company_name / company_ids are placeholders .'Unnamed carrier'"):
+    with pytest.raises(exchange.ExchangeError, match=r"company_name / company_ids are placeholders .'Unnamed carrier'"):
         exchange.build_export(legs, None, "pact-v2", None, pack=PACK)
     with pytest.raises(exchange.ExchangeError, match="placeholders"):  # a name alone is not an identity
         exchange.build_export(legs, None, "pact-v2", exchange.ExchangeConfig(company_name="Example Freight Ltd"), pack=PACK)
@@ -341,7 +342,7 @@ def test_placeholder_publisher_is_refused_outside_demo_mode():
 def test_reference_period_comes_from_the_legs_dates_or_the_config():
     legs = engine_like_legs()
     documents = by_product(export("pact-v2", legs).documents)
-    period = lambda d: (d["pcf"]["referencePeriodStart"], d["pcf"]["referencePeriodEnd"])  # noqa: E731
+    period = lambda d: (d["pcf"]["referencePeriodStart"], d["pcf"]["referencePeriodEnd"])
     assert period(documents["shipment:SHP-3"]) == ("2025-02-10T00:00:00Z", "2025-02-11T00:00:00Z")
     # a TOC/HOC covers the shipments it is published with: the sea TOC and the hub only SHP-1's
     assert period(documents["hoc:test-hub-warehouse-ambient"]) == ("2025-03-03T00:00:00Z", "2025-03-06T00:00:00Z")

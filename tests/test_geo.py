@@ -200,6 +200,7 @@ def test_antimeridian_and_polar_geodesics():
         (90.0, 0.0, -90.0, 0.0),  # pole to pole
         (90.0, 0.0, 89.0, 0.0),  # last degree of meridian to the pole
         (89.9, 0.0, 89.9, 180.0),  # across the pole
+        strict=True,
     )
     got = geo.geodesic_km(lat1, lon1, lat2, lon2)
     # One degree of the WGS84 equator: a * pi / 180 = 6378.137 * 0.01745329 = 111.3195 km.
@@ -380,7 +381,7 @@ def test_seaports_named_after_the_port_not_the_airport():
     # UNECE 2023-1 names CNSHA "Shanghai Hongqiao International Apt" and CNNGB "Ningbo Lishe
     # International Apt" (function 4, airport only); shipping uses both codes for the ports.
     found = geo.resolve_locations(pl.Series(["CNSHA", "CNNGB", "CNTAO", "SHA"]))
-    assert dict(zip(found["value"], found["name"])) == {
+    assert dict(zip(found["value"], found["name"], strict=True)) == {
         "CNSHA": "Shanghai", "CNNGB": "Ningbo", "CNTAO": "Qingdao",
         "SHA": "Shanghai Hongqiao International Airport",  # the IATA code is the airport
     }

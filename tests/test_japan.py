@@ -57,7 +57,7 @@ def test_pack_fuel_factors_are_heat_value_times_carbon(pack):
     fuels = pack.table("jp_fuels")
     derived = fuels["heat_value_mj_per_unit"] * fuels["carbon_kg_c_per_mj"] * 44 / 12
     assert (fuels["co2_kg_per_unit"] - derived).abs().max() < 1e-9
-    by_fuel = dict(zip(fuels["energy_carrier"], fuels["co2_kg_per_unit"]))
+    by_fuel = dict(zip(fuels["energy_carrier"], fuels["co2_kg_per_unit"], strict=True))
     # printed, rounded: diesel 2.58 and gasoline 2.32 kg-CO2/l (豊田都市交通研究所, H29 report, p.17)
     assert round(by_fuel["diesel"], 2) == 2.58
     assert round(by_fuel["gasoline"], 2) == 2.32
@@ -74,7 +74,7 @@ def test_pack_regression_pairing_is_not_swapped(pack):
 
 def test_pack_leaves_unverified_tables_out(pack):
     # 従来トンキロ法 has no truck row (p.9 table unverified) and only the three verified modes.
-    conventional = dict(zip(pack.table("jp_conventional_tonkm")["mode"], pack.table("jp_conventional_tonkm")["g_co2_per_tkm"]))
+    conventional = dict(zip(pack.table("jp_conventional_tonkm")["mode"], pack.table("jp_conventional_tonkm")["g_co2_per_tkm"], strict=True))
     assert conventional == {"rail": 22.0, "sea": 39.0, "air": 1490.0}
     assert set(pack.tables) == {"jp_fuels", "jp_improved_tonkm", "jp_conventional_tonkm", "jp_prefectures", "parameters"}
 
@@ -260,7 +260,8 @@ def test_conventional_tonkm(pack):
              distance_km=[500.0, 500.0, 1000.0, 100.0]),
         pack,
     )
-    # hand calc on the pack's 従来トンキロ法 factors: 5,000 t·km × 22 g = 110 kg (rail), × 39 g = 195 kg (ship); 1,000 t·km × 1,490 g = 1,490 kg (air)
+    # hand calc on the pack's 従来トンキロ法 factors: 5,000 t·km × 22 g = 110 kg (rail), × 39 g = 195 kg (ship);
+    # 1,000 t·km × 1,490 g = 1,490 kg (air)
     assert out["co2_ttw_kg"].to_list()[:3] == pytest.approx([110.0, 195.0, 1490.0])
     assert out["factor_id"].to_list()[:3] == ["jp-ctk-rail", "jp-ctk-sea", "jp-ctk-air"]
     assert out["jp_fuel_l"].to_list()[:3] == [None, None, None]

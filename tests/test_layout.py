@@ -56,7 +56,7 @@ def test_no_import_cycles(graph):
             if nxt.startswith(node + ".") or node.startswith(nxt + "."):
                 continue  # a package and its own modules
             if state.get(nxt) == 1:
-                cycles.append(stack[stack.index(nxt):] + [nxt] if nxt in stack else [node, nxt])
+                cycles.append([*stack[stack.index(nxt):], nxt] if nxt in stack else [node, nxt])
             elif nxt not in state:
                 visit(nxt, [*stack, nxt])
         state[node] = 2

@@ -32,7 +32,7 @@ def test_open_pack_includes_desnz_and_grids_and_no_noncommercial_row():
 
 def test_sample_on_open_pack_computes_nine_legs(sample):
     legs = sample.legs
-    got = dict(zip(legs["leg_id"], legs["co2e_wtw_kg"]))
+    got = dict(zip(legs["leg_id"], legs["co2e_wtw_kg"], strict=True))
     # artic >33 t average 77.03 + 17.99 = 95.02 g; 12 t × 410 km = 4,920 tkm
     assert got["SHP-001-1"] == rel(4_920 * 0.09502)
     # All rigids average 197.48 + 43.32 = 240.80 g; 12 t × 510 km = 6,120 tkm
@@ -65,7 +65,7 @@ def test_sample_on_open_pack_says_which_rows_are_proxies(sample):
 
 
 def test_sample_on_open_pack_explains_every_leg_it_cannot_cover(sample):
-    errors = dict(zip(sample.legs["leg_id"], sample.legs["error"]))
+    errors = dict(zip(sample.legs["leg_id"], sample.legs["error"], strict=True))
     for hub in ("SHP-001-2", "SHP-002-2", "SHP-003-2", "SHP-008-2"):
         assert errors[hub].startswith("factor: no hub default")
     assert "region=AS" in errors["SHP-005-1"]
@@ -115,7 +115,8 @@ def test_grid_factor_by_country_and_region():
     got = resolve_grid_factors(keys, grid_table())
     rows = got.rows(named=True)
     # Germany 2024: 344.13992 g CO2e/kWh generated (Our World in Data / Ember)
-    assert (rows[0]["grid_factor_id"], rows[0]["grid_kg_co2e_per_kwh"], rows[0]["grid_data_year"]) == ("grid-de-2024", rel(0.34413992), 2024)
+    assert (rows[0]["grid_factor_id"], rows[0]["grid_kg_co2e_per_kwh"], rows[0]["grid_data_year"]) \
+        == ("grid-de-2024", rel(0.34413992), 2024)
     # California, eGRID2023: 394.769 lb/MWh × 0.45359237 / 1000 = 0.179064 kg/kWh
     assert rows[1]["grid_kg_co2e_per_kwh"] == rel(394.769 * 0.45359237 / 1000, abs=1e-9)
     # US total, eGRID2023: 770.884 lb/MWh = 0.349667 kg/kWh
@@ -137,4 +138,5 @@ def test_grid_table_rows_carry_year_and_provenance():
 def test_glec_tank_cleaning_addon():
     a = load_pack("glec-v3.0").table("tce_addons").row(0, named=True)
     # GLEC v3.0 pp.132, 138: 86.6 kg CO2e per tank cleaning, total only
-    assert (a["activity"], a["input_column"], a["wtw_kg_co2e_per_unit"], a["ttw_kg_co2e_per_unit"]) == ("tank_cleaning", "cleanings", 86.6, None)
+    assert (a["activity"], a["input_column"], a["wtw_kg_co2e_per_unit"], a["ttw_kg_co2e_per_unit"]) \
+        == ("tank_cleaning", "cleanings", 86.6, None)

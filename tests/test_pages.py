@@ -72,7 +72,7 @@ def test_sign_in_and_sessions(service):
     wrong = http.post("/pages/sign-in", data={"client_id": "carrier", "client_secret": "nope"}, headers=ORIGIN)
     assert wrong.status_code == 401 and "Sign-in failed" in wrong.text
     # a form posted from another site is refused (login CSRF)
-    assert http.post("/pages/sign-in", data=dict(zip(("client_id", "client_secret"), clients["carrier"])),
+    assert http.post("/pages/sign-in", data=dict(zip(("client_id", "client_secret"), clients["carrier"], strict=True)),
                      headers={"Origin": "https://evil.example"}).status_code == 403
     answer = sign_in(http, *clients["carrier"])
     cookie = answer.headers["set-cookie"]

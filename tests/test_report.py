@@ -6,7 +6,7 @@ import hashlib
 import re
 import shutil
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import polars as pl
 import pytest
@@ -16,14 +16,13 @@ import logistics
 from logistics.cli import SAMPLES, app
 from logistics.io import read_table
 from logistics.mapping import Mapping
-from logistics.report import calculation_sheet, figures, load_results, negotiate, report_html, sheet_html, write_report
-from logistics.report import numbers
+from logistics.report import calculation_sheet, figures, load_results, negotiate, numbers, report_html, sheet_html, write_report
 from logistics.report.charts import _nice_max, data_type_share_by_month, emissions_by_mode
 from logistics.report.figures import pack_tables_sha256
 
 DEMO = SAMPLES.parent.parent.parent / "api" / "demo" / "legs.csv"
 TMS, TMS_COLUMNS = SAMPLES / "tms_export.csv", SAMPLES / "tms_export.columns.toml"
-NOW = datetime(2026, 4, 1, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +58,7 @@ def test_demo_by_mode_and_by_kind_by_hand(demo):
     assert hub["co2e_wtw_kg"] == pytest.approx(12 * 0.6 + 20 * 17.5)
     assert hub["co2e_ttw_kg"] is None and hub["co2e_wtw_unsplit_kg"] == pytest.approx(357.2)
     assert hub["activity"] == pytest.approx(32.0) and hub["hub_intensity_kg_per_t"] == pytest.approx(357.2 / 32)
-    hocs = dict(zip(f.hubs["factor_id"], f.hubs["intensity_kg_per_t"]))
+    hocs = dict(zip(f.hubs["factor_id"], f.hubs["intensity_kg_per_t"], strict=True))
     assert hocs == pytest.approx({"glec3-hub-warehouse-ambient": 17.5, "glec3-hub-transshipment-ambient": 0.6})
     air = f.distance_types.filter(pl.col("mode") == "air").row(0, named=True)
     assert (air["distance_type"], air["share"]) == ("gcd", 1.0)
@@ -73,7 +72,7 @@ def test_data_quality_shares_and_by_month(tms):
     ok = [r for r in tms.legs.iter_rows(named=True) if r["error"] is None]
     total = sum(r["co2e_wtw_kg"] for r in ok)
     primary = sum(r["co2e_wtw_kg"] for r in ok if r["data_type"] == "primary")
-    shares = dict(zip(f.data_types["data_type"], f.data_types["share_of_wtw"]))
+    shares = dict(zip(f.data_types["data_type"], f.data_types["share_of_wtw"], strict=True))
     assert shares["primary"] == pytest.approx(primary / total) and shares["modelled"] == 0.0
     assert shares["default"] == pytest.approx(1 - primary / total)
     march = [r for r in ok if r["date"].startswith("2026-03")]
@@ -87,7 +86,7 @@ def test_data_quality_shares_and_by_month(tms):
     assert sorted(customers["customer"]) == ["Acme Foods", "Nordic Parts", "Sakura Electronics"]
     assert customers["co2e_wtw_kg"].sum() == pytest.approx(total)
     assert customers.filter(pl.col("customer") == "Acme Foods")["rejected"].item() == 1
-    lanes = dict(zip(f.groups["lane"]["lane"], f.groups["lane"]["shipments"]))
+    lanes = dict(zip(f.groups["lane"]["lane"], f.groups["lane"]["shipments"], strict=True))
     assert lanes["DEHAM → FRPAR"] == 6 and lanes["NRT → DEMUC"] == 3
     assert f.period == ("2026-01-02", "2026-03-24")
     assert f.rejected["lines"].to_list() == [[49], [50]]  # rows of the frame (lines 50 and 51 of the file)
@@ -141,7 +140,8 @@ def test_html_report_stands_alone_and_shows_the_library_figures(tms):
 def test_japanese_report_uses_the_japanese_terms(tms):
     html = report_html(figures(load_results(tms), by=["customer"], now=NOW), "ja")
     assert '<html lang="ja">' in html
-    for words in ("輸送GHG排出量報告書", "輸送トンキロ", "排出原単位", "一次データ比率", "デフォルト値", "道路輸送", "拠点作業", "算定方法"):
+    for words in ("輸送GHG排出量報告書", "輸送トンキロ", "排出原単位", "一次データ比率", "デフォルト値", "道路輸送", "拠点作業",
+                  "算定方法"):
         assert words in html
     assert "Transport emissions report" not in html
 
@@ -214,7 +214,8 @@ def test_sheet_of_a_road_and_hub_shipment_by_hand(tms):
     s = calculation_sheet(r, "C26-0001", mapping=Mapping.read(TMS_COLUMNS))
     assert [e.leg["leg_id"] for e in s.elements] == ["C26-0001-1", "C26-0001-2", "C26-0001-3"]
     first = s.elements[0]
-    assert first.line == 1 and s.lines_are_rows and first.inputs_as_read["Weight (t)"] == "12" and first.inputs_as_read["Distance (mi)"] == "255"
+    assert first.line == 1 and s.lines_are_rows
+    assert first.inputs_as_read["Weight (t)"] == "12" and first.inputs_as_read["Distance (mi)"] == "255"
     formulas = {f.name: f for f in first.formulas}
     # 12 t × 255 mi × 1.609344 km/mi = 4,924.59264 tkm; × 0.095 kg/tkm × DAF 1 = 467.8363008 kg (GLEC v3.0 p.92)
     assert formulas["tkm"].recomputed == pytest.approx(4924.59264) and formulas["tkm"].agrees

@@ -38,7 +38,8 @@ def test_w1_tkm_per_shipment():
 
 
 def test_w2_w3_ileap_two_road_tces_with_carrier_tocs():
-    # iLEAP Technical Specifications v1.0.0, End-to-End Example (data collection by the LSP from carrier A): shipment of 87 kg; TCE abcdef 423 km WTW 3.6801 TTW 3.2801; TCE ghijkl 321 km WTW 4.74759 TTW 4.272831.
+    # iLEAP Technical Specifications v1.0.0, End-to-End Example (data collection by the LSP from carrier A):
+    # shipment of 87 kg; TCE abcdef 423 km WTW 3.6801 TTW 3.2801; TCE ghijkl 321 km WTW 4.74759 TTW 4.272831.
     # Implied intensities (DERIVED): 0.1 and 0.17 kg/tkm WTW; TTW 3.2801/36.801 and 0.153 kg/tkm.
     tocs = own_tocs([
         {"toc_id": "carrier-a", "wtw_g_co2e_per_tkm": 100.0, "ttw_g_co2e_per_tkm": 3.2801 / 36.801 * 1000,
@@ -240,7 +241,8 @@ def test_w19_hub_default():
 
 
 def test_container_terminal_per_teu():
-    # Maritime container terminal, refrigerated 12.6 kg per container (GLEC v3.0 p.87), read as per TEU (a project decision): 3 TEU → 37.8 kg
+    # Maritime container terminal, refrigerated 12.6 kg per container (GLEC v3.0 p.87), read as per TEU
+    # (a project decision): 3 TEU → 37.8 kg
     r = calc({"shipment_id": ["t"], "mode": ["hub"], "teu": [3], "hub_type": ["maritime_container_terminal"],
               "temperature_control": ["refrigerated"]})
     assert r.legs["co2e_wtw_kg"][0] == rel(37.8)

@@ -34,7 +34,7 @@ import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from logistics.rules.electricity import kg_per_kwh_from_lb_per_mwh  # noqa: E402
+from logistics.rules.electricity import kg_per_kwh_from_lb_per_mwh
 
 OUT = Path(__file__).resolve().parents[2] / "emission_factors" / "grid-electricity" / "grid_electricity.csv"
 VERSION = "2026-10"
@@ -78,7 +78,8 @@ def owid_rows(wheel: Path) -> list[dict]:
             "factor_id": f"grid-{code.lower()}-{r['Year']}", "country": code, "grid_region": "",
             "grid_region_name": r["Entity"], "data_year": int(r["Year"]), "basis": "generation", "gases": "CO2e",
             "ttw_kg_co2e_per_kwh": 0, "wtt_kg_co2e_per_kwh": round(g / 1000, 9), "wtw_kg_co2e_per_kwh": round(g / 1000, 9),
-            "source": OWID_SOURCE, "source_page": f"{r['Entity']} ({r['Code']}), {r['Year']}: {r['Carbon intensity of electricity (gCO2eq/kWh)']} g CO2e/kWh",
+            "source": OWID_SOURCE,
+            "source_page": f"{r['Entity']} ({r['Code']}), {r['Year']}: {r['Carbon intensity of electricity (gCO2eq/kWh)']} g CO2e/kWh",
             "pack_version": VERSION, "licence": "CC-BY-4.0", "notes": OWID_NOTE,
         })
     return rows

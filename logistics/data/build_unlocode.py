@@ -98,12 +98,12 @@ def parse_coordinates(codes: pl.DataFrame) -> pl.DataFrame:
     """``dm_lat/dm_lon``: the degrees-and-minutes reading; ``dec_lat/dec_lon``: the decimal reading
     where a minutes field is 60 or more. Each is null when the reading is impossible."""
     parts = pl.col("coordinates").str.extract_groups(COORDINATES)
-    num = lambda i: parts.struct.field(str(i)).cast(pl.Float64)  # noqa: E731
+    num = lambda i: parts.struct.field(str(i)).cast(pl.Float64)
     lat_sign = pl.when(parts.struct.field("3") == "S").then(-1.0).otherwise(1.0)
     lon_sign = pl.when(parts.struct.field("6") == "W").then(-1.0).otherwise(1.0)
     dm_lat, dm_lon = (num(1) + num(2) / 60) * lat_sign, (num(4) + num(5) / 60) * lon_sign
     dec_lat, dec_lon = (num(1) + num(2) / 100) * lat_sign, (num(4) + num(5) / 100) * lon_sign
-    on_earth = lambda lat, lon: (lat.abs() <= 90) & (lon.abs() <= 180)  # noqa: E731
+    on_earth = lambda lat, lon: (lat.abs() <= 90) & (lon.abs() <= 180)
     minutes_ok = (num(2) < 60) & (num(5) < 60)
     dm_ok, dec_ok = minutes_ok & on_earth(dm_lat, dm_lon), ~minutes_ok & on_earth(dec_lat, dec_lon)
     return codes.with_columns(
@@ -141,6 +141,8 @@ def searoute_ports() -> pl.DataFrame:
 
 def airports() -> pl.DataFrame:
     spec = importlib.util.find_spec("airportsdata")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("the airportsdata package is not installed")
     path = Path(next(iter(spec.submodule_search_locations))) / "airports.csv"
     return (
         pl.read_csv(path, infer_schema=False)

@@ -13,7 +13,14 @@ Modules: ``export`` (engine results → documents, CLI helpers), ``ileap`` (iLEA
 
 from .config import ExchangeConfig, load_config
 from .export import (
-    FORMATS, Export, ExportReport, build_export, dangling_references, export_documents, export_file, incomplete_shipments,
+    FORMATS,
+    Export,
+    ExportReport,
+    build_export,
+    dangling_references,
+    export_documents,
+    export_file,
+    incomplete_shipments,
 )
 from .ileap import ExchangeError, hoc_payload, measured_toc_payload, tad_payloads, toc_payload
 from .models import HOC, TAD, TCE, TOC, ProductFootprintV2, ProductFootprintV3, ShipmentFootprint

@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import os
 import tomllib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -113,12 +113,12 @@ class ExchangeConfig(BaseModel):
             raise ValueError("give at most one of geography_country, geography_country_subdivision, geography_region_or_subregion")
         if (self.reference_period_start is None) != (self.reference_period_end is None):
             raise ValueError("give both reference_period_start and reference_period_end, or neither")
-        if self.reference_period_start and self.reference_period_end <= self.reference_period_start:
+        if self.reference_period_start and self.reference_period_end and self.reference_period_end <= self.reference_period_start:
             raise ValueError("reference_period_end must be after reference_period_start (the end is exclusive)")
         return self
 
     def created_at(self) -> datetime:
-        return _utc(self.created) if self.created else datetime.now(timezone.utc).replace(microsecond=0)
+        return _utc(self.created) if self.created else datetime.now(UTC).replace(microsecond=0)
 
     def placeholder_identity(self) -> bool:
         """Whether the company is still the placeholder (refused outside demo mode)."""
@@ -127,12 +127,12 @@ class ExchangeConfig(BaseModel):
     def reference_period(self) -> tuple[datetime, datetime] | None:
         """The reference period the config states (demo mode: the calendar year of ``created``),
         else None: each footprint then takes its legs' dates."""
-        if self.reference_period_start:
+        if self.reference_period_start and self.reference_period_end:  # both or neither (_consistent)
             return _utc(self.reference_period_start), _utc(self.reference_period_end)
         if not self.demo:
             return None
         year = self.created_at().year
-        return datetime(year, 1, 1, tzinfo=timezone.utc), datetime(year + 1, 1, 1, tzinfo=timezone.utc)
+        return datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
 
     def characterization_factors_v2(self) -> str:
         """PACT 2.x's deprecated single value: the first of AR6 / AR5 listed."""
@@ -143,7 +143,7 @@ class ExchangeConfig(BaseModel):
 
 
 def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def load_config(path: str | os.PathLike | None = None, **overrides) -> ExchangeConfig:

@@ -34,7 +34,13 @@ from .. import factors as F
 from ..io import factors_path, read_table
 from .config import ExchangeConfig, load_config
 from .ileap import (
-    BuiltCategory, ExchangeError, hoc_payload, measured_toc_payload, shipment_footprints, tad_payloads, toc_payload,
+    BuiltCategory,
+    ExchangeError,
+    hoc_payload,
+    measured_toc_payload,
+    shipment_footprints,
+    tad_payloads,
+    toc_payload,
     toc_reference,
 )
 from .pact import FootprintWriter, category_declaration, days, shipment_declaration
@@ -231,7 +237,7 @@ def dangling_references(documents: list[dict[str, Any]]) -> list[str]:
     """Each ``tocId`` / ``hocId`` that a ShipmentFootprint among ``documents`` (PACT v2/v3
     ProductFootprints or bare iLEAP payloads) names and no TOC / HOC among them defines: what a
     receiver of these documents could not resolve. Empty when they stand on their own."""
-    payloads = []
+    payloads: list[dict[str, Any]] = []
     for document in documents:
         extensions = document.get("extensions") if isinstance(document, dict) else None
         payloads += [e.get("data") or {} for e in extensions] if extensions else [document]

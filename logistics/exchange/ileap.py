@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -193,7 +193,7 @@ def with_locations(legs: pl.DataFrame) -> pl.DataFrame:
 def timestamps(values: pl.Series) -> pl.Series:
     """ISO 8601 UTC strings (``2025-06-24T15:06:29Z``) from datetimes or text, once per distinct
     text value. Text without a time zone is not guessed: it becomes null."""
-    if values.dtype == pl.Datetime:
+    if isinstance(values.dtype, pl.Datetime):
         utc = values.dt.replace_time_zone("UTC") if values.dtype.time_zone is None else values.dt.convert_time_zone("UTC")
         return utc.dt.to_string("%Y-%m-%dT%H:%M:%S%.fZ").str.replace(r"\.0*Z$", "Z")
 
@@ -204,7 +204,7 @@ def timestamps(values: pl.Series) -> pl.Series:
             return None
         if moment.tzinfo is None:
             return None
-        return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
     text = values.cast(pl.String)
     mapping = {v: one(v) for v in text.drop_nulls().unique().to_list()}
@@ -279,7 +279,8 @@ def shipment_footprints(legs: pl.DataFrame, shipments: pl.DataFrame, config: Exc
     teu_given = pl.col("teu").is_not_null() & ~pl.col("assumptions").fill_null("").str.contains("teu=", literal=True)
     distance = decimal_expr(pl.col("distance_km"))
     mass_kg = pl.coalesce("mass_kg", pl.col("mass_t") * 1000)  # the engine derives mass_t from TEU when no mass is given
-    passthrough = {field: pl.col(col).cast(pl.String) for col, field in TCE_PASSTHROUGH.items() if col in legs.columns}
+    # Any: a str -> Expr mapping spread into pl.struct cannot match its overloads' eager= keyword
+    passthrough: dict[str, Any] = {field: pl.col(col).cast(pl.String) for col, field in TCE_PASSTHROUGH.items() if col in legs.columns}
     for col, name in (("departure_at", "departureAt"), ("arrival_at", "arrivalAt")):
         if col in legs.columns:
             passthrough[name] = pl.lit(timestamps(legs[col]))
@@ -340,7 +341,7 @@ def shipment_footprints(legs: pl.DataFrame, shipments: pl.DataFrame, config: Exc
         pl.struct(mass="mass", shipmentId="shipment_id", tces="tces").struct.json_encode()
     ).to_series()
     built = []
-    for row, text in zip(per_shipment.drop("tces").iter_rows(named=True), payloads):
+    for row, text in zip(per_shipment.drop("tces").iter_rows(named=True), payloads, strict=True):
         payload = json.loads(text, object_pairs_hook=_without_nulls)
         wtw = row["wtw"] or 0.0
         built.append(BuiltShipment(
@@ -383,9 +384,11 @@ def _single(value: str | None) -> str | None:
     return value if value and "|" not in value else None
 
 
-def _fuel_factor(fuels: pl.DataFrame, carrier: str, unit: str | None, region: str | None) -> dict | None:
+def _fuel_factor(fuels: pl.DataFrame, carrier: str | None, unit: str | None, region: str | None) -> dict | None:
     """The fuel row the engine would use: the row's unit (else kg, l, kWh, MJ in that order) and
     region, else the highest WTW among regions (GLEC Framework v3.0 p.76)."""
+    if carrier is None:
+        return None
     rows = fuels.filter(pl.col("energy_carrier") == carrier)
     if not rows.height:
         return None

@@ -45,7 +45,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -87,8 +87,8 @@ class Declaration:
 def days(first, last) -> tuple[datetime, datetime]:
     """The reference period covering the dates ``first`` to ``last``: from the start of ``first``
     (inclusive) to the start of the day after ``last`` (exclusive), UTC."""
-    start = datetime(first.year, first.month, first.day, tzinfo=timezone.utc)
-    return start, datetime(last.year, last.month, last.day, tzinfo=timezone.utc) + timedelta(days=1)
+    start = datetime(first.year, first.month, first.day, tzinfo=UTC)
+    return start, datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
 
 
 def shipment_declaration(shipment: BuiltShipment, period: tuple[datetime, datetime] | None = None) -> Declaration:

@@ -8,22 +8,24 @@ aggregation.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import polars as pl
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from .models import TAD, TOC, HOC, ProductFootprint, ProductFootprintV2, ProductFootprintV3, ShipmentFootprint
+from ..schema import DType
+from .models import HOC, TAD, TOC, ProductFootprint, ProductFootprintV2, ProductFootprintV3, ShipmentFootprint
 from .validate import document_items, document_kind, load_document
 
-_ILEAP = {"ShipmentFootprint": ShipmentFootprint, "TOC": TOC, "HOC": HOC, "TAD": TAD}
+_ILEAP: dict[str, type[BaseModel]] = {"ShipmentFootprint": ShipmentFootprint, "TOC": TOC, "HOC": HOC, "TAD": TAD}
 
 
 class ParseError(ValueError):
     """A document that does not fit its type; the message starts with its JSON path."""
 
 
-def _parse(doc_or_path: Any, kinds: dict[str, type]) -> list:
+def _parse(doc_or_path: Any, kinds: Mapping[str, type[BaseModel]]) -> list:
     parsed = []
     for path, item in document_items(load_document(doc_or_path)):
         kind = document_kind(item)
@@ -51,7 +53,7 @@ def parse_ileap(doc_or_path: Any) -> list[ShipmentFootprint | TOC | HOC | TAD]:
 
 
 def _shipments(items: list) -> list[tuple[str | None, ShipmentFootprint]]:
-    out = []
+    out: list[tuple[str | None, ShipmentFootprint]] = []
     for item in items:
         if isinstance(item, ShipmentFootprint):
             out.append((None, item))
@@ -66,8 +68,8 @@ def tce_table(items: list) -> pl.DataFrame:
     rows = []
     for footprint_id, sf in _shipments(items):
         for seq, tce in enumerate(sf.tces, start=1):
-            kind, distance = next(((k, getattr(tce.distance, k)) for k in ("actual", "sfd", "gcd")
-                                   if getattr(tce.distance, k) is not None))
+            kind, distance = next((k, getattr(tce.distance, k)) for k in ("actual", "sfd", "gcd")
+                                   if getattr(tce.distance, k) is not None)
             rows.append({
                 "footprint_id": footprint_id,
                 "shipment_id": sf.shipmentId,
@@ -83,7 +85,7 @@ def tce_table(items: list) -> pl.DataFrame:
                 "co2e_wtw_kg": float(tce.co2eWTW),
                 "co2e_ttw_kg": float(tce.co2eTTW),
             })
-    schema = {"footprint_id": pl.String, "shipment_id": pl.String, "tce_id": pl.String, "leg_seq": pl.Int64,
+    schema: dict[str, DType] = {"footprint_id": pl.String, "shipment_id": pl.String, "tce_id": pl.String, "leg_seq": pl.Int64,
               "prev_tce_ids": pl.List(pl.String), "toc_id": pl.String, "hoc_id": pl.String,
               "mass_kg": pl.Float64, "distance_km": pl.Float64, "distance_type": pl.String, "tkm": pl.Float64,
               "co2e_wtw_kg": pl.Float64, "co2e_ttw_kg": pl.Float64}
@@ -95,16 +97,19 @@ def footprint_table(footprints: list[ProductFootprint]) -> pl.DataFrame:
     rows = []
     for pf in footprints:
         pcf = pf.pcf
-        v2 = isinstance(pf, ProductFootprintV2)
+        if isinstance(pf, ProductFootprintV2):
+            unit, amount, co2e = pf.pcf.declaredUnit, pf.pcf.unitaryProductAmount, pf.pcf.pCfExcludingBiogenic
+        else:
+            unit, amount, co2e = pf.pcf.declaredUnitOfMeasurement, pf.pcf.declaredUnitAmount, pf.pcf.pcfExcludingBiogenicUptake
         data = pf.extensions[0].data if pf.extensions else None
         rows.append({
             "id": pf.id,
             "spec_version": pf.specVersion,
             "kind": type(data).__name__ if data is not None and not isinstance(data, dict) else None,
             "product_id": pf.productIds[0],
-            "declared_unit": pcf.declaredUnit if v2 else pcf.declaredUnitOfMeasurement,
-            "declared_amount": float(pcf.unitaryProductAmount if v2 else pcf.declaredUnitAmount),
-            "co2e_kg": float(pcf.pCfExcludingBiogenic if v2 else pcf.pcfExcludingBiogenicUptake),
+            "declared_unit": unit,
+            "declared_amount": float(amount),
+            "co2e_kg": float(co2e),
             "primary_data_share_percent": None if pcf.primaryDataShare is None else float(pcf.primaryDataShare),
         })
     schema = {"id": pl.String, "spec_version": pl.String, "kind": pl.String, "product_id": pl.String,

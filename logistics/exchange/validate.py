@@ -38,11 +38,12 @@ import json
 import os
 import re
 import uuid
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Iterator, get_args
+from typing import Any, get_args
 from urllib.parse import unquote, urlparse
 
 import jsonschema
@@ -105,7 +106,9 @@ def _checker(decimal_pattern: str) -> FormatChecker:
 def _sign_rule(validator, comment, instance, schema) -> Iterator[ValidationError]:
     """The OpenAPI documents state sign limits only as ``x-comment: ">= 0"``: enforce them."""
     match = SIGN_RULE.match(comment) if isinstance(comment, str) else None
-    value = parse_decimal(instance) if match else None
+    if match is None:
+        return
+    value = parse_decimal(instance)
     if value is None:
         return
     op = match.group(1)
@@ -117,7 +120,7 @@ def _sign_rule(validator, comment, instance, schema) -> Iterator[ValidationError
 PactValidator = jsonschema.validators.extend(Draft202012Validator, {"x-comment": _sign_rule})
 
 
-@lru_cache(maxsize=None)
+@cache
 def _pact_validator(version: str) -> jsonschema.protocols.Validator:
     uri = f"urn:logistics-co2:pact-openapi:{version}"
     document = yaml.safe_load((SCHEMA_DIR / "pact" / PACT_OPENAPI[version]).read_text(encoding="utf8"))
@@ -136,7 +139,7 @@ def _alias_dangling_definitions(schema: dict) -> dict:
     return schema
 
 
-@lru_cache(maxsize=None)
+@cache
 def _ileap_validator(name: str) -> Draft7Validator:
     schema = json.loads((SCHEMA_DIR / "ileap-1.0" / f"{name}.json").read_text(encoding="utf8"))
     return Draft7Validator(_alias_dangling_definitions(schema), format_checker=_checker(r"^-?\d+(\.\d+)?$"))
@@ -218,7 +221,9 @@ def _close(a: Decimal, b: Decimal, slack: Decimal) -> bool:
 
 
 def _footprint_rules(doc: dict, kind: str) -> Iterator[str]:
-    pcf = doc.get("pcf") if isinstance(doc.get("pcf"), dict) else {}
+    pcf = doc.get("pcf")
+    if not isinstance(pcf, dict):
+        pcf = {}
     start, end = _moment(pcf.get("referencePeriodStart")), _moment(pcf.get("referencePeriodEnd"))
     if start and end and end <= start:
         yield "$.pcf.referencePeriodEnd: must be after referencePeriodStart (the end is exclusive)"
@@ -301,8 +306,8 @@ def _urn_id(urn: str, segment: str) -> str | None:
 
 def _sum_rule(pcf: dict, key: str, parts: list, part_name: str) -> Iterator[str]:
     total = parse_decimal(pcf.get(key))
-    values = [parse_decimal(p) for p in parts]
-    if total is None or any(v is None for v in values):
+    values = [v for v in (parse_decimal(p) for p in parts) if v is not None]
+    if total is None or len(values) != len(parts):
         return
     slack = half_last_digit(pcf[key]) + sum((half_last_digit(p) for p in parts), Decimal(0))
     if not _close(total, sum(values, Decimal(0)), slack):
@@ -310,7 +315,9 @@ def _sum_rule(pcf: dict, key: str, parts: list, part_name: str) -> Iterator[str]
 
 
 def _shipment_rules(sf: dict, path: str) -> Iterator[str]:
-    tces = sf.get("tces") if isinstance(sf.get("tces"), list) else []
+    tces = sf.get("tces")
+    if not isinstance(tces, list):
+        tces = []
     seen: set[str] = set()
     ids = {t.get("tceId") for t in tces if isinstance(t, dict)}
     for i, tce in enumerate(tces):
@@ -321,12 +328,14 @@ def _shipment_rules(sf: dict, path: str) -> Iterator[str]:
             yield f"{at}: exactly one of tocId and hocId must be set"
         if "shipmentId" in tce and "shipmentId" in sf and tce["shipmentId"] != sf["shipmentId"]:
             yield f"{at}.shipmentId: {tce['shipmentId']!r} is not the footprint's shipmentId {sf['shipmentId']!r}"
-        if tce.get("tceId") in seen:
-            yield f"{at}.tceId: {tce['tceId']!r} appears more than once"
+        tce_id = tce.get("tceId")  # a missing one is the schema's finding
+        if tce_id is not None and tce_id in seen:
+            yield f"{at}.tceId: {tce_id!r} appears more than once"
         for prev in tce.get("prevTceIds") or []:
-            if prev == tce.get("tceId") or prev not in ids:
+            if prev == tce_id or prev not in ids:
                 yield f"{at}.prevTceIds: {prev!r} is not another TCE of this footprint"
-        seen.add(tce.get("tceId"))
+        if tce_id is not None:
+            seen.add(tce_id)
         yield from _wtw_ttw(tce, "co2eWTW", "co2eTTW", at)
         for key in ("mass", "transportActivity"):
             value = _decimal(tce, key)
@@ -340,8 +349,11 @@ def _shipment_rules(sf: dict, path: str) -> Iterator[str]:
 def _activity_rule(tce: dict, at: str) -> Iterator[str]:
     """transportActivity = distance_km × mass_kg / 1000 (iLEAP TCE), for any distance given."""
     activity, mass = _decimal(tce, "transportActivity"), _decimal(tce, "mass")
-    distance = tce.get("distance") if isinstance(tce.get("distance"), dict) else {}
-    given = {k: parse_decimal(v) for k, v in distance.items() if parse_decimal(v) is not None}
+    distance = tce.get("distance")
+    if not isinstance(distance, dict):
+        distance = {}
+    parsed = {k: parse_decimal(v) for k, v in distance.items()}
+    given = {k: d for k, d in parsed.items() if d is not None}
     if activity is None or mass is None or not given:
         return
     slack = half_last_digit(tce["transportActivity"])

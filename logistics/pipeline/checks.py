@@ -6,8 +6,8 @@ the messages, which cost a string per row, are built afterwards for the failing 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import polars as pl
 

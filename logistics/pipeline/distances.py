@@ -7,17 +7,17 @@ key. The DAF is the leg's own ``daf`` or ``rules.distance.daf_rule``.
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import polars as pl
 
 from .. import factors as F
-from ..schema import PLACE_COLUMNS
+from ..schema import PLACE_COLUMNS, DType
 from .keys import hash_cells
 
 PLACE_KEY = "__place"
 # What the place table gives per place key.
-PLACE_RESULT: dict[str, pl.DataType] = {
+PLACE_RESULT: dict[str, DType] = {
     "__p_distance_km": pl.Float64,
     "__p_distance_type": pl.String,
     "__p_distance_source": pl.String,

@@ -25,9 +25,10 @@ path cannot finish (a failed check needs its message) sends the request to the q
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -205,7 +206,7 @@ class Engine:
         """The factor of each key and flight band: BANDS rows per key, in key order (a key without
         flight bands repeats its factor). ``__assumed``: the built-in defaults a leg of that key and
         band relies on (its key's, and TEU from mass for a per-TEU factor)."""
-        wanted = [(key, b) for key, nb in zip(keys, needs_band) for b in ((1, 1, 2) if nb else (0, 0, 0))]
+        wanted = [(key, b) for key, nb in zip(keys, needs_band, strict=True) for b in ((1, 1, 2) if nb else (0, 0, 0))]
         fields = [*LEG_FACTOR_COLUMNS, *(c for c in FACTOR_COLUMNS if c not in LEG_FACTOR_COLUMNS), "__basis", "__assumed"]
 
         def resolve(missing: list) -> pl.DataFrame:
@@ -471,7 +472,7 @@ class Plan:
         text = {c: frame.get_column(c).to_list() if c in self.columns else [None] * h
                 for c in (*VOCABULARY_COLUMNS, "shipment_id", "leg_id", "origin", "destination")}
         flags = [(~np.isnan(cols[number(c)])).tolist() if c in self.numbers else [False] * h for c in KEY_FLAGS.values()]
-        key_of_row = list(zip(*(text[c] for c in VOCABULARY_COLUMNS), *flags))
+        key_of_row = list(zip(*(text[c] for c in VOCABULARY_COLUMNS), *flags, strict=True))
         keys = list(dict.fromkeys(key_of_row))
         key_recs = engine.key_rows(keys, records=True)
         if any(r["key_error_code"] is not None or r["method"] not in CORE_METHODS for r in key_recs):
@@ -487,6 +488,8 @@ class Plan:
         place_recs = engine.place_rows(places, records=True) if places else []
         place_index = {p: i for i, p in enumerate(places)}
         key_types, factor_types = engine.keys.schema, engine.factors.schema
+        if key_types is None or factor_types is None:
+            raise RuntimeError("the key and factor stores are empty after resolving this batch's keys")
         for c in self.key_gathered:
             cols[L.k(c)] = _array([r[c] for r in key_recs], key_types[c])[cols["__k"]]
         empty_place = dict.fromkeys(PLACE_RESULT)
@@ -525,7 +528,7 @@ class Plan:
             if c in types:
                 dtype = pl.String if c in ERROR_COLUMNS else types[c]
                 values.setdefault(dtype, []).append((c, [None] * h if c in ERROR_COLUMNS else _values(cols[out(c)], dtype)))
-        computed = {}
+        computed: dict[str, pl.Series] = {}
         for dtype, named in values.items():
             flat = np.concatenate([v for _, v in named]) if dtype == pl.Float64 else [x for _, v in named for x in v]
             whole = pl.Series("", flat, dtype, nan_to_null=True)

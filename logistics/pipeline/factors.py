@@ -17,15 +17,15 @@ from functools import cached_property
 import polars as pl
 
 from .. import factors as F
-from ..grids import resolve_grid_factors, grid_table
+from ..grids import grid_table, resolve_grid_factors
 from ..io import InputError, read_table
 from ..matching import explode_alternatives, match_rows
 from ..rules.activity import T_PER_KG
-from ..schema import FACTOR_COLUMNS
+from ..schema import FACTOR_COLUMNS, DType
 from ..vocabulary import FUEL_UNITS, fuel_unit_table
 
 # What a factor row of each key carries to the legs (per key and flight band).
-LEG_FACTOR_COLUMNS: dict[str, pl.DataType] = {
+LEG_FACTOR_COLUMNS: dict[str, DType] = {
     "factor_id": pl.String,
     "data_type": pl.String,
     "basis": pl.String,
@@ -59,7 +59,7 @@ class FactorTables:
         return grid_table(self.pack)
 
     @classmethod
-    def of(cls, pack: F.Pack, own_tocs=None, own_hocs=None) -> "FactorTables":
+    def of(cls, pack: F.Pack, own_tocs=None, own_hocs=None) -> FactorTables:
         tocs = _materialise_energy_tocs(_with_own(pack, "tocs", own_tocs), pack.table("fuels"))
         return cls(pack=pack, tocs=tocs, hocs=_with_own(pack, "hocs", own_hocs))
 
@@ -112,7 +112,7 @@ def _derived_id(base: str, adjustments: str) -> pl.Expr:
 
 def _toc_intensities(per_tkm: pl.Expr) -> dict[str, pl.Expr]:
     """kg CO2e per tkm (or per TEU-km when the row has no per-tkm figure) of a TOC row."""
-    pick = lambda x: pl.when(per_tkm).then(pl.col(f"{x}_g_co2e_per_tkm")).otherwise(pl.col(f"{x}_g_co2e_per_teu_km"))  # noqa: E731
+    pick = lambda x: pl.when(per_tkm).then(pl.col(f"{x}_g_co2e_per_tkm")).otherwise(pl.col(f"{x}_g_co2e_per_teu_km"))
     return {f"fx_{x}": pick(x) * T_PER_KG for x in ("ttw", "wtt", "wtw")}
 
 
@@ -131,7 +131,7 @@ def _toc_rows(keys: pl.DataFrame, tocs: pl.DataFrame, id_column: str, grid, *, m
     on_grid = pl.col("_grid_id").is_not_null()
     out = out.with_columns(
         **{k: pl.when(on_grid).then(g).otherwise(v) * pl.col("_mult")
-           for (k, v), g in zip(_toc_intensities(per_tkm).items(), _grid_intensities())},
+           for (k, v), g in zip(_toc_intensities(per_tkm).items(), _grid_intensities(), strict=True)},
         basis=pl.when(per_tkm).then(pl.lit("tkm")).when(per_teu).then(pl.lit("teu_km")),
         data_type=pl.col("data_type"),
         base_factor_id=pl.col("_base"),
@@ -176,7 +176,7 @@ def _activity_factors(keys: pl.DataFrame, tables: FactorTables) -> pl.DataFrame:
 def _explain_no_match(matched: pl.DataFrame, tocs: pl.DataFrame, pack: F.Pack) -> pl.Series:
     """A readable reason per failed key (a loop over distinct failed keys only, an error path)."""
     rows = explode_alternatives(tocs, F.TOC_DESCRIPTORS)
-    out = []
+    out: list[str | None] = []
     for key in matched.iter_rows(named=True):
         if key["match_error"] is None:
             out.append(None)
@@ -268,7 +268,8 @@ def _fuel_factors(keys: pl.DataFrame, pack: F.Pack, grid) -> pl.DataFrame:
         _fuel_id=pl.coalesce("_grid_id", "_fuel_id"), _fell_back=pl.col("_fell_back") & ~on_grid,
         ttw=pl.when(on_grid).then(0.0).otherwise("ttw"), wtt=pl.when(on_grid).then(per_unit).otherwise("wtt"),
         wtw=pl.when(on_grid).then(per_unit).otherwise("wtw"),
-        source=pl.when(on_grid).then("_grid_source").otherwise("source"), source_page=pl.when(on_grid).then("_grid_page").otherwise("source_page"),
+        source=pl.when(on_grid).then("_grid_source").otherwise("source"),
+        source_page=pl.when(on_grid).then("_grid_page").otherwise("source_page"),
         licence=pl.when(on_grid).then("_grid_licence").otherwise("licence"), notes=pl.when(on_grid).then("_grid_note").otherwise("notes"),
         _fuel_error_code=pl.when(pl.col("_grid_error").is_not_null()).then("_grid_error_code").when(on_grid).then(None)
         .otherwise("_fuel_error_code"),
@@ -311,7 +312,7 @@ def _hub_factors(keys: pl.DataFrame, tables: FactorTables) -> pl.DataFrame:
     out = k.join(hocs.rename({"data_type": "_dt"}), left_on="_hoc", right_on="hoc_id", how="left", suffix="_hoc")
     per_t = pl.col("wtw_kg_co2e_per_t").is_not_null()
     per_teu = pl.col("wtw_kg_co2e_per_teu").is_not_null()
-    pick = lambda x: pl.when(per_t).then(pl.col(f"{x}_kg_co2e_per_t")).otherwise(pl.col(f"{x}_kg_co2e_per_teu"))  # noqa: E731
+    pick = lambda x: pl.when(per_t).then(pl.col(f"{x}_kg_co2e_per_t")).otherwise(pl.col(f"{x}_kg_co2e_per_teu"))
     unknown = pl.col("_match_error").is_null() & pl.col("source").is_null()
     return out.with_columns(
         factor_id=pl.when(pl.col("source").is_not_null()).then(pl.col("_hoc")),

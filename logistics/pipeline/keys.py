@@ -8,8 +8,8 @@ row facts they depend on (``KEY_FLAGS``), then gathered back to the legs by a de
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from functools import lru_cache, reduce
-from typing import Mapping, Sequence
 
 import polars as pl
 
@@ -120,8 +120,8 @@ def resolve_keys(raw: pl.DataFrame, *, defaults: Mapping[str, str], methods: tup
     texts = [pl.when(cond).then(pl.lit(f"{column}={value}")) for column, value, cond in assumed]
     texts.append(pl.when(mass_from_teu_assumed()).then(pl.lit(f"mass={teu_mass_t:g} t/TEU")))
     k = k.with_columns(
-        key_error_code=pl.coalesce(w.then(pl.lit(c.error_code)) for w, c in zip(failing, checks)),
-        key_error=pl.concat_str([w.then(c.message) for w, c in zip(failing, checks)], separator="; ",
+        key_error_code=pl.coalesce(w.then(pl.lit(c.error_code)) for w, c in zip(failing, checks, strict=True)),
+        key_error=pl.concat_str([w.then(c.message) for w, c in zip(failing, checks, strict=True)], separator="; ",
                                 ignore_nulls=True).replace("", None),
         __assumed=pl.concat_str(texts, separator="; ", ignore_nulls=True).replace("", None),
     ).with_columns(

@@ -8,8 +8,9 @@ column -> value that may use the columns of earlier stages (``b.col``).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import polars as pl
 
@@ -123,8 +124,8 @@ def read_checks(params: Params, extra: Sequence[CheckSpec] = (), number_message:
     """The rules on a leg's numbers and identifiers, in the order they are reported (``extra``:
     the input's own problems, reported first)."""
     columns = params.columns
-    n = lambda b, c: num(b, params, c)  # noqa: E731
-    shown = lambda c: pl.col(number(c))  # noqa: E731
+    n = lambda b, c: num(b, params, c)
+    shown = lambda c: pl.col(number(c))
     checks = list(extra)
     checks += [_number_check(c, number_message) for c, t in LEG_COLUMNS.items() if t in (pl.Float64, pl.Int64) and c in columns]
 
@@ -168,12 +169,14 @@ def read_checks(params: Params, extra: Sequence[CheckSpec] = (), number_message:
             CheckSpec("fuel_amount", "too_large", lambda b: b.condition(n(b, "fuel_amount") > MAX_FUEL_AMOUNT),
                       lambda: pl.format("fuel_amount: {} is over 1e12", shown("fuel_amount"))),
         ]
+    # the ignores: mypy cannot infer a lambda whose default (c=column) binds the loop variable
     for column, addon in params.addons:
-        checks.append(CheckSpec(column, "negative", lambda b, c=column: b.condition(n(b, c) < 0),
-                                lambda c=column: pl.format(f"{c}: {{}} is negative", shown(c))))
+        checks.append(CheckSpec(column, "negative", lambda b, c=column: b.condition(n(b, c) < 0),  # type: ignore[misc]
+                                lambda c=column: pl.format(f"{c}: {{}} is negative", shown(c))))  # type: ignore[misc]
         if addon is None:
-            checks.append(CheckSpec(column, "no_factor", lambda b, c=column: b.condition(n(b, c) > 0), lambda c=column: pl.lit(
-                f"{c}: pack {params.pack_name} has no {ADDON_INPUTS[c]} factor (tce_addons)")))
+            checks.append(CheckSpec(column, "no_factor", lambda b, c=column: b.condition(n(b, c) > 0),  # type: ignore[misc]
+                                    lambda c=column: pl.lit(  # type: ignore[misc]
+                                        f"{c}: pack {params.pack_name} has no {ADDON_INPUTS[c]} factor (tce_addons)")))
     if has("leg_id") or has("leg_seq"):  # generated leg ids are unique by construction
         checks.append(CheckSpec(
             "leg_id", "duplicate",
@@ -224,7 +227,7 @@ def after_factors(b, params: Params) -> Iterator[Stage]:
     row passed every check and has a factor."""
     col = b.col
     basis, ok = col(f("__basis")), b.condition(col("__ok"))  # as BASIS_CODES
-    is_ = lambda value: b.condition(basis == BASIS_CODES[value])  # noqa: E731
+    is_ = lambda value: b.condition(basis == BASIS_CODES[value])
     per_km = is_("tkm") | is_("teu_km")
     amount = b.where(is_("tkm"), col("__tkm"),
                      b.where(is_("teu_km"), activity.teu_km(col("__teu_used"), col(out("distance_km"))),

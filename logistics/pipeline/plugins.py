@@ -8,15 +8,18 @@ plug-in's ``sums`` per shipment. The core never imports a plug-in.
 
 from __future__ import annotations
 
-from typing import Mapping, Protocol
+from collections.abc import Mapping
+from typing import Protocol
 
 import polars as pl
+
+from ..schema import DType
 
 
 class MethodPlugin(Protocol):
     methods: Mapping[str, str]  # method -> the ISO 14083 data type of its results
     inputs: tuple[str, ...]  # leg columns it reads beyond the engine's (schema.LEG_COLUMNS names)
-    columns: Mapping[str, pl.DataType]  # result columns it adds
+    columns: Mapping[str, DType]  # result columns it adds
     sums: tuple[str, ...]  # of those, the ones totalled per shipment
 
     def compute(self, legs: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -9,13 +9,17 @@ total, and one computed only by a Japanese method has no CO2e total.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Sequence
+from typing import TYPE_CHECKING, Final
 
 import polars as pl
 
 from ..rules.emissions import intensity_g_per_tkm, share
 from ..schema import SHIPMENT_COLUMNS, is_pass_through
+
+if TYPE_CHECKING:
+    from polars.expr.whenthen import ChainedThen, Then
 
 OK = pl.col("error").is_null()
 
@@ -25,7 +29,7 @@ def summed(columns: Sequence[str]) -> dict[str, pl.Expr]:
     count of the legs that gave it, so that a sum over none stays empty. The WTW with no TTW/WTT
     split: a leg's whole WTW when its factor has no split (e.g. GLEC hub defaults), else the
     add-on emissions that have none (e.g. tank cleaning)."""
-    unsplit = pl.when(pl.col("co2e_ttw_kg").is_null()).then(pl.col("co2e_wtw_kg"))
+    unsplit: Then | ChainedThen = pl.when(pl.col("co2e_ttw_kg").is_null()).then(pl.col("co2e_wtw_kg"))
     if "addon_co2e_wtw_kg" in columns:
         addon = pl.col("addon_co2e_wtw_kg")
         unsplit = unsplit.when(pl.col("addon_co2e_ttw_kg").is_null() & (addon != 0)).then(addon)
@@ -71,7 +75,7 @@ def _partial_expressions(columns: tuple[str, ...], extra_sums: tuple[str, ...]) 
     sums = {**summed(columns), **{c: pl.col(c) for c in extra_sums}}
     # each figure of the computed legs only, as a column, so that the grouping sums and counts
     # plain columns
-    figures = ["shipment_id", *passed, OK.alias("__ok"),
+    figures: list[pl.Expr] = [pl.col("shipment_id"), *(pl.col(c) for c in passed), OK.alias("__ok"),
                pl.when(pl.col("mode") != "hub").then(pl.col("mass_kg")).alias("__transport_mass_kg"),
                *(pl.when(OK).then(expr).alias(f"__{name}") for name, expr in sums.items())]
     aggregations = [
@@ -100,7 +104,7 @@ def finish(partial: pl.DataFrame | pl.LazyFrame, extra_sums: Sequence[str] = ())
 
 def _totals(partial: pl.LazyFrame, passed: Sequence[str], extra_sums: Sequence[str]) -> pl.LazyFrame:
     """The shipments table from one partial per shipment."""
-    total = lambda c: pl.when(pl.col(_counted(c)) > 0).then(pl.col(c))  # noqa: E731
+    total = lambda c: pl.when(pl.col(_counted(c)) > 0).then(pl.col(c))
     return (
         partial.with_columns(total(c).alias(c) for c in [*SUMMED, *extra_sums])
         .with_columns(
@@ -123,7 +127,7 @@ def shipment_columns(extra_sums: Sequence[str] = ()) -> list[str]:
 # Totals are summed by the in-memory engine on one chunk, so a shipment's total has the same bits
 # whatever path or batch size gave its legs (the streaming engine may combine partial sums in any
 # order).
-TOTALS_ENGINE = "in-memory"
+TOTALS_ENGINE: Final = "in-memory"
 
 
 def shipments(legs: pl.DataFrame, extra_sums: Sequence[str] = ()) -> pl.DataFrame:

@@ -18,8 +18,8 @@ English or Japanese.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 from . import charts, numbers
 from .figures import Figures, Results, figures, load_results, parse_period
@@ -27,8 +27,23 @@ from .render import report_html, sheet_html, write_document
 from .sheet import Sheet, calculation_sheet
 from .terms import LANGUAGES, negotiate
 
-__all__ = ["write_report", "write_sheet", "report_html", "sheet_html", "figures", "load_results", "calculation_sheet",
-           "Figures", "Results", "Sheet", "charts", "numbers", "LANGUAGES", "negotiate", "parse_period"]
+__all__ = [
+    "LANGUAGES",
+    "Figures",
+    "Results",
+    "Sheet",
+    "calculation_sheet",
+    "charts",
+    "figures",
+    "load_results",
+    "negotiate",
+    "numbers",
+    "parse_period",
+    "report_html",
+    "sheet_html",
+    "write_report",
+    "write_sheet",
+]
 
 
 def _results(results, factors=None, shipments=None, legs_file=None) -> Results:
@@ -38,7 +53,7 @@ def _results(results, factors=None, shipments=None, legs_file=None) -> Results:
 def write_report(results, out: str | os.PathLike, *, by: Sequence[str] = ("customer", "lane", "month"),
                  lang: str = "en", entity: str | None = None, period: tuple[str | None, str | None] | None = None,
                  iso_statement: bool = False, factors=None, shipments=None, legs_file: str | os.PathLike | None = None,
-                 sheet_href: Callable[[str], str] | None = None) -> Path:
+                 sheet_href: Callable[[str], str | None] | None = None) -> Path:
     """Write the report of ``results`` (a ``Result`` or a results file) to ``out`` (.html or
     .pdf). ``iso_statement``: the reporting party declares conformity with ISO 14083:2023, and the
     report says so in the standard's words."""

@@ -13,8 +13,8 @@ Colours are the Okabe-Ito palette, told apart with the common colour-vision defi
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from html import escape
-from typing import Sequence
 
 import polars as pl
 
@@ -87,7 +87,7 @@ def stacked_columns(categories: Sequence[str], series: Sequence[tuple[str, str, 
     bar = min(56.0, slot * 0.6)
     for i, category in enumerate(categories):
         x = left + slot * i + (slot - bar) / 2
-        base = top + plot_h
+        base: float = top + plot_h
         for label, colour, values in series:
             v = values[i] or 0.0
             if v <= 0:
@@ -118,7 +118,7 @@ def horizontal_bars(labels: Sequence[str], values: Sequence[float | None], *, ti
         body.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top - 6}" y2="{top + row * len(labels)}" stroke="{GRID}"/>'
                     f'<text x="{x:.1f}" y="{top + row * len(labels) + 16}" text-anchor="middle">{_number(tick)}</text>')
     body.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 4}" text-anchor="middle">{escape(axis_label)}</text>')
-    for i, (label, value) in enumerate(zip(labels, values)):
+    for i, (label, value) in enumerate(zip(labels, values, strict=True)):
         y = top + row * i
         body.append(f'<text x="{left - 8}" y="{y + row / 2 + 4:.1f}" text-anchor="end">{escape(label)}</text>')
         if value:

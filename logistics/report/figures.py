@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, cast
 
 import polars as pl
 
@@ -29,7 +30,7 @@ from .. import factors as F
 from ..io import InputError, factors_path
 from ..pipeline.shipments import OK, shipments, summed
 from ..rules.emissions import intensity_g_per_tkm, share
-from ..schema import ADDON_COLUMNS, FACTOR_COLUMNS, LINE_COLUMN, RESULT_COLUMNS, SHIPMENT_COLUMNS, is_pass_through
+from ..schema import ADDON_COLUMNS, FACTOR_COLUMNS, LINE_COLUMN, RESULT_COLUMNS, SHIPMENT_COLUMNS, DType, is_pass_through
 from ..vocabulary import DATA_TYPES, MODES
 
 # The groupings a report knows besides the pass-through columns themselves.
@@ -86,7 +87,7 @@ class Results:
         return tuple(c for c in PLUGIN_SUMS if c in self.legs.columns)
 
 
-def _read(source, schema: dict[str, pl.DataType], keep: Callable[[str], bool] | None = None) -> pl.DataFrame:
+def _read(source, schema: dict[str, DType], keep: Callable[[str], bool] | None = None) -> pl.DataFrame:
     """Our own output (a frame or a CSV/Parquet path) with its known columns typed; a CSV is read as
     text first so that identifiers keep their leading zeros. ``keep``: the columns worth reading
     from a Parquet file (results with full provenance carry many a report does not use)."""
@@ -114,7 +115,7 @@ def _read(source, schema: dict[str, pl.DataType], keep: Callable[[str], bool] | 
     return df.with_columns(casts) if casts else df
 
 
-RESULT_TYPES: dict[str, pl.DataType] = {
+RESULT_TYPES: dict[str, DType] = {
     LINE_COLUMN: pl.Int64, "shipment_id": pl.String, "leg_id": pl.String, "leg_seq": pl.Int64, "mode": pl.String,
     **RESULT_COLUMNS, **ADDON_COLUMNS, "jp_co2_ttw_kg": pl.Float64, "jp_fuel_l": pl.Float64, "jp_energy_gj": pl.Float64,
     "fuel_amount": pl.Float64,
@@ -358,7 +359,8 @@ def _period(legs: pl.DataFrame, given: tuple[str | None, str | None] | None) -> 
     days = _days(legs)
     if days is None or not days.drop_nulls().len():
         return (None, None)
-    return (days.min().isoformat(), days.max().isoformat())
+    first, last = cast(date, days.min()), cast(date, days.max())  # a Date column's min and max
+    return (first.isoformat(), last.isoformat())
 
 
 def figures(results: Results, *, by: Sequence[str] = ("customer", "lane", "month"), entity: str | None = None,
@@ -411,7 +413,7 @@ def figures(results: Results, *, by: Sequence[str] = ("customer", "lane", "month
                                                           pl.col("jp_co2_ttw_kg").sum()).sort("method", "mode")
     energy = totals_by(legs, ["energy_carrier"]) if "energy_carrier" in legs.columns else None
     stamp = reproducibility(results, packs["factor_pack"].to_list())
-    generated = (now or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
+    generated = (now or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
     return Figures(
         entity=entity, period=_period(legs, period), generated=generated, totals=totals, by_mode=by_mode, by_kind=by_kind,
         hubs=hubs, distance_types=_distance_types(legs), dafs=_dafs(legs), by_energy_carrier=energy,
@@ -439,5 +441,16 @@ def parse_period(text: str | None) -> tuple[str | None, str | None] | None:
     return (out[0], out[1])
 
 
-__all__ = ["Figures", "Results", "figures", "load_results", "reproducibility", "totals_by", "with_groups", "group_columns", "parse_period",
-           "pack_tables_sha256", "sha256_file"]
+__all__ = [
+    "Figures",
+    "Results",
+    "figures",
+    "group_columns",
+    "load_results",
+    "pack_tables_sha256",
+    "parse_period",
+    "reproducibility",
+    "sha256_file",
+    "totals_by",
+    "with_groups",
+]

@@ -8,10 +8,11 @@ no browser, and draws the inline SVG charts and the page margins (page numbers) 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from jinja2 import Environment, FunctionLoader, StrictUndefined, select_autoescape
 
@@ -19,6 +20,7 @@ from .. import __version__
 from ..io import InputError
 from . import charts, numbers
 from .terms import check_lang, column_label, term, unit, value_label
+
 
 def _template(name: str):
     return resources.files("logistics.report").joinpath("templates", name)
@@ -59,7 +61,7 @@ def render(template: str, lang: str = "en", **values) -> str:
     return environment().get_template(template).render(**_context(lang), Markup=Markup, **values)
 
 
-def report_html(f, lang: str = "en", *, sheet_href: Callable[[str], str] | None = None, back_href: str | None = None,
+def report_html(f, lang: str = "en", *, sheet_href: Callable[[str], str | None] | None = None, back_href: str | None = None,
                 shipments_shown: int = 200) -> str:
     """The report of figures ``f`` (``figures.figures``) as a standalone HTML document.
     ``sheet_href``: the link of a shipment's calculation sheet (none: no links)."""

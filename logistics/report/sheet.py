@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +97,8 @@ def _input_rows(path: Path, lines: list[int], encoding: str | None = None, *, ro
         wanted = {line + shift for line in lines}
         for batch in legs.batches():
             hits = batch.filter(pl.col(LINE_COLUMN).is_in(sorted(wanted)))
-            for row in hits.drop(LINE_ERROR, strict=False).with_columns(pl.all().exclude(LINE_COLUMN).cast(pl.String)).iter_rows(named=True):
+            as_text = hits.drop(LINE_ERROR, strict=False).with_columns(pl.all().exclude(LINE_COLUMN).cast(pl.String))
+            for row in as_text.iter_rows(named=True):
                 found[int(row.pop(LINE_COLUMN)) - shift] = row
             if len(found) == len(wanted):
                 break
@@ -211,6 +212,7 @@ def calculation_sheet(results: Results, shipment_id: str, *, mapping=None, encod
         elements.append(Element(leg=leg, line=line, inputs_as_read=cells, factor=factor, formulas=formulas, fuel_as_read=fuel))
     shipment = results.shipments.filter(pl.col("shipment_id") == shipment_id)
     labels = [e.factor["factor_pack"] for e in elements if e.factor and e.factor.get("factor_pack")]
-    return Sheet(shipment_id=shipment_id, lines_are_rows=results.lines_are_rows, rounded=results.rounded, shipment=shipment.row(0, named=True) if shipment.height else {},
+    return Sheet(shipment_id=shipment_id, lines_are_rows=results.lines_are_rows, rounded=results.rounded,
+                 shipment=shipment.row(0, named=True) if shipment.height else {},
                  elements=elements, stamp=reproducibility(results, labels),
-                 generated=(now or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC"))
+                 generated=(now or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC"))

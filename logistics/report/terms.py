@@ -89,24 +89,37 @@ TERMS: Final[dict[str, tuple[str, str]]] = {
     "methodology": ("Methodology", "算定方法"),
     "statement_title": ("Conformity", "準拠"),
     "statement": ("These calculation results have been established in accordance with ISO 14083:2023.",
-                  "本算定結果はISO 14083:2023に準拠して算定されています（These calculation results have been established in accordance with ISO 14083:2023）。"),
-    "no_statement": ("The reporting party has not declared conformity with ISO 14083:2023. The calculation follows the method of ISO 14083:2023 and the GLEC Framework v3.0; deviations are listed below.",
-                     "報告主体はISO 14083:2023への準拠を宣言していません。算定はISO 14083:2023およびGLECフレームワーク v3.0 の方法に従っており、逸脱事項は以下に記載しています。"),
+                  "本算定結果はISO 14083:2023に準拠して算定されています（These calculation results have been established in accordance "
+                  "with ISO 14083:2023）。"),
+    "no_statement": ("The reporting party has not declared conformity with ISO 14083:2023. The calculation follows the method of "
+                     "ISO 14083:2023 and the GLEC Framework v3.0; deviations are listed below.",
+                     "報告主体はISO 14083:2023への準拠を宣言していません。算定はISO 14083:2023およびGLECフレームワーク v3.0 "
+                     "の方法に従っており、逸脱事項は以下に記載しています。"),
     "packs": ("Factor packs and editions", "排出係数パックと版"),
     "pack": ("Factor pack", "排出係数パック"),
     "edition": ("Edition", "版"),
     "licence": ("Licence", "ライセンス"),
     "distance_basis": ("Distance basis", "距離の根拠"),
-    "distance_basis_note": ("Transport activity (tkm) rests on the transport-activity distance; emissions rest on that distance times the distance adjustment factor (DAF), which bridges it and the distance the intensity was built on (GLEC Framework v3.0 pp.26, 157).",
-                            "輸送トンキロは輸送活動距離に基づき、排出量はその距離に距離調整係数（DAF）を乗じた距離に基づきます。DAFは輸送活動距離と排出原単位の基準距離の差を補正します（GLECフレームワーク v3.0 pp.26, 157）。"),
+    "distance_basis_note": ("Transport activity (tkm) rests on the transport-activity distance; emissions rest on that distance times "
+                            "the distance adjustment factor (DAF), which bridges it and the distance the intensity was built on "
+                            "(GLEC Framework v3.0 pp.26, 157).",
+                            "輸送トンキロは輸送活動距離に基づき、排出量はその距離に距離調整係数（DAF）を乗じた距離に基づきます。"
+                            "DAFは輸送活動距離と排出原単位の基準距離の差を補正します（GLECフレームワーク v3.0 pp.26, 157）。"),
     "distance_type": ("Distance type", "距離の種類"),
     "daf": ("Distance adjustment factor (DAF)", "距離調整係数（DAF）"),
     "daf_values": ("DAF applied", "適用したDAF"),
     "allocation": ("Allocation", "配分"),
-    "allocation_note": ("A transport leg's emissions are the shipment's transport activity (its actual mass, never chargeable weight, times distance) times the intensity of the transport operation category (TOC); a hub's are the shipment's outbound mass times the intensity of the hub operation category (HOC); measured fuel of a leg is used as given (GLEC Framework v3.0 pp.21–27, 41, 104–106; ISO 14083:2023 §6–7).",
-                        "輸送区間の排出量は、出荷の輸送活動量（課金重量ではなく実重量 × 距離）に輸送オペレーションカテゴリー（TOC）の排出原単位を乗じて算定します。拠点の排出量は出荷重量に拠点オペレーションカテゴリー（HOC）の排出原単位を乗じて算定します。区間の実測燃料量がある場合はそれを用います（GLECフレームワーク v3.0 pp.21–27, 41, 104–106、ISO 14083:2023 6–7節）。"),
+    "allocation_note": ("A transport leg's emissions are the shipment's transport activity (its actual mass, never chargeable weight, "
+                        "times distance) times the intensity of the transport operation category (TOC); a hub's are the shipment's "
+                        "outbound mass times the intensity of the hub operation category (HOC); measured fuel of a leg is used as "
+                        "given (GLEC Framework v3.0 pp.21–27, 41, 104–106; ISO 14083:2023 §6–7).",
+                        "輸送区間の排出量は、出荷の輸送活動量（課金重量ではなく実重量 × 距離）に輸送オペレーションカテゴリー（TOC）"
+                        "の排出原単位を乗じて算定します。拠点の排出量は出荷重量に拠点オペレーションカテゴリー（HOC）"
+                        "の排出原単位を乗じて算定します。区間の実測燃料量がある場合はそれを用います（GLECフレームワーク v3.0 pp.21–27, "
+                        "41, 104–106、ISO 14083:2023 6–7節）。"),
     "assumptions": ("Assumptions", "前提条件"),
-    "assumptions_note": ("Defaults the calculation relied on where a row gave no value.", "行に値がなかった項目について算定で用いた既定値。"),
+    "assumptions_note": ("Defaults the calculation relied on where a row gave no value.",
+                         "行に値がなかった項目について算定で用いた既定値。"),
     "exclusions": ("Exclusions and rows not computed", "除外事項と算定できなかった行"),
     "exclusions_note": ("Rows not computed are left out of every total above; their reasons and first lines follow.",
                         "算定できなかった行は上記のすべての合計から除外しています。理由と該当行（先頭から）を示します。"),
@@ -123,8 +136,10 @@ TERMS: Final[dict[str, tuple[str, str]]] = {
     "basis": ("Basis", "基準"),
     "adjustments": ("Adjustments", "補正"),
     "jp_methods": ("Japanese methods", "日本の算定手法"),
-    "jp_methods_note": ("CO2 from combustion (TTW) by the methods of the METI/MLIT joint guideline (Ver.3.2, 2023); reported apart and never added to the CO2e totals.",
-                        "経済産業省・国土交通省「ロジスティクス分野におけるCO2排出量算定方法 共同ガイドライン」（Ver.3.2、2023年）の手法による燃焼時CO2（TTW）。CO2e合計とは別に報告し、合算しません。"),
+    "jp_methods_note": ("CO2 from combustion (TTW) by the methods of the METI/MLIT joint guideline (Ver.3.2, 2023); reported apart and "
+                        "never added to the CO2e totals.",
+                        "経済産業省・国土交通省「ロジスティクス分野におけるCO2排出量算定方法 共同ガイドライン」（Ver.3.2、2023年）"
+                        "の手法による燃焼時CO2（TTW）。CO2e合計とは別に報告し、合算しません。"),
     "method": ("Method", "算定手法"),
     "jp_co2_ttw": ("CO2 (TTW)", "CO2（TTW）"),
     "shipments_table": ("Shipments", "出荷一覧"),
