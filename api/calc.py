@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -30,6 +31,15 @@ MAX_ROWS_PER_ROUND = 20_000
 SLOW_ROUND_SECONDS = 2.0
 
 log = logging.getLogger("logistics_api.calc")
+
+
+_ROUND_PREFIX_IN_ERROR = re.compile(r"in shipment '\d+:")  # the round's prefix, "<n>:", in a leg's error
+
+
+def _untagged(frame: pl.DataFrame) -> pl.DataFrame:
+    """A round's result frame with its request's position in TAG and the shipment ids as posted."""
+    return frame.with_columns(pl.col("shipment_id").str.extract(r"^(\d+):", 1).cast(pl.Int32).alias(TAG),
+                              pl.col("shipment_id").str.replace(r"^\d+:", ""))
 
 
 class CalculationFailed(RuntimeError):
@@ -152,10 +162,15 @@ class Calculator:
         done: dict[int, Computed] = {}
         for own in dict.fromkeys(p.own for p in batch):
             positions = [n for n, p in enumerate(batch) if p.own == own]
-            done.update(zip(positions, self._engine_round([batch[n].shipments for n in positions], own), strict=True))
+            computed = self._engine_round([batch[n].shipments for n in positions], own,
+                                          frames=[batch[n].frames for n in positions])
+            done.update(zip(positions, computed, strict=True))
         return [done[n] for n in range(len(batch))]
 
-    def _engine_round(self, requests: list[list[logistics.Shipment]], own: Own | None = None) -> list[Computed]:
+    def _engine_round(self, requests: list[list[logistics.Shipment]], own: Own | None = None,
+                      frames: list[bool] | None = None) -> list[Computed]:
+        """The requests' results: response rows for each, and the result frames for those whose
+        ``frames`` flag is set (all when None)."""
         rows = []  # the round's legs, built as one frame (a frame per shipment costs more than the engine)
         for n, shipments in enumerate(requests):
             for shipment in shipments:
@@ -167,39 +182,48 @@ class Calculator:
         started = time.perf_counter()
         legs_in = pl.DataFrame(rows, schema=leg_schema(rows[0]))
         result = self.calculate_frame(legs_in, own)
+        totals = result.shipments
         seconds = time.perf_counter() - started
         if seconds > SLOW_ROUND_SECONDS:
             log.warning("slow calculation: %d legs of %d requests took %.1f s; first legs: %s", legs_in.height,
                         len(requests), seconds, legs_in.head(3).to_dicts())
-        untag = r"^\d+:"  # the round's prefix, "<n>:"
-        legs = result.with_provenance().with_columns(
-            pl.col("shipment_id").str.extract(r"^(\d+):", 1).cast(pl.Int32).alias(TAG),
-            pl.col("shipment_id").str.replace(untag, ""),
-            pl.col("error").str.replace_all(r"in shipment '\d+:", "in shipment '"),
-        )
-        totals = result.shipments.with_columns(
-            pl.col("shipment_id").str.extract(r"^(\d+):", 1).cast(pl.Int32).alias(TAG),
-            pl.col("shipment_id").str.replace(untag, ""),
-        )
-        legs_by = legs.partition_by(TAG, as_dict=True, include_key=False)
-        totals_by = totals.partition_by(TAG, as_dict=True, include_key=False)
-        rows_by: dict[int, list[dict]] = {n: [] for n in range(len(requests))}
-        for row in self._response_rows(legs, totals):  # shaped once for the whole round
-            rows_by[row.pop(TAG)].append(row)
-        return [(legs_by[(n,)], totals_by[(n,)], rows_by[n]) for n in range(len(requests))]
+        rows_by = self._response_rows(result, totals, len(requests))
+        frames_by: dict[int, tuple[pl.DataFrame, pl.DataFrame]] = {}
+        wanted = [n for n in range(len(requests)) if frames is None or frames[n]]
+        if wanted:
+            legs = _untagged(result.with_provenance()).with_columns(
+                pl.col("error").str.replace_all(r"in shipment '\d+:", "in shipment '"))
+            legs_by = legs.partition_by(TAG, as_dict=True, include_key=False)
+            totals_by = _untagged(totals).partition_by(TAG, as_dict=True, include_key=False)
+            frames_by = {n: (legs_by[(n,)], totals_by[(n,)]) for n in wanted}
+        return [(*frames_by.get(n, (None, None)), rows_by[n]) for n in range(len(requests))]
 
     # ---- shaping and export
 
     @staticmethod
-    def _response_rows(legs: pl.DataFrame, shipments: pl.DataFrame) -> list[dict]:
-        """Per-shipment totals with their legs nested (``ShipmentEmissions`` fields and the request
-        tag), in the order posted."""
-        leg_columns = [pl.col(LEG_FIELD_SOURCES.get(c, c)).alias(c) if LEG_FIELD_SOURCES.get(c, c) in legs.columns
-                       else pl.lit(None).alias(c) for c in LEG_FIELDS]
-        nested = legs.group_by(TAG, "shipment_id", maintain_order=True).agg(pl.struct(leg_columns).alias("legs"))
-        rows = shipments.select(TAG, *SHIPMENT_FIELDS).join(nested, on=[TAG, "shipment_id"], how="left",
-                                                              maintain_order="left")
-        return rows.to_dicts()
+    def _response_rows(result: logistics.Result, totals: pl.DataFrame, requests: int) -> list[list[dict]]:
+        """Each request's shipments (``ShipmentEmissions`` fields) with their legs nested, in the
+        order posted: shaped in one pass over the round's rows, which are few (a polars query per
+        round costs more than the whole calculation)."""
+        legs = result.legs
+        own_fields = [c for c in LEG_FIELDS if c in legs.columns]
+        factor_fields = {c: LEG_FIELD_SOURCES.get(c, c) for c in LEG_FIELDS if c not in legs.columns}
+        factors = {f["factor_id"]: f for f in result.factors.select(
+            "factor_id", *(s for s in factor_fields.values() if s in result.factors.columns)).to_dicts()}
+        nested: dict[str, list[dict]] = {}
+        for leg in legs.select("shipment_id", *own_fields).to_dicts():
+            factor = factors.get(leg["factor_id"], {})
+            leg.update((c, factor.get(source)) for c, source in factor_fields.items())
+            if leg["error"] is not None:
+                leg["error"] = _ROUND_PREFIX_IN_ERROR.sub("in shipment '", leg["error"])
+            nested.setdefault(leg.pop("shipment_id"), []).append(leg)
+        by_request: list[list[dict]] = [[] for _ in range(requests)]
+        for shipment in totals.select(*SHIPMENT_FIELDS).to_dicts():
+            tagged = shipment["shipment_id"]
+            n, shipment["shipment_id"] = tagged.split(":", 1)
+            shipment["legs"] = nested.get(tagged, [])
+            by_request[int(n)].append(shipment)
+        return by_request
 
     @staticmethod
     def emissions(rows: list[dict]) -> list[ShipmentEmissions]:

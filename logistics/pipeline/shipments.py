@@ -104,17 +104,21 @@ def finish(partial: pl.DataFrame | pl.LazyFrame, extra_sums: Sequence[str] = ())
 
 def _totals(partial: pl.LazyFrame, passed: Sequence[str], extra_sums: Sequence[str]) -> pl.LazyFrame:
     """The shipments table from one partial per shipment."""
-    total = lambda c: pl.when(pl.col(_counted(c)) > 0).then(pl.col(c))
-    return (
-        partial.with_columns(total(c).alias(c) for c in [*SUMMED, *extra_sums])
-        .with_columns(
-            intensity_wtw_g_per_tkm=pl.when(pl.col("tkm") > 0).then(intensity_g_per_tkm(pl.col("co2e_wtw_kg"), pl.col("tkm"))),
-            primary_data_share=pl.when(pl.col("co2e_wtw_kg") > 0).then(
-                share(pl.col("primary_wtw_kg").fill_null(0.0), pl.col("co2e_wtw_kg"))),
-            complete=pl.col("error_legs") == 0,
-        )
-        .select("shipment_id", *passed, *shipment_columns(extra_sums))
-    )
+    totals, derived, columns = _total_expressions(tuple(passed), tuple(extra_sums))
+    return partial.with_columns(*totals).with_columns(*derived).select(*columns)
+
+
+@lru_cache(maxsize=64)
+def _total_expressions(passed: tuple[str, ...], extra_sums: tuple[str, ...]) -> tuple[list[pl.Expr], list[pl.Expr], list[str]]:
+    """(the totals, what is derived from them, the table's columns); kept, as ``_partial_expressions``."""
+    totals = [pl.when(pl.col(_counted(c)) > 0).then(pl.col(c)).alias(c) for c in [*SUMMED, *extra_sums]]
+    derived = [
+        pl.when(pl.col("tkm") > 0).then(intensity_g_per_tkm(pl.col("co2e_wtw_kg"), pl.col("tkm"))).alias("intensity_wtw_g_per_tkm"),
+        pl.when(pl.col("co2e_wtw_kg") > 0).then(share(pl.col("primary_wtw_kg").fill_null(0.0), pl.col("co2e_wtw_kg")))
+        .alias("primary_data_share"),
+        (pl.col("error_legs") == 0).alias("complete"),
+    ]
+    return totals, derived, ["shipment_id", *passed, *shipment_columns(extra_sums)]
 
 
 def shipment_columns(extra_sums: Sequence[str] = ()) -> list[str]:
