@@ -50,12 +50,18 @@ async def _respond(request: Request, client: Client, shipments: list[logistics.S
     own = (tocs or calculator.tocs, hocs or calculator.hocs)
     legs, totals, rows = await calculator.compute(shipments, frames=fmt is not None, own=own)
     if fmt is None:
-        return EmissionsResponse(data=calculator.emissions(rows))
+        return _json(EmissionsResponse(data=calculator.emissions(rows)))
     built = await asyncio.to_thread(calculator.export, legs, totals, fmt, own)
     # a shipment with a leg that cannot be computed has no document, nor one that names a TOC or
     # HOC without a document: ``problems`` says why
     documents, unpublished = publishable(built.documents)
-    return ExchangeResponse(data=documents, problems=built.problems + unpublished)
+    return _json(ExchangeResponse(data=documents, problems=built.problems + unpublished))
+
+
+def _json(body: EmissionsResponse | ExchangeResponse) -> Response:
+    """The body serialized by its own model: the response model stays for the API's description,
+    without FastAPI checking and encoding it once more (a third of a small request's time)."""
+    return Response(body.model_dump_json(), media_type="application/json")
 
 
 @router.post("/emissions/shipments", tags=["calculate"], response_model=EmissionsResponse | ExchangeResponse,
