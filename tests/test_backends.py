@@ -122,3 +122,17 @@ def test_a_typical_request_takes_the_numpy_path(calculator):
     assert small is not None
     assert small.legs["co2e_wtw_kg"].to_list() == pytest.approx([467.4, 7.2, 1095.48])
     assert logistics.pipeline.shipments.shipments(small.legs)["co2e_wtw_kg"][0] == pytest.approx(1570.08)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(legs=shipments())
+def test_numpy_shipment_totals_equal_the_query(calculator, legs):
+    # failed legs included (they count in error_legs, not in the sums), and a pass-through column
+    # whose first given value each shipment keeps
+    legs = legs.with_columns(customer=pl.when(pl.int_range(pl.len()) % 3 == 1).then(pl.lit("ACME")))
+    computed = calculator.calculate(legs).legs
+    by_numpy = logistics.pipeline.shipments.shipments(computed)
+    totals = logistics.pipeline.shipments
+    by_query = totals.finish(totals.partials(computed).collect()).collect()
+    assert by_numpy.schema == by_query.schema
+    assert by_numpy.equals(by_query, null_equal=True)

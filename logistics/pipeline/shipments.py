@@ -4,17 +4,21 @@ ISO 14083:2023 §7), written once and used by every path (a call, a batch run, S
 Totals are built in two steps so that a shipment whose legs arrive in several batches (or Spark
 partitions) still gets one row: ``partials`` are additive per batch; ``finish`` adds them up.
 A total over no figure is empty, not zero: a shipment whose legs give no TTW/WTT split has no TTW
-total, and one computed only by a Japanese method has no CO2e total.
+total, and one computed only by a Japanese method has no CO2e total. A call of a few legs sums the
+same figures on NumPy arrays, in the same order, and derives the same totals through the backend
+(``logistics.backends``): the same bits, without a polars query's fixed cost.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
+import numpy as np
 import polars as pl
 
+from ..backends import NumpyBackend, PolarsBackend
 from ..rules.emissions import intensity_g_per_tkm, share
 from ..schema import SHIPMENT_COLUMNS, is_pass_through
 
@@ -111,14 +115,26 @@ def _totals(partial: pl.LazyFrame, passed: Sequence[str], extra_sums: Sequence[s
 @lru_cache(maxsize=64)
 def _total_expressions(passed: tuple[str, ...], extra_sums: tuple[str, ...]) -> tuple[list[pl.Expr], list[pl.Expr], list[str]]:
     """(the totals, what is derived from them, the table's columns); kept, as ``_partial_expressions``."""
-    totals = [pl.when(pl.col(_counted(c)) > 0).then(pl.col(c)).alias(c) for c in [*SUMMED, *extra_sums]]
-    derived = [
-        pl.when(pl.col("tkm") > 0).then(intensity_g_per_tkm(pl.col("co2e_wtw_kg"), pl.col("tkm"))).alias("intensity_wtw_g_per_tkm"),
-        pl.when(pl.col("co2e_wtw_kg") > 0).then(share(pl.col("primary_wtw_kg").fill_null(0.0), pl.col("co2e_wtw_kg")))
-        .alias("primary_data_share"),
-        (pl.col("error_legs") == 0).alias("complete"),
-    ]
+    b = PolarsBackend
+    totals = [total(b, b.col(c), b.col(_counted(c))).alias(c) for c in [*SUMMED, *extra_sums]]
+    derived = [expr.alias(name) for name, expr in derived_totals(b, b.col).items()]
     return totals, derived, ["shipment_id", *passed, *shipment_columns(extra_sums)]
+
+
+def total(b, summed_value, count):
+    """A shipment's total: its legs' sum, empty when no leg gave a figure."""
+    return b.where(count > 0, summed_value, b.none())
+
+
+def derived_totals(b, col) -> dict:
+    """What a shipment's totals give (``col``: a total by name): the intensity over its tkm, the share
+    of WTW from primary data, and whether every leg was computed."""
+    wtw, tkm = col("co2e_wtw_kg"), col("tkm")
+    return {
+        "intensity_wtw_g_per_tkm": b.where(tkm > 0, intensity_g_per_tkm(wtw, tkm), b.none()),
+        "primary_data_share": b.where(wtw > 0, share(b.coalesce(col("primary_wtw_kg"), 0.0), wtw), b.none()),
+        "complete": col("error_legs") == 0,
+    }
 
 
 def shipment_columns(extra_sums: Sequence[str] = ()) -> list[str]:
@@ -134,9 +150,55 @@ def shipment_columns(extra_sums: Sequence[str] = ()) -> list[str]:
 TOTALS_ENGINE: Final = "in-memory"
 
 
+# Up to this many legs, totals are summed on NumPy arrays: a polars query's fixed cost (about 2 ms)
+# is more than a call's whole calculation (bench/bench_engine.py, "with their totals").
+NUMPY_ROWS = 1000
+
+
 def shipments(legs: pl.DataFrame, extra_sums: Sequence[str] = ()) -> pl.DataFrame:
     """One row per shipment of ``legs`` (see ``finish``): one partial per shipment, totalled without
     grouping again (the same sums as ``finish``'s)."""
     passed = [c for c in legs.columns if is_pass_through(c)]
+    if legs.height <= NUMPY_ROWS:
+        return _numpy_shipments(legs, passed, tuple(extra_sums))
     return _totals(partials(legs, extra_sums), passed, extra_sums).collect(engine=TOTALS_ENGINE)
+
+
+def _numpy_shipments(legs: pl.DataFrame, passed: Sequence[str], extra_sums: tuple[str, ...]) -> pl.DataFrame:
+    """``shipments`` of a few legs: the same figures (``_partial_expressions``), summed per shipment
+    in the legs' order as polars sums them (left to right from zero: the same bits), and the same
+    totals (``total``, ``derived_totals``) on NumPy arrays."""
+    figures, _ = _partial_expressions(tuple(legs.columns), extra_sums)
+    f = legs.select(*figures)
+    first_row: dict = {}
+    group = np.fromiter((first_row.setdefault(s, len(first_row)) for s in f.get_column("shipment_id").to_list()),
+                        np.int64, f.height)
+    k = len(first_row)
+    columns: dict[str, Any] = {"shipment_id": pl.Series("shipment_id", list(first_row), pl.String)}
+    # Series methods here would each run a polars query: the columns are read as arrays once
+    for c in passed:  # the first value given
+        values = f.get_column(c)
+        given = np.flatnonzero(values.is_not_null().to_numpy()) if values.null_count() else np.arange(f.height)
+        first = np.full(k, -1)
+        first[group[given[::-1]]] = given[::-1]  # from the last: the first one is written last
+        columns[c] = values.gather(pl.Series([int(i) if i >= 0 else None for i in first], dtype=pl.Int64))
+    ok = f.get_column("__ok").to_numpy()
+    columns["legs"] = np.bincount(group, minlength=k)
+    columns["error_legs"] = np.bincount(group, weights=~ok, minlength=k)
+    mass = np.full(k, -np.inf)
+    np.fmax.at(mass, group, f.get_column("__transport_mass_kg").to_numpy().astype(float))
+    columns["mass_kg"] = np.where(np.isneginf(mass), np.nan, mass)
+    b = NumpyBackend(columns, k)
+    for name in [*SUMMED, *extra_sums]:
+        figure = f.get_column(f"__{name}").to_numpy().astype(float)  # null: NaN (a figure is never NaN)
+        given = ~np.isnan(figure)
+        summed_value = np.zeros(k)
+        np.add.at(summed_value, group, np.where(given, figure, 0.0))
+        count = np.bincount(group, weights=given, minlength=k)
+        columns[name] = total(b, summed_value, count)
+    columns.update(derived_totals(b, columns.__getitem__))
+    types = {"legs": pl.UInt32, "error_legs": pl.UInt32, "complete": pl.Boolean}
+    return pl.DataFrame([
+        columns[c] if isinstance(columns[c], pl.Series) else pl.Series(c, columns[c], types.get(c, pl.Float64), nan_to_null=True)
+        for c in ["shipment_id", *passed, *shipment_columns(extra_sums)]])
 
