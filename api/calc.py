@@ -192,7 +192,7 @@ class Calculator:
         wanted = [n for n in range(len(requests)) if frames is None or frames[n]]
         if wanted:
             legs = _untagged(result.with_provenance()).with_columns(
-                pl.col("error").str.replace_all(r"in shipment '\d+:", "in shipment '"))
+                pl.col("error").str.replace_all(_ROUND_PREFIX_IN_ERROR.pattern, "in shipment '"))
             legs_by = legs.partition_by(TAG, as_dict=True, include_key=False)
             totals_by = _untagged(totals).partition_by(TAG, as_dict=True, include_key=False)
             frames_by = {n: (legs_by[(n,)], totals_by[(n,)]) for n in wanted}

@@ -18,9 +18,9 @@ distance between places. A call then runs:
 4. for failing rows only, the messages; plug-in methods for their legs.
 
 The query's expressions depend only on the input's columns and types, so they are built once per
-input schema (``Plan``). A request of a few legs takes the same computation on NumPy arrays
-(``Plan.small``), since a polars query has a fixed cost of a few milliseconds; a leg the small
-path cannot finish (a failed check needs its message) sends the request to the query.
+input schema (``Plan``). A call of up to ``SMALL_ROWS`` legs takes the same computation on NumPy
+arrays (``Plan.small``), since a polars query has a fixed cost of tens of milliseconds; a leg the
+small path cannot finish (a failed check needs its message) sends the call to the query.
 """
 
 from __future__ import annotations
@@ -66,8 +66,8 @@ from .store import ResolvedStore
 ROW = "__row"  # position of the row in the frame given
 JP_INPUT_ERROR = "jp_input_error"  # set by logistics.japan.read_japanese_csv on cells it could not read
 BANDS = len(FLIGHT_BANDS)  # factor rows per key: one per flight band (see factors.FLIGHT_BANDS)
-# Frames up to this many legs take the NumPy path: it costs a few ms plus about 10 µs a leg, the
-# query a floor of about 10 ms (bench/bench_engine.py prints both at 3 to 3,000 legs).
+# Frames up to this many legs take the NumPy path: it costs about 2 ms plus 10 µs a leg, the query
+# about 25 ms whatever the legs (bench/bench_engine.py prints both at 3 to 3,000 legs).
 SMALL_ROWS = 1000
 # Columns of the stores' rows that the query gathers (as __k_<name>, __f_<name>).
 KEY_GATHERED = ("mode", "method", "distance_type", "__transport", "__hub", "__air", "__gcd", "__gcd_daf", "__needs_band",

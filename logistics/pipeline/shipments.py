@@ -79,9 +79,11 @@ def _partial_expressions(columns: tuple[str, ...], extra_sums: tuple[str, ...]) 
     sums = {**summed(columns), **{c: pl.col(c) for c in extra_sums}}
     # each figure of the computed legs only, as a column, so that the grouping sums and counts
     # plain columns
-    figures: list[pl.Expr] = [pl.col("shipment_id"), *(pl.col(c) for c in passed), OK.alias("__ok"),
-               pl.when(pl.col("mode") != "hub").then(pl.col("mass_kg")).alias("__transport_mass_kg"),
-               *(pl.when(OK).then(expr).alias(f"__{name}") for name, expr in sums.items())]
+    figures: list[pl.Expr] = [
+        pl.col("shipment_id"), *(pl.col(c) for c in passed), OK.alias("__ok"),
+        pl.when(pl.col("mode") != "hub").then(pl.col("mass_kg")).alias("__transport_mass_kg"),
+        *(pl.when(OK).then(expr).alias(f"__{name}") for name, expr in sums.items()),
+    ]
     aggregations = [
         *(pl.col(c).drop_nulls().first().alias(c) for c in passed),
         pl.len().cast(pl.UInt32).alias("legs"),
